@@ -1,0 +1,59 @@
+// beamline/pid.hpp: the identity of a process.
+//
+// A local pid names a slot of its node's process table and the generation
+// (serial) of the occupant: lookup is an index, and a pid whose serial no longer
+// matches its slot names a process that has ended. A remote pid also carries the
+// node's name (an atom index) and that node's creation, as Erlang's external pids
+// do. Pids are plain values: trivially copyable, comparable, hashable.
+//
+// Printing follows Erlang: <0.Id.Serial> for a local pid, <N.Id.Serial> for a
+// remote one, where N is a small per-node number (Erlang prints the node's slot in
+// its node table; we print 1 for every remote node, see docs/terms.md).
+#pragma once
+
+#include <compare>
+#include <cstdint>
+#include <functional>
+#include <iosfwd>
+#include <string>
+
+namespace beamline {
+
+struct pid {
+  std::uint32_t id = 0;        // slot in the process table (local); ID field (remote)
+  std::uint32_t serial = 0;    // generation of the slot's occupant
+  std::uint32_t node = 0;      // 0: this node; otherwise the atom index of the node name
+  std::uint32_t creation = 0;  // the node's creation (remote pids only)
+
+  // The null pid names no process (slot 0 is never used).
+  constexpr bool is_null() const noexcept { return id == 0 && node == 0; }
+  constexpr bool is_local() const noexcept { return node == 0; }
+  explicit constexpr operator bool() const noexcept { return !is_null(); }
+
+  friend constexpr bool operator==(const pid&, const pid&) noexcept = default;
+
+  // Erlang orders pids by node name first; for pids of one node by serial, then id.
+  // This is the order within one node; term comparison (term.hpp) handles the rest.
+  friend constexpr std::strong_ordering operator<=>(const pid& a, const pid& b) noexcept {
+    if (a.node != b.node) return a.node <=> b.node;
+    if (a.serial != b.serial) return a.serial <=> b.serial;
+    if (a.id != b.id) return a.id <=> b.id;
+    return a.creation <=> b.creation;
+  }
+
+  std::string to_string() const;  // "<0.42.0>"
+};
+
+std::ostream& operator<<(std::ostream& os, const pid& p);
+
+}  // namespace beamline
+
+template <>
+struct std::hash<beamline::pid> {
+  std::size_t operator()(const beamline::pid& p) const noexcept {
+    std::uint64_t a = (std::uint64_t{p.id} << 32) | p.serial;
+    std::uint64_t b = (std::uint64_t{p.node} << 32) | p.creation;
+    std::uint64_t h = a * 0x9E3779B97F4A7C15ull ^ (b + 0x632BE59BD9B4E019ull);
+    return static_cast<std::size_t>(h ^ (h >> 29));
+  }
+};
