@@ -7,18 +7,41 @@
 
 namespace beamline {
 
+namespace {
+void append_number(std::string& out, std::uint32_t v) {
+  char buf[12];
+  int n = 0;
+  do {
+    buf[n++] = static_cast<char>('0' + v % 10);
+    v /= 10;
+  } while (v != 0);
+  while (n > 0) out.push_back(buf[--n]);
+}
+}  // namespace
+
 std::string pid::to_string() const {
   // Erlang prints the node's slot in its node table first: 0 for this node.
-  return "<" + std::to_string(node == 0 ? 0 : 1) + "." + std::to_string(id) + "." +
-         std::to_string(serial) + ">";
+  std::string s = "<";
+  append_number(s, node == 0 ? 0 : 1);
+  s.push_back('.');
+  append_number(s, id);
+  s.push_back('.');
+  append_number(s, serial);
+  s.push_back('>');
+  return s;
 }
 
 std::ostream& operator<<(std::ostream& os, const pid& p) { return os << p.to_string(); }
 
 std::string ref::to_string() const {
-  std::string s = "#Ref<" + std::to_string(node == 0 ? 0 : 1);
-  for (std::uint32_t i = length; i-- > 0;) s += "." + std::to_string(words[i]);
-  return s + ">";
+  std::string s = "#Ref<";
+  append_number(s, node == 0 ? 0 : 1);
+  for (std::uint32_t i = length; i-- > 0;) {
+    s.push_back('.');
+    append_number(s, words[i]);
+  }
+  s.push_back('>');
+  return s;
 }
 
 std::ostream& operator<<(std::ostream& os, const ref& r) { return os << r.to_string(); }
