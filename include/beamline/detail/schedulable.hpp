@@ -1,0 +1,25 @@
+// beamline/detail/schedulable.hpp: what the scheduler needs to know of a task.
+//
+// The scheduler (src/sched) runs tasks without knowing what they are; a process
+// control block derives from this header. The fields are written by the task's
+// owner while it is not queued, and read by the worker that dequeues it.
+#pragma once
+
+#include <cstdint>
+
+namespace beamline {
+
+// Scheduling priorities, with Erlang's meaning: `max` and `high` run strictly before
+// `normal` and `low` on a worker; `low` is interleaved with `normal` but picked less
+// often (about one turn in eight under contention).
+enum class priority : std::uint8_t { low, normal, high, max };
+
+namespace detail {
+
+struct schedulable {
+  beamline::priority priority = beamline::priority::normal;
+  std::uint8_t low_skip = 0;  // turns a low-priority task still gives up (sched owned)
+};
+
+}  // namespace detail
+}  // namespace beamline

@@ -1,0 +1,257 @@
+// memory_pool.cpp: see memory_pool.hpp for the design and its invariants.
+#include "sched/memory_pool.hpp"
+
+#include <sys/mman.h>
+
+#include <array>
+#include <atomic>
+#include <cstdlib>
+#include <mutex>
+#include <new>
+#include <utility>
+#include <vector>
+
+#include "beamline/detail/allocation.hpp"
+
+#if defined(__SANITIZE_ADDRESS__)
+#define BEAMLINE_POOL_BYPASS 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define BEAMLINE_POOL_BYPASS 1
+#endif
+#endif
+
+namespace beamline::sched {
+namespace {
+
+// Size classes: 16-byte steps to 512, 64-byte steps to 2048, 256-byte steps to 8192.
+constexpr std::size_t class_count = 32 + 24 + 24;
+
+constexpr std::size_t class_of(std::size_t size) noexcept {
+  if (size <= 512) return size == 0 ? 0 : (size + 15) / 16 - 1;
+  if (size <= 2048) return 32 + (size - 512 + 63) / 64 - 1;
+  return 56 + (size - 2048 + 255) / 256 - 1;
+}
+
+constexpr std::size_t class_size(std::size_t index) noexcept {
+  if (index < 32) return (index + 1) * 16;
+  if (index < 56) return 512 + (index - 32 + 1) * 64;
+  return 2048 + (index - 56 + 1) * 256;
+}
+
+static_assert(class_of(16) == 0 && class_of(17) == 1 && class_of(512) == 31);
+static_assert(class_of(513) == 32 && class_of(2048) == 55 && class_of(2049) == 56);
+static_assert(class_of(detail::max_pooled_size) == class_count - 1);
+static_assert(class_size(class_of(300)) >= 300 && class_size(class_of(5000)) >= 5000);
+
+// Blocks moved between a thread cache and the central list at once.
+constexpr std::uint32_t batch_size(std::size_t index) noexcept {
+  std::size_t n = 16384 / class_size(index);
+  return static_cast<std::uint32_t>(n < 8 ? 8 : (n > 128 ? 128 : n));
+}
+
+struct free_block {
+  free_block* next;
+};
+
+struct batch {
+  free_block* head;
+  std::uint32_t count;
+};
+
+// Fresh memory: 2 MiB chunks, carved by threads into regions.
+constexpr std::size_t chunk_bytes = std::size_t{2} << 20;
+constexpr std::size_t region_bytes = std::size_t{256} << 10;
+
+struct central_state {
+  std::array<std::mutex, class_count> locks;
+  std::array<std::vector<batch>, class_count> batches;
+
+  std::mutex chunk_lock;
+  char* chunk_cursor = nullptr;
+  char* chunk_end = nullptr;
+  std::atomic<std::size_t> reserved{0};
+  std::atomic<std::size_t> chunks{0};
+
+  // Takes a region of fresh memory for a thread's bump allocator.
+  std::pair<char*, char*> take_region() {
+    std::lock_guard guard(chunk_lock);
+    if (chunk_cursor == chunk_end) {
+      // Over-map so the chunk can be aligned to 2 MiB (huge pages need alignment).
+      std::size_t map_bytes = chunk_bytes * 2;
+      void* raw =
+          ::mmap(nullptr, map_bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+      if (raw == MAP_FAILED) throw std::bad_alloc();
+      auto start = reinterpret_cast<std::uintptr_t>(raw);
+      auto aligned = (start + chunk_bytes - 1) & ~(chunk_bytes - 1);
+      if (aligned > start) ::munmap(raw, aligned - start);
+      std::uintptr_t tail = aligned + chunk_bytes;
+      if (tail < start + map_bytes)
+        ::munmap(reinterpret_cast<void*>(tail), start + map_bytes - tail);
+      ::madvise(reinterpret_cast<void*>(aligned), chunk_bytes, MADV_HUGEPAGE);
+      chunk_cursor = reinterpret_cast<char*>(aligned);
+      chunk_end = chunk_cursor + chunk_bytes;
+      chunks.fetch_add(1, std::memory_order_relaxed);
+    }
+    char* begin = chunk_cursor;
+    chunk_cursor += region_bytes;
+    return {begin, chunk_cursor};
+  }
+};
+
+central_state& central() {
+  // Never destroyed: blocks may be freed by thread-exit handlers after main returns.
+  static central_state* state = new central_state();
+  return *state;
+}
+
+class thread_cache {
+ public:
+  ~thread_cache() {
+    flush();
+    destroyed_ = true;
+  }
+
+  void* allocate(std::size_t index) {
+    list& l = lists_[index];
+    if (l.head == nullptr) refill(index);
+    free_block* b = l.head;
+    l.head = b->next;
+    --l.count;
+    return b;
+  }
+
+  void deallocate(void* block, std::size_t index) noexcept {
+    list& l = lists_[index];
+    auto* b = static_cast<free_block*>(block);
+    b->next = l.head;
+    l.head = b;
+    if (++l.count >= 2 * batch_size(index)) release_batch(index);
+  }
+
+  void flush() noexcept {
+    for (std::size_t i = 0; i < class_count; ++i) {
+      list& l = lists_[i];
+      if (l.count == 0) continue;
+      central_state& c = central();
+      std::lock_guard guard(c.locks[i]);
+      c.batches[i].push_back({l.head, l.count});
+      l = {};
+    }
+  }
+
+  static bool destroyed() noexcept { return destroyed_; }
+
+ private:
+  struct list {
+    free_block* head = nullptr;
+    std::uint32_t count = 0;
+  };
+
+  void refill(std::size_t index) {
+    central_state& c = central();
+    {
+      std::lock_guard guard(c.locks[index]);
+      auto& v = c.batches[index];
+      if (!v.empty()) {
+        lists_[index] = {v.back().head, v.back().count};
+        v.pop_back();
+        return;
+      }
+    }
+    // Carve a batch of fresh blocks from this thread's region.
+    std::size_t size = class_size(index);
+    std::uint32_t n = batch_size(index);
+    free_block* head = nullptr;
+    for (std::uint32_t i = 0; i < n; ++i) {
+      if (static_cast<std::size_t>(region_end_ - region_cursor_) < size) {
+        auto [begin, end] = c.take_region();
+        region_cursor_ = begin;
+        region_end_ = end;
+      }
+      auto* b = reinterpret_cast<free_block*>(region_cursor_);
+      region_cursor_ += size;
+      b->next = head;
+      head = b;
+    }
+    c.reserved.fetch_add(size * n, std::memory_order_relaxed);
+    lists_[index] = {head, n};
+  }
+
+  void release_batch(std::size_t index) noexcept {
+    list& l = lists_[index];
+    std::uint32_t n = batch_size(index);
+    free_block* head = l.head;
+    free_block* last = head;
+    for (std::uint32_t i = 1; i < n; ++i) last = last->next;
+    l.head = last->next;
+    l.count -= n;
+    last->next = nullptr;
+    central_state& c = central();
+    std::lock_guard guard(c.locks[index]);
+    c.batches[index].push_back({head, n});
+  }
+
+  std::array<list, class_count> lists_{};
+  char* region_cursor_ = nullptr;
+  char* region_end_ = nullptr;
+  static thread_local bool destroyed_;
+};
+
+thread_local bool thread_cache::destroyed_ = false;
+thread_local thread_cache cache;
+
+}  // namespace
+
+memory_pool_stats memory_pool_statistics() noexcept {
+  central_state& c = central();
+  return {c.reserved.load(std::memory_order_relaxed), c.chunks.load(std::memory_order_relaxed)};
+}
+
+void memory_pool_flush_thread_cache() noexcept {
+  if (!thread_cache::destroyed()) cache.flush();
+}
+
+}  // namespace beamline::sched
+
+namespace beamline::detail {
+
+#if defined(BEAMLINE_POOL_BYPASS)
+
+void* pool_allocate(std::size_t size) {
+  return ::operator new(size);
+}
+void pool_deallocate(void* block, std::size_t size) noexcept {
+  ::operator delete(block);
+}
+
+#else
+
+void* pool_allocate(std::size_t size) {
+  if (size > max_pooled_size) return ::operator new(size);
+  // After this thread's cache is gone, allocate a whole class-sized block so that it
+  // can join the class's central list when it is freed.
+  if (sched::thread_cache::destroyed())
+    return ::operator new(sched::class_size(sched::class_of(size)));
+  return sched::cache.allocate(sched::class_of(size));
+}
+
+void pool_deallocate(void* block, std::size_t size) noexcept {
+  if (size > max_pooled_size) return ::operator delete(block);
+  std::size_t index = sched::class_of(size);
+  if (sched::thread_cache::destroyed()) {
+    // A thread-exit handler freeing after this thread's cache is gone: hand the
+    // block to the central list directly.
+    auto& c = sched::central();
+    auto* b = static_cast<sched::free_block*>(block);
+    b->next = nullptr;
+    std::lock_guard guard(c.locks[index]);
+    c.batches[index].push_back({b, 1});
+    return;
+  }
+  sched::cache.deallocate(block, index);
+}
+
+#endif
+
+}  // namespace beamline::detail

@@ -1,0 +1,451 @@
+// scheduler.cpp: see scheduler.hpp for the design and its invariants.
+#include "sched/scheduler.hpp"
+
+#include <linux/futex.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <climits>
+#include <utility>
+
+#include "beamline/detail/thread_state.hpp"
+#include "sched/memory_pool.hpp"
+
+namespace beamline::detail {
+thread_local thread_state this_thread;
+}
+
+namespace beamline::sched {
+
+namespace {
+
+using detail::this_thread;
+
+constexpr int queue_index(priority p) noexcept {
+  switch (p) {
+    case priority::max:
+      return 0;
+    case priority::high:
+      return 1;
+    default:
+      return 2;
+  }
+}
+
+// Turns a low-priority task gives up to normal ones when they compete (Erlang's
+// RESCHEDULE_LOW is 8: one turn in eight).
+constexpr std::uint8_t low_priority_skips = 7;
+
+inline void cpu_relax() noexcept {
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_ia32_pause();
+#elif defined(__aarch64__)
+  asm volatile("yield");
+#endif
+}
+
+void futex_wait(std::atomic<std::uint32_t>& word, std::uint32_t expected,
+                std::optional<std::int64_t> timeout_ns) noexcept {
+  timespec ts{};
+  timespec* tsp = nullptr;
+  if (timeout_ns) {
+    std::int64_t ns = *timeout_ns < 0 ? 0 : *timeout_ns;
+    ts.tv_sec = static_cast<time_t>(ns / 1'000'000'000);
+    ts.tv_nsec = static_cast<long>(ns % 1'000'000'000);
+    tsp = &ts;
+  }
+  ::syscall(SYS_futex, reinterpret_cast<std::uint32_t*>(&word), FUTEX_WAIT_PRIVATE, expected, tsp,
+            nullptr, 0);
+}
+
+void futex_wake(std::atomic<std::uint32_t>& word) noexcept {
+  ::syscall(SYS_futex, reinterpret_cast<std::uint32_t*>(&word), FUTEX_WAKE_PRIVATE, 1, nullptr,
+            nullptr, 0);
+}
+
+}  // namespace
+
+class alignas(64) worker {
+ public:
+  worker(scheduler& owner, unsigned index, std::uint64_t seed)
+      : owner_(owner), index_(index), random_(seed + index * 0x9E3779B97F4A7C15ull) {}
+
+  scheduler& owner_;
+  const unsigned index_;
+  std::thread thread_;
+
+  // Owner-only: pushes, the run-next slot, the tick and the random generator.
+  run_queue<schedulable> queues_[3];  // max, high, normal and low
+  schedulable* run_next_ = nullptr;
+  std::uint32_t tick_ = 0;
+  std::mt19937_64 random_;
+  bool spinning_ = false;
+
+  // The timer wheel; timer_count_ lets the owner skip the lock when it is empty.
+  std::mutex timer_lock_;
+  timer_wheel wheel_{timer_wheel::tick_of(scheduler::now_ns())};
+  std::atomic<std::size_t> timer_count_{0};
+
+  // Parking: 0 while parked, set to 1 by a waker (futex word).
+  std::atomic<std::uint32_t> park_word_{0};
+  bool on_idle_list_ = false;  // guarded by scheduler::idle_lock_
+};
+
+std::int64_t scheduler::now_ns() noexcept {
+  timespec ts;
+  ::clock_gettime(CLOCK_MONOTONIC, &ts);
+  return static_cast<std::int64_t>(ts.tv_sec) * 1'000'000'000 + ts.tv_nsec;
+}
+
+scheduler::scheduler(const scheduler_options& options, const scheduler_hooks& hooks)
+    : options_(options), hooks_(hooks) {
+  if (options_.deterministic) options_.workers = 1;
+  if (options_.workers == 0) options_.workers = 1;
+  workers_.reserve(options_.workers);
+  for (unsigned i = 0; i < options_.workers; ++i)
+    workers_.push_back(std::make_unique<worker>(*this, i, options_.seed));
+  idle_.reserve(options_.workers);
+}
+
+scheduler::~scheduler() {
+  stop();
+}
+
+worker* scheduler::this_worker() const noexcept {
+  auto* w = static_cast<worker*>(this_thread.worker);
+  return (w != nullptr && &w->owner_ == this) ? w : nullptr;
+}
+
+std::optional<unsigned> scheduler::current_worker() const noexcept {
+  worker* w = this_worker();
+  if (w == nullptr) return std::nullopt;
+  return w->index_;
+}
+
+void scheduler::run() {
+  stopping_.store(false, std::memory_order_release);
+  spinning_.store(0, std::memory_order_relaxed);
+  for (auto& w : workers_) w->thread_ = std::thread([this, &w] { worker_main(*w); });
+  for (auto& w : workers_) w->thread_.join();
+  std::lock_guard guard(idle_lock_);
+  for (auto& w : workers_) w->on_idle_list_ = false;
+  idle_.clear();
+  idle_count_.store(0, std::memory_order_relaxed);
+}
+
+void scheduler::stop() noexcept {
+  stopping_.store(true, std::memory_order_seq_cst);
+  for (auto& w : workers_) wake(*w);
+}
+
+void scheduler::worker_main(worker& w) {
+  this_thread.worker = &w;
+  if (hooks_.worker_started) hooks_.worker_started(hooks_.context, w.index_);
+  while (schedulable* task = next_task(w)) {
+    run_outcome outcome = hooks_.run(hooks_.context, task);
+    if (outcome == run_outcome::yield) push_local(w, task);
+  }
+  if (hooks_.worker_stopping) hooks_.worker_stopping(hooks_.context, w.index_);
+  memory_pool_flush_thread_cache();
+  this_thread.worker = nullptr;
+}
+
+schedulable* scheduler::next_task(worker& w) {
+  if (stopping_.load(std::memory_order_relaxed)) return nullptr;
+  ++w.tick_;
+  if ((w.tick_ & 15) == 0 && w.timer_count_.load(std::memory_order_relaxed) != 0) expire_timers(w);
+
+  // Fairness: now and then the global queue goes first, so injected tasks are not
+  // starved by a worker that always has local work.
+  if (w.tick_ % 61 == 0 && global_size_.load(std::memory_order_relaxed) != 0) {
+    if (schedulable* t = take_global(w)) {
+      this_thread.budget = options_.reductions_per_slice;
+      return t;
+    }
+  }
+  if (schedulable* t = pop_local(w)) return t;
+  return find_work_slow(w);
+}
+
+// Max, then high, then the run-next slot (inheriting the slice), then normal/low.
+schedulable* scheduler::pop_local(worker& w) {
+  for (int q = 0; q < 2; ++q) {
+    schedulable* t =
+        options_.deterministic ? w.queues_[q].pop_random(w.random_) : w.queues_[q].pop_front();
+    if (t != nullptr) {
+      this_thread.budget = options_.reductions_per_slice;
+      return t;
+    }
+  }
+  if (w.run_next_ != nullptr) {
+    schedulable* t = std::exchange(w.run_next_, nullptr);
+    if (this_thread.budget > 0) return t;
+    // The slice is spent: the chain of run-next tasks gives way to the queue.
+    push_local(w, t);
+  }
+  run_queue<schedulable>& normal = w.queues_[2];
+  for (;;) {
+    schedulable* t = options_.deterministic ? normal.pop_random(w.random_) : normal.pop_front();
+    if (t == nullptr) return nullptr;
+    if (t->priority == priority::low && !normal.empty()) {
+      if (t->low_skip > 0) {
+        --t->low_skip;
+        normal.push_back(t);
+        continue;
+      }
+      t->low_skip = low_priority_skips;
+    }
+    this_thread.budget = options_.reductions_per_slice;
+    return t;
+  }
+}
+
+schedulable* scheduler::take_global(worker& w) {
+  if (global_size_.load(std::memory_order_acquire) == 0) return nullptr;
+  std::lock_guard guard(global_lock_);
+  for (int q = 0; q < 3; ++q) {
+    auto& dq = global_[q];
+    if (dq.empty()) continue;
+    schedulable* first = dq.front();
+    dq.pop_front();
+    // Take a fair share into the local queue.
+    std::size_t share = std::min<std::size_t>(dq.size() / workers_.size() + 1,
+                                              run_queue<schedulable>::capacity / 2);
+    std::size_t moved = 1;
+    while (moved < share && !dq.empty() && w.queues_[q].push_back(dq.front())) {
+      dq.pop_front();
+      ++moved;
+    }
+    global_size_.fetch_sub(moved, std::memory_order_relaxed);
+    return first;
+  }
+  return nullptr;
+}
+
+schedulable* scheduler::steal(worker& w) {
+  std::size_t n = workers_.size();
+  if (n < 2) return nullptr;
+  std::size_t start = w.random_() % n;
+  for (std::size_t i = 0; i < n; ++i) {
+    worker& victim = *workers_[(start + i) % n];
+    if (&victim == &w) continue;
+    for (int q = 0; q < 3; ++q) {
+      if (!w.queues_[q].empty()) continue;  // thieves steal into an empty queue
+      if (schedulable* t = victim.queues_[q].steal_half_into(w.queues_[q])) return t;
+    }
+  }
+  return nullptr;
+}
+
+void scheduler::stop_spinning(worker& w) noexcept {
+  if (!w.spinning_) return;
+  w.spinning_ = false;
+  // The last spinner to find work wakes another one, which keeps looking: work
+  // may have arrived faster than one worker can take it (Go's rule).
+  if (spinning_.fetch_sub(1, std::memory_order_seq_cst) == 1) wake_one();
+}
+
+schedulable* scheduler::find_work_slow(worker& w) {
+  for (;;) {
+    if (stopping_.load(std::memory_order_acquire)) return nullptr;
+    if (w.timer_count_.load(std::memory_order_relaxed) != 0) {
+      expire_timers(w);
+      if (schedulable* t = pop_local(w)) {
+        stop_spinning(w);
+        return t;
+      }
+    }
+    if (!w.spinning_) {
+      w.spinning_ = true;
+      spinning_.fetch_add(1, std::memory_order_seq_cst);
+    }
+    auto spin_until = now_ns() + options_.spin.count();
+    for (unsigned round = 0;; ++round) {
+      schedulable* t = take_global(w);
+      if (t == nullptr) t = steal(w);
+      if (t == nullptr) t = pop_local(w);  // timers fired by a waker, or yields
+      if (t != nullptr) {
+        this_thread.budget = options_.reductions_per_slice;
+        stop_spinning(w);
+        return t;
+      }
+      if (stopping_.load(std::memory_order_acquire)) return nullptr;
+      if ((round & 7) == 7 && now_ns() >= spin_until) break;
+      for (int i = 0; i < 32; ++i) cpu_relax();
+    }
+    if (!park(w)) return nullptr;
+  }
+}
+
+bool scheduler::work_visible(const worker& w) const noexcept {
+  if (global_size_.load(std::memory_order_seq_cst) != 0) return true;
+  for (const auto& other : workers_)
+    for (const auto& q : other->queues_)
+      if (!q.empty()) return true;
+  if (w.run_next_ != nullptr) return true;
+  return false;
+}
+
+// Parks w until woken or its next timer is due. Returns false if stopping.
+bool scheduler::park(worker& w) {
+  if (w.spinning_) {
+    w.spinning_ = false;
+    spinning_.fetch_sub(1, std::memory_order_seq_cst);
+  }
+  if (hooks_.idle != nullptr && hooks_.idle(hooks_.context)) {
+    stop();
+    return false;
+  }
+  {
+    std::lock_guard guard(idle_lock_);
+    w.park_word_.store(0, std::memory_order_relaxed);
+    w.on_idle_list_ = true;
+    idle_.push_back(&w);
+    idle_count_.fetch_add(1, std::memory_order_seq_cst);
+  }
+  std::atomic_thread_fence(std::memory_order_seq_cst);
+  // Re-check after registering as idle: a producer that pushed work before reading
+  // idle_count_ may have seen no idle worker to wake.
+  bool recheck = work_visible(w) || stopping_.load(std::memory_order_seq_cst);
+  if (!recheck) {
+    std::optional<std::int64_t> timeout;
+    if (w.timer_count_.load(std::memory_order_acquire) != 0) {
+      std::lock_guard guard(w.timer_lock_);
+      if (auto next = w.wheel_.next_expiry())
+        timeout = static_cast<std::int64_t>(*next) * timer_wheel::tick_ns - now_ns();
+    }
+    if (!timeout || *timeout > 0) futex_wait(w.park_word_, 0, timeout);
+  }
+  std::lock_guard guard(idle_lock_);
+  if (w.on_idle_list_) {
+    // Timed out, rechecked or woken spuriously: leave the idle list ourselves.
+    w.on_idle_list_ = false;
+    idle_.erase(std::find(idle_.begin(), idle_.end(), &w));
+    idle_count_.fetch_sub(1, std::memory_order_seq_cst);
+  } else {
+    // A waker took us off the list and counted us as spinning.
+    w.spinning_ = true;
+  }
+  return !stopping_.load(std::memory_order_acquire);
+}
+
+void scheduler::wake_one() noexcept {
+  std::atomic_thread_fence(std::memory_order_seq_cst);
+  if (idle_count_.load(std::memory_order_seq_cst) == 0) return;
+  if (spinning_.load(std::memory_order_seq_cst) != 0) return;
+  worker* w = nullptr;
+  {
+    std::lock_guard guard(idle_lock_);
+    if (idle_.empty()) return;
+    w = idle_.back();
+    idle_.pop_back();
+    w->on_idle_list_ = false;
+    idle_count_.fetch_sub(1, std::memory_order_seq_cst);
+    spinning_.fetch_add(1, std::memory_order_seq_cst);
+  }
+  w->park_word_.store(1, std::memory_order_release);
+  futex_wake(w->park_word_);
+}
+
+void scheduler::wake(worker& w) noexcept {
+  w.park_word_.store(1, std::memory_order_release);
+  futex_wake(w.park_word_);
+}
+
+void scheduler::push_local(worker& w, schedulable* task) noexcept {
+  run_queue<schedulable>& q = w.queues_[queue_index(task->priority)];
+  if (q.push_back(task)) return;
+  // Full: move half of it, and the task, to the global queue.
+  schedulable* batch[run_queue<schedulable>::capacity / 2];
+  std::uint32_t n = q.take_half(batch);
+  std::lock_guard guard(global_lock_);
+  auto& dq = global_[queue_index(task->priority)];
+  dq.insert(dq.end(), batch, batch + n);
+  dq.push_back(task);
+  global_size_.fetch_add(n + 1, std::memory_order_release);
+}
+
+void scheduler::push_global(schedulable* task) noexcept {
+  {
+    std::lock_guard guard(global_lock_);
+    global_[queue_index(task->priority)].push_back(task);
+    global_size_.fetch_add(1, std::memory_order_release);
+  }
+}
+
+void scheduler::ready(schedulable* task) noexcept {
+  worker* w = this_worker();
+  if (w == nullptr) {
+    push_global(task);
+    wake_one();
+    return;
+  }
+  if (!options_.deterministic && task->priority <= priority::normal) {
+    schedulable* previous = std::exchange(w->run_next_, task);
+    if (previous == nullptr) return;
+    push_local(*w, previous);
+  } else {
+    push_local(*w, task);
+  }
+  wake_one();  // there is stealable work now
+}
+
+bool scheduler::add_timer(scheduled_timer& timer, std::int64_t deadline_ns) noexcept {
+  worker* here = this_worker();
+  worker& w = here != nullptr ? *here : *workers_[0];
+  {
+    std::lock_guard guard(w.timer_lock_);
+    if (!w.wheel_.insert(timer, timer_wheel::tick_at_or_after(deadline_ns))) return false;
+    timer.owner.store(&w, std::memory_order_release);
+    w.timer_count_.fetch_add(1, std::memory_order_release);
+  }
+  // A parked worker sleeps until its earliest timer: make it look again.
+  if (here == nullptr) wake(w);
+  return true;
+}
+
+bool scheduler::cancel_timer(scheduled_timer& timer) noexcept {
+  worker* w = timer.owner.load(std::memory_order_acquire);
+  if (w == nullptr) return false;
+  std::lock_guard guard(w->timer_lock_);
+  if (timer.owner.load(std::memory_order_relaxed) != w || !timer.linked) return false;
+  w->wheel_.remove(timer);
+  timer.owner.store(nullptr, std::memory_order_relaxed);
+  w->timer_count_.fetch_sub(1, std::memory_order_relaxed);
+  return true;
+}
+
+void scheduler::expire_timers(worker& w) {
+  std::uint64_t now_tick = timer_wheel::tick_of(now_ns());
+  bool fired = false;
+  {
+    std::lock_guard guard(w.timer_lock_);
+    w.wheel_.advance(now_tick, [&](timer_node& node) {
+      auto& timer = static_cast<scheduled_timer&>(node);
+      // Release: whoever sees the timer disarmed (cancel_timer's acquire load) also
+      // sees the wheel done with the node, and may free or re-arm it.
+      timer.owner.store(nullptr, std::memory_order_release);
+      w.timer_count_.fetch_sub(1, std::memory_order_relaxed);
+      hooks_.timer_expired(hooks_.context, &timer);
+      fired = true;
+    });
+  }
+  if (fired) hooks_.timers_fired(hooks_.context);
+}
+
+void scheduler::discard_queued() noexcept {
+  for (auto& w : workers_) {
+    w->run_next_ = nullptr;
+    for (auto& q : w->queues_)
+      while (q.pop_front() != nullptr) {
+      }
+  }
+  std::lock_guard guard(global_lock_);
+  for (auto& dq : global_) dq.clear();
+  global_size_.store(0, std::memory_order_relaxed);
+}
+
+}  // namespace beamline::sched

@@ -1,0 +1,157 @@
+// scheduler.hpp: worker threads that run tasks, one per core.
+//
+// The scheduler runs `schedulable` tasks through a hook without knowing what they
+// are (the core makes them processes). Design (docs/design/scheduler.md):
+//
+// - Each worker has a bounded run queue per priority level (max, high, and one for
+//   normal and low, where low tasks are skipped seven turns in eight), plus a
+//   run-next slot: a task made runnable by the running task (a process woken by a
+//   message, a fresh child) runs next on the same worker, inheriting what is left
+//   of the time slice, so ping-pong stays in one cache and spawn trees unfold depth
+//   first. The slot's previous occupant goes to the queue, where thieves see it.
+// - Tasks made runnable from outside the workers go to a global injection queue,
+//   which workers poll every 61 schedules and whenever their own queues are empty.
+// - An idle worker steals half of another worker's queue, spinning for a bounded
+//   time (options.spin) before it parks on a futex: waking a parked thread costs
+//   tens of microseconds here, so a short spin pays for itself. At most one wake-up
+//   is in flight (`spinning_`), so a burst of work does not stampede the workers.
+// - Each worker has a timing wheel under its own lock; a parked worker sleeps until
+//   its next deadline.
+//
+// Invariants:
+// - A task is in at most one place: one run queue slot, one run-next slot, the
+//   global queue, or running on one worker (the hook's protocol guarantees a task
+//   is made ready once per wait).
+// - Only a worker's own thread touches its run-next slot and pushes to its queues.
+// - spinning_ counts workers looking for work outside their own queues, including
+//   one just woken; idle_count_ counts parked workers (on idle_).
+//
+// Rejected: one shared queue (every schedule contends for one cache line); waking
+// a worker for every runnable task (a futex wake per message in ping-pong).
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <random>
+#include <thread>
+#include <vector>
+
+#include "beamline/detail/schedulable.hpp"
+#include "sched/run_queue.hpp"
+#include "sched/timer_wheel.hpp"
+
+namespace beamline::sched {
+
+using detail::schedulable;
+
+enum class run_outcome : std::uint8_t {
+  wait,   // the task is parked elsewhere; someone will call ready() for it
+  yield,  // the task wants to run again later (queue tail)
+  done,   // the task is gone
+};
+
+struct scheduler_hooks {
+  void* context = nullptr;
+  run_outcome (*run)(void* context, schedulable* task) = nullptr;
+  // Called by a worker about to park: true if nothing is left to run (the scheduler
+  // then stops, as when every process has ended).
+  bool (*idle)(void* context) = nullptr;
+  // Called under a wheel's lock for each expired timer, then once after the lock is
+  // released (so deliveries happen outside it).
+  void (*timer_expired)(void* context, timer_node* timer) = nullptr;
+  void (*timers_fired)(void* context) = nullptr;
+  void (*worker_started)(void* context, unsigned index) = nullptr;
+  void (*worker_stopping)(void* context, unsigned index) = nullptr;
+};
+
+struct scheduler_options {
+  unsigned workers = 1;
+  std::int32_t reductions_per_slice = 4000;
+  std::chrono::nanoseconds spin{50'000};
+  bool deterministic = false;
+  std::uint64_t seed = 0;
+};
+
+class worker;
+
+// A timer that a worker's wheel can hold.
+struct scheduled_timer : timer_node {
+  std::atomic<worker*> owner{nullptr};  // the worker whose wheel holds it; null if none
+};
+
+class scheduler {
+ public:
+  scheduler(const scheduler_options& options, const scheduler_hooks& hooks);
+  ~scheduler();
+  scheduler(const scheduler&) = delete;
+  scheduler& operator=(const scheduler&) = delete;
+
+  // Starts the workers and blocks until stop(). Not reentrant.
+  void run();
+  // Makes run() return (any thread, any time).
+  void stop() noexcept;
+  bool stopping() const noexcept { return stopping_.load(std::memory_order_acquire); }
+
+  // A task became runnable (see the class comment for where it goes).
+  void ready(schedulable* task) noexcept;
+
+  // Arms `timer` for `deadline_ns` (steady clock) in the calling worker's wheel (or
+  // worker 0's off the workers). False if the deadline has already passed: the
+  // caller then fires it itself.
+  bool add_timer(scheduled_timer& timer, std::int64_t deadline_ns) noexcept;
+  // Disarms `timer`; false if it was not armed (never, or it has expired).
+  bool cancel_timer(scheduled_timer& timer) noexcept;
+
+  // The calling thread's worker index if it is a worker of this scheduler.
+  std::optional<unsigned> current_worker() const noexcept;
+  unsigned worker_count() const noexcept { return static_cast<unsigned>(workers_.size()); }
+  const scheduler_options& options() const noexcept { return options_; }
+
+  // Forgets every queued task (teardown, when the tasks are being destroyed).
+  void discard_queued() noexcept;
+
+  static std::int64_t now_ns() noexcept;
+
+ private:
+  friend class worker;
+
+  worker* this_worker() const noexcept;
+  void worker_main(worker& w);
+  schedulable* next_task(worker& w);
+  schedulable* find_work_slow(worker& w);
+  schedulable* pop_local(worker& w);
+  schedulable* take_global(worker& w);
+  schedulable* steal(worker& w);
+  void push_local(worker& w, schedulable* task) noexcept;
+  void push_global(schedulable* task) noexcept;
+  void expire_timers(worker& w);
+  bool work_visible(const worker& w) const noexcept;
+  bool park(worker& w);
+  void wake_one() noexcept;
+  void wake(worker& w) noexcept;
+  void stop_spinning(worker& w) noexcept;
+
+  scheduler_options options_;
+  scheduler_hooks hooks_;
+  std::vector<std::unique_ptr<worker>> workers_;
+
+  std::atomic<bool> stopping_{false};
+
+  // Global injection queue, by priority (max, high, normal/low).
+  std::mutex global_lock_;
+  std::deque<schedulable*> global_[3];
+  std::atomic<std::size_t> global_size_{0};
+
+  // Parked workers and spinning workers.
+  std::mutex idle_lock_;
+  std::vector<worker*> idle_;
+  std::atomic<int> idle_count_{0};
+  std::atomic<int> spinning_{0};
+};
+
+}  // namespace beamline::sched
