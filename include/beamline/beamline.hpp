@@ -1,0 +1,20 @@
+// beamline/beamline.hpp: everything a program needs.
+//
+//     #include <beamline/beamline.hpp>
+//     namespace bl = beamline;
+#pragma once
+
+#include "beamline/atom.hpp"
+#include "beamline/errors.hpp"
+#include "beamline/links.hpp"
+#include "beamline/messages.hpp"
+#include "beamline/node.hpp"
+#include "beamline/pid.hpp"
+#include "beamline/process.hpp"
+#include "beamline/receive.hpp"
+#include "beamline/ref.hpp"
+#include "beamline/registry.hpp"
+#include "beamline/send.hpp"
+#include "beamline/spawn.hpp"
+#include "beamline/term.hpp"
+#include "beamline/timer.hpp"

@@ -1,0 +1,97 @@
+// beamline/detail/signal.hpp: the nodes that travel through a process's inbox.
+//
+// Everything one process does to another is a signal: a message, an exit signal, a
+// link or unlink request, a monitor or demonitor, a DOWN notification, a receive
+// timeout. A signal is one pooled allocation: this header followed by its payload.
+// A message's payload is the std::tuple of the values sent, and its `type` pointer
+// identifies that tuple type: receive matches a handler to a message by comparing
+// one pointer. An exit or DOWN signal carries a std::tuple<exit_message> or
+// std::tuple<down_message>, so turning it into a message (trap_exit, an active
+// monitor) changes only `kind`.
+#pragma once
+
+#include <cstdint>
+#include <new>
+#include <typeinfo>
+#include <utility>
+
+#include "beamline/detail/allocation.hpp"
+
+namespace beamline::detail {
+
+enum class signal_kind : std::uint8_t {
+  message,     // payload: std::tuple of the values sent
+  exit,        // payload: std::tuple<exit_message>; flags: signal_flag_link if from a link
+  link,        // payload: control_payload{from}
+  unlink,      // payload: control_payload{from, id}
+  unlink_ack,  // payload: control_payload{from, id}
+  monitor,     // payload: control_payload{from = watcher, monitor}
+  demonitor,   // payload: control_payload{from = watcher, monitor}
+  down,        // payload: std::tuple<down_message>
+  timeout,     // payload: control_payload{id = receive epoch}
+};
+
+inline constexpr std::uint8_t signal_flag_link = 1;
+
+struct signal;
+
+// One per payload type: how to destroy and free a node, and its name for diagnostics.
+struct signal_type {
+  void (*destroy)(signal*) noexcept;
+  const std::type_info* payload;
+};
+
+struct signal {
+  signal* next;  // inbox or message-queue link; owned by whoever holds the node
+  const signal_type* type;
+  signal_kind kind;
+  std::uint8_t flags;
+  std::uint32_t target_serial;  // the receiver's serial: a stale node is dropped on arrival
+};
+
+template <class Payload>
+struct signal_node : signal {
+  Payload payload;
+
+  template <class... Args>
+  explicit signal_node(Args&&... args) : signal{}, payload(std::forward<Args>(args)...) {}
+};
+
+template <class Payload>
+void destroy_signal(signal* s) noexcept {
+  auto* node = static_cast<signal_node<Payload>*>(s);
+  node->~signal_node<Payload>();
+  pool_deallocate(node, sizeof(signal_node<Payload>));
+}
+
+template <class Payload>
+inline constexpr signal_type signal_type_of{&destroy_signal<Payload>, &typeid(Payload)};
+
+template <class Payload, class... Args>
+signal* make_signal(signal_kind kind, Args&&... args) {
+  void* memory = pool_allocate(sizeof(signal_node<Payload>));
+  signal_node<Payload>* node;
+  try {
+    node = ::new (memory) signal_node<Payload>(std::forward<Args>(args)...);
+  } catch (...) {
+    pool_deallocate(memory, sizeof(signal_node<Payload>));
+    throw;
+  }
+  node->next = nullptr;
+  node->type = &signal_type_of<Payload>;
+  node->kind = kind;
+  node->flags = 0;
+  node->target_serial = 0;
+  return node;
+}
+
+template <class Payload>
+Payload& payload_of(signal* s) noexcept {
+  return static_cast<signal_node<Payload>*>(s)->payload;
+}
+
+inline void destroy(signal* s) noexcept {
+  s->type->destroy(s);
+}
+
+}  // namespace beamline::detail

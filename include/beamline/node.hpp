@@ -1,0 +1,118 @@
+// beamline/node.hpp: a node owns schedulers and processes.
+//
+//     int main(int argc, char** argv) {
+//       bl::node node(bl::node_options::from_args(argc, argv));
+//       node.spawn(body, args...);
+//       return node.run();   // until every process has ended, or stop()
+//     }
+//
+// run() starts one worker thread per scheduler and returns when no process is left
+// or stop() was called (from any thread or process). Destroying the node destroys
+// every process still there (their frames, so their RAII cleanup runs). A program
+// may have several nodes one after another, or at once; pids are meaningful only on
+// the node that made them.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <thread>
+#include <utility>
+
+#include "beamline/detail/signal.hpp"
+#include "beamline/pid.hpp"
+#include "beamline/ref.hpp"
+#include "beamline/send.hpp"
+#include "beamline/spawn.hpp"
+
+namespace beamline {
+
+struct node_options {
+  // Worker threads (schedulers); default: one per core.
+  unsigned schedulers = default_schedulers();
+  // Process table size: spawning beyond it fails with system_limit_error.
+  std::uint32_t max_processes = 1u << 22;
+  // Reductions a process may spend before it yields at its next suspension point.
+  std::int32_t reductions_per_slice = 4000;
+  // How long an idle worker keeps looking for work before it parks.
+  std::chrono::microseconds spin_before_park{50};
+  // One worker that picks runnable processes in a random order seeded by
+  // shuffle_seed: a reproducible schedule that exposes ordering assumptions.
+  bool deterministic = false;
+  std::uint64_t shuffle_seed = 0;
+  // Print a line on stderr when a process ends because of an uncaught exception
+  // (not for exit() or exit signals), as Erlang's error logger does.
+  bool log_crashes = true;
+
+  static unsigned default_schedulers() noexcept {
+    unsigned n = std::thread::hardware_concurrency();
+    return n == 0 ? 1 : n;
+  }
+  // Reads --schedulers N, --max-processes N, --deterministic SEED from the command
+  // line (other arguments are left for the program).
+  static node_options from_args(int argc, char** argv);
+};
+
+struct node_statistics {
+  std::uint64_t processes_spawned;
+  std::uint64_t processes_exited;
+  std::uint64_t live_processes;
+};
+
+class node {
+ public:
+  explicit node(node_options options = {});
+  ~node();
+  node(const node&) = delete;
+  node& operator=(const node&) = delete;
+
+  // Spawns a process from outside (any thread); it runs once run() is going.
+  template <class F, class... Args>
+  pid spawn(F&& f, Args&&... args) {
+    return spawn_opt({}, std::forward<F>(f), std::forward<Args>(args)...).pid;
+  }
+  template <class F, class... Args>
+  spawn_result spawn_opt(const spawn_options& options, F&& f, Args&&... args) {
+    entered_api guard(*runtime_);
+    return detail::spawn_in(*runtime_, options, std::forward<F>(f), std::forward<Args>(args)...);
+  }
+
+  // Sends from outside any process.
+  template <class... Ts>
+  void send(const pid& to, Ts&&... values) {
+    entered_api guard(*runtime_);
+    beamline::send(to, std::forward<Ts>(values)...);
+  }
+
+  // Runs until every process has ended or stop() is called; returns 0.
+  int run();
+  // Asks run() to return (from any thread or process); processes stay until the
+  // node is destroyed or run() is called again.
+  void stop() noexcept;
+
+  ref make_ref();
+  node_statistics statistics() const noexcept;
+  const node_options& options() const noexcept;
+
+  // Kills every remaining process (their frames are destroyed, RAII runs) without
+  // running the node; run() must not be active.
+  void shut_down() noexcept;
+
+  detail::node_runtime& runtime() noexcept { return *runtime_; }
+
+ private:
+  // Makes the calling thread send/spawn through this node while in scope.
+  class entered_api {
+   public:
+    explicit entered_api(detail::node_runtime& node) noexcept;
+    ~entered_api();
+
+   private:
+    detail::node_runtime* previous_;
+  };
+
+  std::unique_ptr<detail::node_runtime> runtime_;
+};
+
+}  // namespace beamline

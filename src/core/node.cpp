@@ -1,0 +1,75 @@
+// node.cpp: the public face of a node (node.hpp) over its runtime.
+#include "beamline/node.hpp"
+
+#include <cstdlib>
+#include <cstring>
+#include <stdexcept>
+#include <string>
+
+#include "core/node_runtime.hpp"
+
+namespace beamline {
+
+node_options node_options::from_args(int argc, char** argv) {
+  node_options o;
+  auto number = [&](int& i, const char* flag) -> unsigned long long {
+    if (i + 1 >= argc) throw std::invalid_argument(std::string(flag) + " needs a value");
+    char* end = nullptr;
+    unsigned long long v = std::strtoull(argv[++i], &end, 10);
+    if (end == argv[i] || *end != '\0')
+      throw std::invalid_argument(std::string(flag) + ": not a number: " + argv[i]);
+    return v;
+  };
+  for (int i = 1; i < argc; ++i) {
+    if (std::strcmp(argv[i], "--schedulers") == 0) {
+      o.schedulers = static_cast<unsigned>(number(i, "--schedulers"));
+      if (o.schedulers == 0) throw std::invalid_argument("--schedulers must be at least 1");
+    } else if (std::strcmp(argv[i], "--max-processes") == 0) {
+      o.max_processes = static_cast<std::uint32_t>(number(i, "--max-processes"));
+    } else if (std::strcmp(argv[i], "--deterministic") == 0) {
+      o.deterministic = true;
+      o.shuffle_seed = number(i, "--deterministic");
+    }
+  }
+  return o;
+}
+
+node::node(node_options options) : runtime_(std::make_unique<detail::node_runtime>(options)) {}
+
+node::~node() = default;
+
+int node::run() {
+  entered_api guard(*runtime_);
+  return runtime_->run();
+}
+
+void node::stop() noexcept {
+  runtime_->stop();
+}
+
+ref node::make_ref() {
+  return detail::node_runtime::make_ref();
+}
+
+node_statistics node::statistics() const noexcept {
+  return runtime_->statistics();
+}
+
+const node_options& node::options() const noexcept {
+  return runtime_->options();
+}
+
+void node::shut_down() noexcept {
+  runtime_->shut_down();
+}
+
+node::entered_api::entered_api(detail::node_runtime& node) noexcept
+    : previous_(detail::this_thread.node) {
+  detail::this_thread.node = &node;
+}
+
+node::entered_api::~entered_api() {
+  detail::this_thread.node = previous_;
+}
+
+}  // namespace beamline

@@ -1,0 +1,370 @@
+// node_runtime.cpp: see node_runtime.hpp.
+#include "core/node_runtime.hpp"
+
+#include <cstdio>
+#include <cstdlib>
+#include <stdexcept>
+
+#include "beamline/detail/thread_state.hpp"
+#include "beamline/errors.hpp"
+#include "beamline/process.hpp"
+#include "beamline/receive.hpp"
+#include "beamline/send.hpp"
+#include "beamline/spawn.hpp"
+#include "core/relations.hpp"
+#include "core/signals.hpp"
+
+namespace beamline::detail {
+
+namespace {
+
+sched::scheduler_options scheduler_options_from(const node_options& o) {
+  sched::scheduler_options s;
+  s.workers = o.schedulers == 0 ? 1 : o.schedulers;
+  s.reductions_per_slice = o.reductions_per_slice;
+  s.spin = o.spin_before_park;
+  s.deterministic = o.deterministic;
+  s.seed = o.shuffle_seed;
+  return s;
+}
+
+}  // namespace
+
+node_runtime::node_runtime(const node_options& options)
+    : options_(options),
+      table_(options.max_processes),
+      scheduler_(scheduler_options_from(options),
+                 sched::scheduler_hooks{this, &run_process, &on_idle, &on_timer_expired,
+                                        &on_timers_fired, &on_worker_started, &on_worker_stopping}),
+      names_(table_) {
+  for (unsigned i = 0; i < scheduler_.worker_count(); ++i)
+    workers_.push_back(std::make_unique<worker_state>());
+}
+
+node_runtime::~node_runtime() {
+  shut_down();
+}
+
+int node_runtime::run() {
+  scheduler_.run();
+  return 0;
+}
+
+void node_runtime::shut_down() noexcept {
+  node_runtime* previous_node = this_thread.node;
+  this_thread.node = this;
+  // Kill every process still here: destroying its frame runs its destructors.
+  for (std::uint32_t i = 1; i < table_.high_water(); ++i) {
+    process_slot& slot = table_.at(i);
+    if (slot.inbox.load(std::memory_order_acquire) == closed_tag() || slot.pcb == nullptr) continue;
+    process_control& p = *slot.pcb;
+    p.begin_exit(atoms::shutdown);
+    destroy_process(p);
+  }
+  scheduler_.discard_queued();
+  // Timers still pending own their messages.
+  std::lock_guard guard(timers_lock_);
+  for (auto& [id, t] : send_timers_) {
+    scheduler_.cancel_timer(*t);
+    destroy(t->message);
+    delete t;
+  }
+  send_timers_.clear();
+  this_thread.node = previous_node;
+}
+
+// --- processes ------------------------------------------------------------------------
+
+node_runtime::worker_state* node_runtime::this_worker_state() noexcept {
+  std::optional<unsigned> index = scheduler_.current_worker();
+  return index ? workers_[*index].get() : nullptr;
+}
+
+std::uint32_t node_runtime::allocate_slot() {
+  worker_state* w = this_worker_state();
+  if (w != nullptr) return table_.allocate(&w->slots);
+  std::lock_guard guard(outside_lock_);
+  return table_.allocate(nullptr);
+}
+
+void node_runtime::release_slot(std::uint32_t index) noexcept {
+  worker_state* w = this_worker_state();
+  table_.release(index, w != nullptr ? &w->slots : nullptr);
+}
+
+void node_runtime::count_spawn() noexcept {
+  if (worker_state* w = this_worker_state()) {
+    w->spawned.store(w->spawned.load(std::memory_order_relaxed) + 1, std::memory_order_release);
+  } else {
+    outside_spawned_.fetch_add(1, std::memory_order_acq_rel);
+  }
+}
+
+void node_runtime::count_exit() noexcept {
+  if (worker_state* w = this_worker_state()) {
+    w->exited.store(w->exited.load(std::memory_order_relaxed) + 1, std::memory_order_release);
+  } else {
+    outside_exited_.fetch_add(1, std::memory_order_acq_rel);
+  }
+}
+
+std::uint64_t node_runtime::live() const noexcept {
+  std::uint64_t exited = outside_exited_.load(std::memory_order_acquire);
+  for (const auto& w : workers_) exited += w->exited.load(std::memory_order_acquire);
+  std::uint64_t spawned = outside_spawned_.load(std::memory_order_acquire);
+  for (const auto& w : workers_) spawned += w->spawned.load(std::memory_order_acquire);
+  return spawned - exited;
+}
+
+node_statistics node_runtime::statistics() const noexcept {
+  std::uint64_t exited = outside_exited_.load(std::memory_order_acquire);
+  for (const auto& w : workers_) exited += w->exited.load(std::memory_order_acquire);
+  std::uint64_t spawned = outside_spawned_.load(std::memory_order_acquire);
+  for (const auto& w : workers_) spawned += w->spawned.load(std::memory_order_acquire);
+  return {spawned, exited, spawned - exited};
+}
+
+bool node_runtime::deliver(const pid& to, signal* s) noexcept {
+  process_slot* slot = to.is_local() ? table_.find(to.id) : nullptr;
+  if (slot == nullptr || slot->serial.load(std::memory_order_acquire) != to.serial) {
+    destroy(s);
+    return false;
+  }
+  s->target_serial = to.serial;
+  switch (inbox_push(*slot, s)) {
+    case push_result::queued:
+      return true;
+    case push_result::woke:
+      make_runnable(*slot->pcb);
+      return true;
+    case push_result::closed:
+      destroy(s);
+      return false;
+  }
+  return false;
+}
+
+void node_runtime::destroy_process(process_control& p) noexcept {
+  process_control* previous = this_thread.process;
+  this_thread.process = &p;
+  p.body_.destroy();  // ~process_control does the rest
+  this_thread.process = previous == &p ? nullptr : previous;
+}
+
+// --- running processes ------------------------------------------------------------------
+
+node_runtime::receive_step node_runtime::advance_receive(process_control& p) noexcept {
+  for (;;) {
+    if (p.inbox_nonempty()) p.drain_inbox();
+    if (p.exiting_) {
+      destroy_process(p);
+      return receive_step::ended;
+    }
+    p.state_ = run_state::waiting;
+    bool matched = false;
+    try {
+      matched = p.waiter_->try_match(*p.waiter_, p);
+    } catch (...) {
+      p.record_exception(std::current_exception());  // a guard threw
+      destroy_process(p);
+      return receive_step::ended;
+    }
+    if (!matched && p.waiter_->deadline_ns == 0) p.waiter_->timed_out = true;  // after(0)
+    if (matched || p.waiter_->timed_out) {
+      p.state_ = run_state::running;
+      return receive_step::resume;
+    }
+    if (this_thread.budget <= 0) return receive_step::yield;
+    --this_thread.budget;
+    // On success another thread may wake and run p at once: do not touch it again.
+    if (inbox_try_block(*p.slot_)) return receive_step::wait;
+  }
+}
+
+sched::run_outcome node_runtime::run_process(void* self, sched::schedulable* task) {
+  auto& node = *static_cast<node_runtime*>(self);
+  auto& p = static_cast<process_control&>(*task);
+  this_thread.node = &node;
+  this_thread.process = &p;
+  using sched::run_outcome;
+
+  auto outcome_of = [](receive_step step) {
+    switch (step) {
+      case receive_step::wait:
+        return run_outcome::wait;
+      case receive_step::yield:
+        return run_outcome::yield;
+      default:
+        return run_outcome::done;
+    }
+  };
+
+  switch (p.state_) {
+    case run_state::created:
+      p.state_ = run_state::running;
+      p.resume_ = p.body_;
+      break;
+    case run_state::yielded:
+      if (p.inbox_nonempty()) p.drain_inbox();
+      if (p.exiting_) {
+        node.destroy_process(p);
+        return run_outcome::done;
+      }
+      p.state_ = run_state::running;
+      break;
+    case run_state::waiting:
+    case run_state::receive_yield: {
+      receive_step step = node.advance_receive(p);
+      if (step != receive_step::resume) return outcome_of(step);
+      break;
+    }
+    case run_state::exiting:
+      node.destroy_process(p);
+      return run_outcome::done;
+    case run_state::running:
+      std::fputs("beamline: internal error: a running process was scheduled\n", stderr);
+      std::abort();
+  }
+
+  for (;;) {
+    p.resume_.resume();
+    if (p.body_.done()) {
+      node.destroy_process(p);
+      return run_outcome::done;
+    }
+    switch (p.state_) {
+      case run_state::exiting:
+        node.destroy_process(p);
+        return run_outcome::done;
+      case run_state::yielded:
+      case run_state::receive_yield:
+        return run_outcome::yield;
+      case run_state::waiting: {
+        receive_step step = node.advance_receive(p);
+        if (step != receive_step::resume) return outcome_of(step);
+        continue;
+      }
+      default:
+        std::fputs(
+            "beamline: a process suspended in a co_await that is not beamline's "
+            "(only receive, sleep, check, yield, blocking and beamline::task may be awaited)\n",
+            stderr);
+        std::abort();
+    }
+  }
+}
+
+bool node_runtime::on_idle(void* self) {
+  return static_cast<node_runtime*>(self)->live() == 0;
+}
+
+void node_runtime::on_worker_started(void* self, unsigned) {
+  this_thread.node = static_cast<node_runtime*>(self);
+}
+
+void node_runtime::on_worker_stopping(void* self, unsigned index) {
+  auto& node = *static_cast<node_runtime*>(self);
+  node.table_.flush(node.workers_[index]->slots);
+  this_thread.node = nullptr;
+  this_thread.process = nullptr;
+}
+
+// --- timers ---------------------------------------------------------------------------------
+
+void node_runtime::on_timer_expired(void* self, sched::timer_node* timer) {
+  // Under the wheel's lock. A receive timer belongs to its process, which may re-arm
+  // or free it as soon as the lock is released: copy what the timeout needs now. A
+  // send timer now belongs to this thread (cancel_timer will not find it armed).
+  auto& node = *static_cast<node_runtime*>(self);
+  worker_state* w = node.this_worker_state();
+  if (w == nullptr) return;
+  auto* t = static_cast<core_timer*>(timer);
+  if (t->kind == timer_kind::receive) {
+    auto* rt = static_cast<receive_timer*>(t);
+    w->expired.push_back({nullptr, rt->target, rt->epoch});
+  } else {
+    w->expired.push_back({static_cast<send_timer*>(t), pid{}, 0});
+  }
+}
+
+void node_runtime::on_timers_fired(void* self) {
+  auto& node = *static_cast<node_runtime*>(self);
+  worker_state* w = node.this_worker_state();
+  if (w == nullptr) return;
+  std::vector<expired_timer> fired;
+  fired.swap(w->expired);
+  for (const expired_timer& e : fired) {
+    if (e.send != nullptr)
+      node.fire_send_timer(*e.send);
+    else
+      node.deliver(e.target, make_control_signal(signal_kind::timeout, pid{}, {}, e.epoch));
+  }
+  fired.clear();
+  if (w->expired.empty()) w->expired.swap(fired);  // keep the capacity
+}
+
+void node_runtime::fire_send_timer(send_timer& t) noexcept {
+  {
+    std::lock_guard guard(timers_lock_);
+    send_timers_.erase(t.id);
+  }
+  pid to = t.to;
+  if (t.name) {
+    std::optional<pid> named = names_.whereis(*t.name);
+    to = named ? *named : pid{};
+  }
+  deliver(to, t.message);
+  delete &t;
+}
+
+ref node_runtime::start_timer(std::int64_t delay_ns, const pid& to, std::optional<atom> name,
+                              signal* message) {
+  auto* t = new send_timer();
+  t->id = make_ref();
+  t->to = to;
+  t->name = name;
+  t->message = message;
+  t->deadline_ns = sched::scheduler::now_ns() + delay_ns;
+  ref id = t->id;
+  {
+    std::lock_guard guard(timers_lock_);
+    send_timers_.emplace(id, t);
+    if (scheduler_.add_timer(*t, t->deadline_ns)) return id;
+  }
+  fire_send_timer(*t);  // already due
+  return id;
+}
+
+std::optional<std::int64_t> node_runtime::cancel_timer(const ref& id) {
+  send_timer* t = nullptr;
+  {
+    std::lock_guard guard(timers_lock_);
+    auto it = send_timers_.find(id);
+    if (it == send_timers_.end()) return std::nullopt;
+    // If the wheel no longer holds it, it has expired and is being delivered.
+    if (!scheduler_.cancel_timer(*it->second)) return std::nullopt;
+    t = it->second;
+    send_timers_.erase(it);
+  }
+  std::int64_t left = t->deadline_ns - sched::scheduler::now_ns();
+  destroy(t->message);
+  delete t;
+  return left < 0 ? 0 : left;
+}
+
+// --- references ---------------------------------------------------------------------------
+
+ref node_runtime::make_ref() noexcept {
+  // Blocks of the counter per thread: unique without a shared atomic per reference.
+  static std::atomic<std::uint64_t> counter{1};
+  constexpr std::uint64_t block = 4096;
+  thread_local std::uint64_t next = 0;
+  thread_local std::uint64_t end = 0;
+  if (next == end) {
+    next = counter.fetch_add(block, std::memory_order_relaxed);
+    end = next + block;
+  }
+  return ref::local(next++);
+}
+
+}  // namespace beamline::detail

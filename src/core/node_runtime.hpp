@@ -1,0 +1,144 @@
+// node_runtime.hpp: everything a node owns, and the glue between the scheduler and
+// processes.
+//
+// The scheduler runs `schedulable`s; to the core each is a process_control, and
+// run_process() is the step function: start or resume the process's coroutine, and
+// when it suspends decide whether it waits (blocked on its inbox), yields (back to
+// a run queue) or has ended (its frame destroyed). See docs/design/scheduler.md.
+//
+// Counting live processes without a shared counter: each worker counts the spawns
+// and exits it performed (single writer, release stores), threads that are not
+// workers count in shared atomics. live() reads every exit count first, then every
+// spawn count: since a process's spawn happens before its exit, equal sums mean that
+// no process was alive when the spawn counts were read, and none can appear after
+// (only a live process or an outside thread spawns). A worker about to park checks
+// this, which is how run() learns that every process has ended.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <unordered_map>
+#include <vector>
+
+#include "beamline/detail/process_control.hpp"
+#include "beamline/node.hpp"
+#include "core/name_registry.hpp"
+#include "core/process_table.hpp"
+#include "sched/scheduler.hpp"
+
+namespace beamline::detail {
+
+enum class timer_kind : std::uint8_t { receive, send };
+
+struct core_timer : sched::scheduled_timer {
+  timer_kind kind;
+  explicit core_timer(timer_kind k) noexcept : kind(k) {}
+};
+
+// A process's receive timeout: fires a timeout signal carrying the wait epoch.
+struct receive_timer : core_timer {
+  receive_timer() noexcept : core_timer(timer_kind::receive) {}
+  pid target;
+  std::uint32_t epoch = 0;
+};
+
+// A send_after: owns its message until it fires or is cancelled.
+struct send_timer : core_timer {
+  send_timer() noexcept : core_timer(timer_kind::send) {}
+  ref id;
+  pid to;
+  std::optional<atom> name;
+  signal* message = nullptr;
+  std::int64_t deadline_ns = 0;
+};
+
+class node_runtime {
+ public:
+  explicit node_runtime(const node_options& options);
+  ~node_runtime();
+  node_runtime(const node_runtime&) = delete;
+  node_runtime& operator=(const node_runtime&) = delete;
+
+  const node_options& options() const noexcept { return options_; }
+  process_table& table() noexcept { return table_; }
+  sched::scheduler& scheduler() noexcept { return scheduler_; }
+  name_registry& names() noexcept { return names_; }
+
+  int run();
+  void stop() noexcept { scheduler_.stop(); }
+  // Destroys every remaining process (run() must not be active).
+  void shut_down() noexcept;
+
+  // --- processes ---------------------------------------------------------------
+  std::uint32_t allocate_slot();
+  void release_slot(std::uint32_t index) noexcept;
+  void count_spawn() noexcept;
+  void count_exit() noexcept;
+  std::uint64_t live() const noexcept;
+  node_statistics statistics() const noexcept;
+
+  // Delivers a signal to a local pid, waking the addressee if it was blocked.
+  // Returns false (and frees the signal) if the addressee is not alive.
+  bool deliver(const pid& to, signal* s) noexcept;
+  void make_runnable(process_control& p) noexcept { scheduler_.ready(&p); }
+
+  // --- timers ------------------------------------------------------------------
+  ref start_timer(std::int64_t delay_ns, const pid& to, std::optional<atom> name, signal* message);
+  std::optional<std::int64_t> cancel_timer(const ref& id);
+
+  // --- references ----------------------------------------------------------------
+  static ref make_ref() noexcept;
+
+  // Ends a process's coroutine frame (its destructor does the rest).
+  void destroy_process(process_control& p) noexcept;
+
+ private:
+  struct expired_timer {
+    send_timer* send;     // a send_after, or null for a receive timeout:
+    pid target;           //   the waiting process
+    std::uint32_t epoch;  //   and its wait epoch
+  };
+
+  struct worker_state {
+    slot_cache slots;
+    std::atomic<std::uint64_t> spawned{0};
+    std::atomic<std::uint64_t> exited{0};
+    // Timers that expired under a wheel lock, delivered once it is released.
+    std::vector<expired_timer> expired;
+  };
+
+  worker_state* this_worker_state() noexcept;
+
+  static sched::run_outcome run_process(void* self, sched::schedulable* task);
+  static bool on_idle(void* self);
+  static void on_timer_expired(void* self, sched::timer_node* timer);
+  static void on_timers_fired(void* self);
+  static void on_worker_started(void* self, unsigned index);
+  static void on_worker_stopping(void* self, unsigned index);
+
+  enum class receive_step : std::uint8_t { resume, wait, yield, ended };
+  receive_step advance_receive(process_control& p) noexcept;
+  void fire_send_timer(send_timer& t) noexcept;
+
+  node_options options_;
+  process_table table_;
+  sched::scheduler scheduler_;
+  name_registry names_;
+  std::vector<std::unique_ptr<worker_state>> workers_;
+  std::atomic<std::uint64_t> outside_spawned_{0};
+  std::atomic<std::uint64_t> outside_exited_{0};
+  std::mutex outside_lock_;
+
+  std::mutex timers_lock_;  // taken before any wheel lock, never after
+  std::unordered_map<ref, send_timer*> send_timers_;
+};
+
+// The node of the calling thread, or null.
+inline node_runtime* current_node() noexcept {
+  return this_thread.node;
+}
+
+}  // namespace beamline::detail
