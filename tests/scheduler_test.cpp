@@ -1,0 +1,121 @@
+// scheduler_*: priorities, reductions and time slices, work spreading.
+#include <atomic>
+#include <string>
+#include <vector>
+
+#include "support/node_fixture.hpp"
+
+namespace {
+
+using namespace beamline_test;
+using namespace std::chrono_literals;
+
+class scheduler : public node_test {};
+BEAMLINE_SWEEP_WORKERS(scheduler);
+
+TEST_P(scheduler, a_busy_process_that_checks_does_not_starve_others) {
+  bool ponged = false;
+  run([&]() -> bl::process {
+    std::atomic<bool> stop{false};
+    bl::pid busy = bl::spawn([&stop]() -> bl::process {
+      while (!stop.load(std::memory_order_relaxed)) co_await bl::check();
+    });
+    bl::pid me = bl::self();
+    bl::spawn([me]() -> bl::process {
+      bl::send(me, 1);
+      co_return;
+    });
+    co_await bl::receive<int>();
+    ponged = true;
+    stop = true;
+    (void)busy;
+  });
+  EXPECT_TRUE(ponged);
+}
+
+TEST(scheduler_priority, high_priority_processes_run_before_normal_ones) {
+  for (bool deterministic : {false, true}) {
+    bl::node_options o;
+    o.schedulers = 1;
+    o.deterministic = deterministic;
+    o.shuffle_seed = shuffle_seed();
+    o.log_crashes = false;
+    bl::node node(o);
+    std::vector<std::string> order;
+    node.spawn([&]() -> bl::process {
+      for (int i = 0; i < 3; ++i)
+        bl::spawn([&order, i]() -> bl::process {
+          order.push_back("normal" + std::to_string(i));
+          co_return;
+        });
+      bl::spawn_opt({.priority = bl::priority::high}, [&order]() -> bl::process {
+        order.push_back("high");
+        co_return;
+      });
+      co_return;
+    });
+    node.run();
+    ASSERT_EQ(order.size(), 4u);
+    EXPECT_EQ(order.front(), "high");
+  }
+}
+
+TEST(scheduler_priority, low_priority_runs_less_often_than_normal_but_runs) {
+  bl::node_options o;
+  o.schedulers = 1;
+  o.log_crashes = false;
+  bl::node node(o);
+  std::atomic<long> normal_turns{0}, low_turns{0};
+  std::atomic<bool> stop{false};
+  node.spawn([&]() -> bl::process {
+    for (int i = 0; i < 2; ++i)
+      bl::spawn([&]() -> bl::process {
+        while (!stop) {
+          normal_turns.fetch_add(1);
+          co_await bl::yield();
+        }
+      });
+    bl::spawn_opt({.priority = bl::priority::low}, [&]() -> bl::process {
+      while (!stop) {
+        low_turns.fetch_add(1);
+        co_await bl::yield();
+      }
+    });
+    co_await bl::sleep(50ms);
+    stop = true;
+  });
+  node.run();
+  EXPECT_GT(low_turns.load(), 0);
+  // Two normal processes against one low one: about 16 normal turns per low turn.
+  EXPECT_GT(normal_turns.load(), 4 * low_turns.load());
+}
+
+TEST_P(scheduler, work_spreads_to_every_worker) {
+  const int n = static_cast<int>(scaled(20000));
+  long sum = 0;
+  run([&]() -> bl::process {
+    bl::pid me = bl::self();
+    for (int i = 0; i < n; ++i)
+      bl::spawn([me, i]() -> bl::process {
+        long x = 0;
+        for (int k = 0; k < 200; ++k) x += (i * k) % 7;
+        bl::send(me, x);
+        co_return;
+      });
+    for (int i = 0; i < n; ++i) sum += co_await bl::receive<long>();
+  });
+  long expected = 0;
+  for (int i = 0; i < n; ++i)
+    for (int k = 0; k < 200; ++k) expected += (i * k) % 7;
+  EXPECT_EQ(sum, expected);
+}
+
+TEST_P(scheduler, set_priority_returns_the_previous_level) {
+  run([&]() -> bl::process {
+    EXPECT_EQ(bl::set_priority(bl::priority::high), bl::priority::normal);
+    EXPECT_EQ(bl::set_priority(bl::priority::normal), bl::priority::high);
+    co_return;
+  });
+}
+
+}  // namespace
