@@ -35,7 +35,7 @@ TEST_P(monitor, monitoring_a_dead_process_delivers_noproc_at_once) {
     [[maybe_unused]] auto [dead, first] = bl::spawn_monitor([]() -> bl::process { co_return; });
     co_await bl::receive<bl::down_message>();
     bl::ref m = bl::monitor(dead);
-    auto d = co_await bl::receive([](const bl::down_message& d) { return d; },
+    auto d = co_await bl::receive([](const bl::down_message& down) { return down; },
                                   bl::after(0ms, [] { return bl::down_message{}; }));
     EXPECT_EQ(d.monitor, m);
     EXPECT_EQ(d.reason, bl::term(bl::atoms::noproc));

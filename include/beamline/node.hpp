@@ -110,6 +110,7 @@ class node {
 
    private:
     detail::node_runtime* previous_;
+    void* previous_worker_;
   };
 
   std::unique_ptr<detail::node_runtime> runtime_;

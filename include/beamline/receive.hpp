@@ -190,7 +190,7 @@ class receive_awaiter : public receive_base {
   }
 
   template <std::size_t... I>
-  int match(signal* node, std::index_sequence<I...>) {
+  int match([[maybe_unused]] signal* node, std::index_sequence<I...>) {
     int found = -1;
     (void)((accepts<I>(node) ? (found = static_cast<int>(I), true) : false) || ...);
     return found;
@@ -242,6 +242,12 @@ template <class T>
 using clause_t = std::remove_cvref_t<T>;
 
 std::uint64_t mark_key(const ref& r) noexcept;
+
+// The handler of receive<T>(): the value itself.
+template <class T>
+struct take_value {
+  T operator()(T value) const { return value; }
+};
 
 template <class After, class Tuple, std::size_t... I>
 auto make_receive(std::uint64_t since, After after, Tuple&& args, std::index_sequence<I...>) {
@@ -319,12 +325,10 @@ auto receive(Args&&... args) {
 // a std::tuple of its values (several types, ready for structured bindings).
 template <class... Ts>
 requires(sizeof...(Ts) > 0) auto receive() {
-  return receive([](Ts... values) {
-    if constexpr (sizeof...(Ts) == 1)
-      return (std::move(values), ...);
-    else
-      return std::tuple<Ts...>(std::move(values)...);
-  });
+  if constexpr (sizeof...(Ts) == 1)
+    return receive(detail::take_value<Ts...>{});
+  else
+    return receive([](Ts... values) { return std::tuple<Ts...>(std::move(values)...); });
 }
 
 // Suspends the calling process for `duration` (a receive with no handler).

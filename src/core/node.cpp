@@ -64,12 +64,16 @@ void node::shut_down() noexcept {
 }
 
 node::entered_api::entered_api(detail::node_runtime& node) noexcept
-    : previous_(detail::this_thread.node) {
-  detail::this_thread.node = &node;
+    : previous_(detail::this_thread.node), previous_worker_(detail::this_thread.node_worker) {
+  if (previous_ != &node) {
+    detail::this_thread.node = &node;
+    detail::this_thread.node_worker = nullptr;
+  }
 }
 
 node::entered_api::~entered_api() {
   detail::this_thread.node = previous_;
+  detail::this_thread.node_worker = previous_worker_;
 }
 
 }  // namespace beamline

@@ -52,7 +52,9 @@ int node_runtime::run() {
 
 void node_runtime::shut_down() noexcept {
   node_runtime* previous_node = this_thread.node;
+  void* previous_worker = this_thread.node_worker;
   this_thread.node = this;
+  this_thread.node_worker = nullptr;
   // Kill every process still here: destroying its frame runs its destructors.
   for (std::uint32_t i = 1; i < table_.high_water(); ++i) {
     process_slot& slot = table_.at(i);
@@ -71,13 +73,14 @@ void node_runtime::shut_down() noexcept {
   }
   send_timers_.clear();
   this_thread.node = previous_node;
+  this_thread.node_worker = previous_worker;
 }
 
 // --- processes ------------------------------------------------------------------------
 
 node_runtime::worker_state* node_runtime::this_worker_state() noexcept {
-  std::optional<unsigned> index = scheduler_.current_worker();
-  return index ? workers_[*index].get() : nullptr;
+  // On this node's workers, node_worker is set for the thread's life.
+  return this_thread.node == this ? static_cast<worker_state*>(this_thread.node_worker) : nullptr;
 }
 
 std::uint32_t node_runtime::allocate_slot() {
@@ -258,14 +261,17 @@ bool node_runtime::on_idle(void* self) {
   return static_cast<node_runtime*>(self)->live() == 0;
 }
 
-void node_runtime::on_worker_started(void* self, unsigned) {
-  this_thread.node = static_cast<node_runtime*>(self);
+void node_runtime::on_worker_started(void* self, unsigned index) {
+  auto& node = *static_cast<node_runtime*>(self);
+  this_thread.node = &node;
+  this_thread.node_worker = node.workers_[index].get();
 }
 
 void node_runtime::on_worker_stopping(void* self, unsigned index) {
   auto& node = *static_cast<node_runtime*>(self);
   node.table_.flush(node.workers_[index]->slots);
   this_thread.node = nullptr;
+  this_thread.node_worker = nullptr;
   this_thread.process = nullptr;
 }
 

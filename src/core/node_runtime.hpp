@@ -34,6 +34,9 @@ namespace beamline::detail {
 enum class timer_kind : std::uint8_t { receive, send };
 
 struct core_timer : sched::scheduled_timer {
+  static void* operator new(std::size_t size) { return pool_allocate(size); }
+  static void operator delete(void* p, std::size_t size) noexcept { pool_deallocate(p, size); }
+
   timer_kind kind;
   explicit core_timer(timer_kind k) noexcept : kind(k) {}
 };

@@ -74,6 +74,7 @@ bool process_control::inbox_nonempty() const noexcept {
 }
 
 void process_control::drain_inbox() {
+  receives_since_drain_ = 0;
   signal* chain = inbox_take_all(*slot_);
   while (chain != nullptr) {
     signal* s = chain;
@@ -230,12 +231,20 @@ bool process_control::receive_ready(receive_base& r) {
     state_ = run_state::receive_yield;
     return false;
   }
-  if (inbox_nonempty()) drain_inbox();
+  // Messages still in the inbox arrived after everything in the queue, so scanning
+  // the queue first selects the same message as draining first would, without
+  // touching the inbox, a cache line that senders write. Signals other than
+  // messages must not wait long, though: drain at least every 64 receives.
+  if (++receives_since_drain_ >= 64 && inbox_nonempty()) drain_inbox();
+  if (!exiting_ && r.try_match(r, *this)) return true;
+  if (!exiting_ && inbox_nonempty()) {
+    drain_inbox();
+    if (!exiting_ && r.try_match(r, *this)) return true;
+  }
   if (exiting_) {
     state_ = run_state::exiting;
     return false;
   }
-  if (r.try_match(r, *this)) return true;
   if (r.deadline_ns == 0) {  // after(0): poll
     r.timed_out = true;
     return true;
@@ -326,7 +335,7 @@ process_control::~process_control() {
   const pid me = self();
 
   // 1. Directly visible resources first: the name.
-  node.names().release(me);
+  if (slot_->name.load(std::memory_order_acquire) != 0) node.names().release(me);
 
   // 2. The receive timer.
   if (timer_ != nullptr) {

@@ -27,6 +27,9 @@ struct link_state {
 };
 
 struct relations {
+  static void* operator new(std::size_t size) { return pool_allocate(size); }
+  static void operator delete(void* p, std::size_t size) noexcept { pool_deallocate(p, size); }
+
   flat_table<pid, link_state> links;
   flat_table<ref, pid> monitors;
   flat_table<ref, pid> monitored_by;

@@ -31,7 +31,9 @@ std::string pid::to_string() const {
   return s;
 }
 
-std::ostream& operator<<(std::ostream& os, const pid& p) { return os << p.to_string(); }
+std::ostream& operator<<(std::ostream& os, const pid& p) {
+  return os << p.to_string();
+}
 
 std::string ref::to_string() const {
   std::string s = "#Ref<";
@@ -44,6 +46,8 @@ std::string ref::to_string() const {
   return s;
 }
 
-std::ostream& operator<<(std::ostream& os, const ref& r) { return os << r.to_string(); }
+std::ostream& operator<<(std::ostream& os, const ref& r) {
+  return os << r.to_string();
+}
 
 }  // namespace beamline

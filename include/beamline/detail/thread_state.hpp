@@ -15,6 +15,7 @@ class node_runtime;
 struct thread_state {
   void* worker = nullptr;              // the sched::worker running on this thread, if any
   node_runtime* node = nullptr;        // the node whose process runs here
+  void* node_worker = nullptr;         // that node's per-worker state, on its workers
   process_control* process = nullptr;  // the process running on this thread, if any
   std::int32_t budget = 0;             // reductions left in the current time slice
   std::int32_t critical_depth = 0;     // > 0 inside runtime critical sections
