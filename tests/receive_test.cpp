@@ -1,4 +1,5 @@
 // receive_*: selective receive, guards, timeouts, and the reply marker.
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -166,6 +167,22 @@ TEST_P(receive, waiting_for_a_reply_does_not_rescan_a_long_queue) {
     EXPECT_EQ(pcb.queue_length_, static_cast<std::uint32_t>(noise));
   });
   EXPECT_LT(scanned, 1000u);  // not 100 x noise
+}
+
+TEST_P(receive, immutable_data_is_shared_not_copied) {
+  bool same = false;
+  run([&]() -> bl::process {
+    auto big = std::make_shared<const std::vector<int>>(100000, 7);
+    bl::pid me = bl::self();
+    bl::pid echo = bl::spawn([me]() -> bl::process {
+      auto data = co_await bl::receive<std::shared_ptr<const std::vector<int>>>();
+      bl::send(me, data);
+    });
+    bl::send(echo, big);
+    auto back = co_await bl::receive<std::shared_ptr<const std::vector<int>>>();
+    same = back.get() == big.get();
+  });
+  EXPECT_TRUE(same);
 }
 
 TEST_P(receive, a_receive_with_only_after_sleeps) {
