@@ -221,9 +221,7 @@ namespace beamline::detail {
 void* pool_allocate(std::size_t size) {
   return ::operator new(size);
 }
-void pool_deallocate(void* block, std::size_t size) noexcept {
-  ::operator delete(block);
-}
+void pool_deallocate(void* block, std::size_t) noexcept { ::operator delete(block); }
 
 #else
 
