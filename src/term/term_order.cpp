@@ -90,12 +90,17 @@ int rank(term_tag t) noexcept {
 }
 constexpr int list_rank = 9;
 
-bool identical(const term& a, const term& b) noexcept {
+}  // namespace
+
+// Same representation bits: the same inline value or the same heap object.
+bool is_identical(const term& a, const term& b) noexcept {
   return term_access::tag_of(a) == term_access::tag_of(b) &&
          term_access::payload_of(a) == term_access::payload_of(b) &&
          term_access::aux_of(a) == term_access::aux_of(b) &&
          term_access::small_of(a) == term_access::small_of(b);
 }
+
+namespace {
 
 // --- Numbers -------------------------------------------------------------------------
 
@@ -350,7 +355,7 @@ void push_arrays(pair_stack& stack, const term* a, const term* b, std::size_t co
 
 // Decides a pair, or pushes the frame that compares their children and returns 0.
 int compare_one(const term& a, const term& b, order_mode mode, pair_stack& stack) {
-  if (identical(a, b)) return 0;
+  if (is_identical(a, b)) return 0;
   const term_tag a_tag = term_access::tag_of(a);
   const term_tag b_tag = term_access::tag_of(b);
   const int a_rank = rank(a_tag);
@@ -484,6 +489,13 @@ struct hash_frame {
 
 std::uint64_t hash_scalar(const term& t, std::uint64_t h) noexcept {
   const term_tag tag = term_access::tag_of(t);
+  if (!term_access::is_boxed(t)) {
+    // Inline terms: their bits are their value; one mix for the whole term.
+    const std::uint64_t header = static_cast<std::uint64_t>(tag) |
+                                 (std::uint64_t{term_access::small_of(t)} << 8) |
+                                 (std::uint64_t{term_access::aux_of(t)} << 32);
+    return hash_combine(h, term_access::payload_of(t) + header * 0x9E3779B97F4A7C15ull);
+  }
   h = hash_combine(h, static_cast<std::uint64_t>(tag));
   switch (tag) {
     case term_tag::big_integer: {
@@ -513,10 +525,8 @@ std::uint64_t hash_scalar(const term& t, std::uint64_t h) noexcept {
       for (std::uint32_t i = 0; i < r.length; ++i) h = hash_combine(h, r.words[i]);
       return h;
     }
-    default:  // inline terms: their bits are their value
-      h = hash_combine(h, term_access::payload_of(t));
-      return hash_combine(h,
-                          (std::uint64_t{term_access::aux_of(t)} << 8) | term_access::small_of(t));
+    default:
+      return h;  // containers and funs: hash_term walks them
   }
 }
 
@@ -593,11 +603,44 @@ std::uint64_t hash_term(const term& root) noexcept {
 // --- Public entry points -----------------------------------------------------------------
 
 bool term::equal_boxed(const term& a, const term& b) noexcept {
+  // Tuples of inline terms (the usual message) compare flat, without the walk.
+  if (a.tag_ == tag::tuple) {
+    const detail::heap_object* x = a.object();
+    const detail::heap_object* y = b.object();
+    if (x->count != y->count) return false;
+    const term* xs = terms_after(x);
+    const term* ys = terms_after(y);
+    for (std::uint32_t i = 0; i < x->count; ++i) {
+      if (xs[i].is_boxed() || ys[i].is_boxed()) {
+        // The walk, not ==, so that nested tuples do not recurse here.
+        if (detail::compare_terms(xs[i], ys[i], detail::order_mode::exact_equality) != 0)
+          return false;
+      } else if (!detail::is_identical(xs[i], ys[i])) {
+        return false;
+      }
+    }
+    return true;
+  }
   return detail::compare_terms(a, b, detail::order_mode::exact_equality) == 0;
 }
 
 std::strong_ordering term::compare_total(const term& a, const term& b) noexcept {
-  const int order = detail::compare_terms(a, b, detail::order_mode::total);
+  int order = 0;
+  if (a.tag_ == tag::tuple && b.tag_ == tag::tuple) {
+    // Tuples (the usual message) compare their elements directly, one level only:
+    // each element pair goes through the walk, which never recurses.
+    const detail::heap_object* x = a.object();
+    const detail::heap_object* y = b.object();
+    if (x->count != y->count) return x->count <=> y->count;
+    const term* xs = terms_after(x);
+    const term* ys = terms_after(y);
+    for (std::uint32_t i = 0; i < x->count && order == 0; ++i) {
+      if (!detail::is_identical(xs[i], ys[i]))
+        order = detail::compare_terms(xs[i], ys[i], detail::order_mode::total);
+    }
+  } else {
+    order = detail::compare_terms(a, b, detail::order_mode::total);
+  }
   return order < 0 ? std::strong_ordering::less
                    : (order > 0 ? std::strong_ordering::greater : std::strong_ordering::equal);
 }
