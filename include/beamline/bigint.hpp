@@ -26,15 +26,18 @@
 
 namespace beamline {
 
+// An integer type that is not bool: what converts to an integer term or a bigint.
+template <class T>
+concept non_bool_integral = std::integral<T> && !std::same_as<std::remove_cv_t<T>, bool>;
+
 class bigint {
  public:
   // Zero.
   bigint() noexcept = default;
 
   // Any integer value (not bool).
-  template <std::integral T>
-  requires(!std::same_as<std::remove_cv_t<T>, bool>)
-      bigint(T value) {  // NOLINT(google-explicit-constructor): integers convert losslessly
+  template <non_bool_integral T>
+  bigint(T value) {  // NOLINT(google-explicit-constructor): integers convert losslessly
     if constexpr (std::is_signed_v<T>) {
       assign(static_cast<std::int64_t>(value));
     } else {

@@ -44,6 +44,14 @@ namespace detail {
 struct pattern_program;
 }
 
+class pattern;
+
+// What converts to a literal pattern: anything a term can be made from, other than a
+// term or pattern themselves (they have their own constructors).
+template <class T>
+concept literal_pattern_source = term_source<T> && !std::same_as<std::remove_cvref_t<T>, term> &&
+                                 !std::same_as<std::remove_cvref_t<T>, pattern>;
+
 // The values a successful match bound to the pattern's variables.
 class bindings {
  public:
@@ -77,10 +85,8 @@ class pattern {
   // A literal: matches terms exactly equal (=:=) to the value. Anything a term can
   // be made from converts: pattern(bl::atoms::ok), pattern(42).
   pattern(const term& literal);  // NOLINT(google-explicit-constructor)
-  template <class T>
-  requires(std::constructible_from<term, T> && !std::same_as<std::remove_cvref_t<T>, term> &&
-           !std::same_as<std::remove_cvref_t<T>, pattern>) pattern(T&& value)
-      : pattern(term(std::forward<T>(value))) {}  // NOLINT
+  template <literal_pattern_source T>
+  pattern(T&& value) : pattern(term(std::forward<T>(value))) {}  // NOLINT
 
   // _: matches anything, binds nothing.
   static pattern any();

@@ -67,6 +67,10 @@ class term;
 struct external_fun;  // fun.hpp
 struct local_fun;     // fun.hpp
 
+// A type a term can be made from (checked where used, when term is complete).
+template <class T>
+concept term_source = std::constructible_from<term, T>;
+
 // Thrown by term accessors used on the wrong kind of term, or out of range.
 class badarg : public std::invalid_argument {
  public:
@@ -141,9 +145,8 @@ class term {
   // Any integer type. Character types (char, char8_t, char16_t, char32_t, wchar_t)
   // give the character's code, like Erlang's $a: term('a') is 97, and a char is read
   // as unsigned, so term('\xff') is 255. Values that fit in int64 never allocate.
-  template <std::integral T>
-  requires(!std::same_as<std::remove_cv_t<T>, bool>) constexpr term(
-      T value)  // NOLINT(google-explicit-constructor)
+  template <non_bool_integral T>
+  constexpr term(T value)  // NOLINT(google-explicit-constructor)
       : tag_(tag::small_integer),
         small_(0),
         reserved_(0),
@@ -223,8 +226,8 @@ class term {
   }
   static term tuple(std::span<const term> elements);
   static term tuple(std::vector<term>&& elements);  // moves the elements in
-  template <class... Elements>
-  requires(std::constructible_from<term, Elements>&&...) static term tuple(Elements&&... elements) {
+  template <term_source... Elements>
+  static term tuple(Elements&&... elements) {
     if constexpr (sizeof...(Elements) == 0) {
       return term(tag::empty_tuple);
     } else {
