@@ -266,6 +266,11 @@ token term_lexer::read_identity(std::size_t start, std::string_view prefix) {
          "only local identities (node number 0) can be read: the printed form of a remote one "
          "does not name its node");
   }
+  if (prefix == "#Ref<" && position_ < text_.size() && text_[position_] == '>') {
+    ++position_;  // #Ref<0>: the null reference, with no words
+    t.value = term(ref{});
+    return t;
+  }
   expect('.');
   if (prefix == "<") {
     const auto id = static_cast<std::uint32_t>(read_decimal(max32, "pid id"));

@@ -39,7 +39,9 @@ namespace {
 using term_tag = term_access::tag;
 
 // This node's name (atom index, high half) and creation (low half): one atomic word,
-// so a reader never sees a name with another name's creation.
+// so a reader never sees a name with another name's creation. Relaxed loads and
+// stores: the word stands alone, and the distribution sets it before it connects to
+// any node, so no remote identity can exist yet to compare with.
 constinit std::atomic<std::uint64_t> local_node_identity{
     std::uint64_t{atom::builtin("nonode@nohost").index()} << 32};
 

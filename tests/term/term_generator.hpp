@@ -204,7 +204,7 @@ class term_generator {
         beamline::ref r;
         r.node = node;
         r.creation = creation;
-        r.length = static_cast<std::uint32_t>(1 + pick(5));
+        r.length = static_cast<std::uint32_t>(pick(6));  // 0: the null reference
         for (std::uint32_t i = 0; i < r.length; ++i)
           r.words[i] = static_cast<std::uint32_t>(random_());
         return r;

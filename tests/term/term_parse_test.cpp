@@ -127,6 +127,11 @@ TEST(term_parse, identities_and_funs) {
   r.words = {3, 2, 1, 0, 0};
   EXPECT_EQ(term::parse("#Ref<0.1.2.3>"), term(r));
   EXPECT_EQ(term::parse("#Port<0.5>"), term(bl::port{5, 0, 0}));
+  EXPECT_EQ(term::parse(term(bl::ref{}).to_string()), term(bl::ref{}));  // the null reference
+  bl::ref five;
+  five.length = 5;
+  five.words = {1, 2, 3, 4, 5};
+  EXPECT_EQ(term::parse("#Ref<0.5.4.3.2.1>"), term(five));
   EXPECT_EQ(term::parse("fun lists:map/2"),
             term::fun(bl::external_fun{bl::atom("lists"), bl::atom("map"), 2}));
   EXPECT_EQ(term::parse("fun 'a b':'end'/0"),
