@@ -170,11 +170,33 @@ class term {
   term(float value) : term(static_cast<double>(value)) {}  // NOLINT(google-explicit-constructor)
 
   // A pid: inline when local (node 0, creation 0), boxed when remote.
-  term(const pid& p);  // NOLINT(google-explicit-constructor)
-  // A reference: inline when local with at most three words, boxed otherwise.
-  term(const ref& r);  // NOLINT(google-explicit-constructor)
+  term(const pid& p) : term(tag::local_pid) {  // NOLINT(google-explicit-constructor)
+    if (p.node == 0 && p.creation == 0) {
+      payload_ = p.id | (std::uint64_t{p.serial} << 32);
+    } else {
+      become_boxed(p);
+    }
+  }
+  // A reference: inline when local with at most three words, boxed otherwise. Words
+  // past the length are ignored (stored as zero). More than 5 words throw badarg.
+  term(const ref& r) : term(tag::local_ref) {  // NOLINT(google-explicit-constructor)
+    if (r.node == 0 && r.creation == 0 && r.length <= 3) {
+      small_ = static_cast<std::uint8_t>(r.length);
+      aux_ = r.length > 2 ? r.words[2] : 0;
+      payload_ =
+          (r.length > 0 ? r.words[0] : 0) | (std::uint64_t{r.length > 1 ? r.words[1] : 0} << 32);
+    } else {
+      become_boxed(r);
+    }
+  }
   // A port: inline when local, boxed when remote.
-  term(const port& p);  // NOLINT(google-explicit-constructor)
+  term(const port& p) : term(tag::local_port) {  // NOLINT(google-explicit-constructor)
+    if (p.node == 0 && p.creation == 0) {
+      payload_ = p.id;
+    } else {
+      become_boxed(p);
+    }
+  }
   // An integer of any size; small when it fits in int64.
   term(const bigint& value);  // NOLINT(google-explicit-constructor)
 
@@ -562,6 +584,9 @@ class term {
   }
 
   void become_big_unsigned(std::uint64_t value);
+  void become_boxed(const pid& p);
+  void become_boxed(const ref& r);
+  void become_boxed(const port& p);
   pid external_pid() const;
   static term adopt_tuple(term* elements, std::size_t count);
   static term allocate_binary(std::size_t size);

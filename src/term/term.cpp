@@ -105,41 +105,25 @@ void destroy_heap_object(heap_object* object) noexcept {
 
 // --- Scalars ---------------------------------------------------------------------------
 
-term::term(const pid& p) : term(tag::local_pid) {
-  if (p.node == 0 && p.creation == 0) {
-    payload_ = p.id | (std::uint64_t{p.serial} << 32);
-    return;
-  }
+void term::become_boxed(const pid& p) {
   auto* o = allocate_object<external_pid_object>(tag::external_pid, 0, 0);
   o->value = p;
   *this = term_access::adopt(o);
 }
 
-term::term(const ref& r) : term(tag::local_ref) {
+void term::become_boxed(const ref& r) {
   if (r.length > ref::max_words) {
     throw badarg("a reference has at most " + std::to_string(ref::max_words) + " words, got " +
                  std::to_string(r.length));
   }
-  if (r.node == 0 && r.creation == 0 && r.length <= 3) {
-    // Words past the length are left zero, so equal refs have equal bits.
-    const std::uint32_t w0 = r.length > 0 ? r.words[0] : 0;
-    const std::uint32_t w1 = r.length > 1 ? r.words[1] : 0;
-    small_ = static_cast<std::uint8_t>(r.length);
-    aux_ = r.length > 2 ? r.words[2] : 0;
-    payload_ = w0 | (std::uint64_t{w1} << 32);
-    return;
-  }
   auto* o = allocate_object<external_ref_object>(tag::external_ref, 0, 0);
   o->value = r;
+  // Words past the length are zero, so equal refs have equal bits.
   for (std::uint32_t i = r.length; i < ref::max_words; ++i) o->value.words[i] = 0;
   *this = term_access::adopt(o);
 }
 
-term::term(const port& p) : term(tag::local_port) {
-  if (p.node == 0 && p.creation == 0) {
-    payload_ = p.id;
-    return;
-  }
+void term::become_boxed(const port& p) {
   auto* o = allocate_object<external_port_object>(tag::external_port, 0, 0);
   o->value = p;
   *this = term_access::adopt(o);
