@@ -1,15 +1,17 @@
-// identity.cpp: printing of pids and references (the types are in pid.hpp, ref.hpp).
+// identity.cpp: printing of pids, references and ports (the types are in pid.hpp,
+// ref.hpp and port.hpp).
 #include <ostream>
 #include <string>
 
 #include "beamline/pid.hpp"
+#include "beamline/port.hpp"
 #include "beamline/ref.hpp"
 
 namespace beamline {
 
 namespace {
-void append_number(std::string& out, std::uint32_t v) {
-  char buf[12];
+void append_number(std::string& out, std::uint64_t v) {
+  char buf[20];
   int n = 0;
   do {
     buf[n++] = static_cast<char>('0' + v % 10);
@@ -48,6 +50,19 @@ std::string ref::to_string() const {
 
 std::ostream& operator<<(std::ostream& os, const ref& r) {
   return os << r.to_string();
+}
+
+std::string port::to_string() const {
+  std::string s = "#Port<";
+  append_number(s, node == 0 ? 0 : 1);
+  s.push_back('.');
+  append_number(s, id);
+  s.push_back('>');
+  return s;
+}
+
+std::ostream& operator<<(std::ostream& os, const port& p) {
+  return os << p.to_string();
 }
 
 }  // namespace beamline
