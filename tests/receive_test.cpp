@@ -169,6 +169,24 @@ TEST_P(receive, waiting_for_a_reply_does_not_rescan_a_long_queue) {
   EXPECT_LT(scanned, 1000u);  // not 100 x noise
 }
 
+TEST_P(receive, term_messages_are_selected_with_erlang_patterns) {
+  std::vector<std::string> got;
+  run([&]() -> bl::process {
+    bl::pid me = bl::self();
+    bl::send(me, bl::term::parse("{progress, 10}"));
+    bl::send(me, bl::term::parse("{error, disk_full}"));
+    bl::send(me, bl::term::parse("{ok, [1,2,3]}"));
+    bl::pattern ok("{ok, Value}");
+    auto value = co_await bl::receive(
+        bl::when(ok, [&](const bl::term& t) { return (*ok.match(t))["Value"]; }));
+    got.push_back(value.to_string());
+    co_await bl::receive(bl::when(bl::pattern("{error, _}"),
+                                  [&](const bl::term& t) { got.push_back(t.to_string()); }));
+    co_await bl::receive([&](const bl::term& t) { got.push_back(t.to_string()); });
+  });
+  EXPECT_EQ(got, (std::vector<std::string>{"[1,2,3]", "{error,disk_full}", "{progress,10}"}));
+}
+
 TEST_P(receive, immutable_data_is_shared_not_copied) {
   bool same = false;
   run([&]() -> bl::process {

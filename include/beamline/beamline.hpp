@@ -9,6 +9,7 @@
 #include "beamline/links.hpp"
 #include "beamline/messages.hpp"
 #include "beamline/node.hpp"
+#include "beamline/pattern.hpp"
 #include "beamline/pid.hpp"
 #include "beamline/process.hpp"
 #include "beamline/receive.hpp"
