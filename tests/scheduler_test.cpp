@@ -15,8 +15,8 @@ BEAMLINE_SWEEP_WORKERS(scheduler);
 
 TEST_P(scheduler, a_busy_process_that_checks_does_not_starve_others) {
   bool ponged = false;
+  std::atomic<bool> stop{false};  // outlives every process of the node
   run([&]() -> bl::process {
-    std::atomic<bool> stop{false};
     bl::pid busy = bl::spawn([&stop]() -> bl::process {
       while (!stop.load(std::memory_order_relaxed)) co_await bl::check();
     });
