@@ -24,7 +24,7 @@ for preset in "${presets[@]}"; do
   if [ -f "$cache" ] && ! grep -q "^CMAKE_CXX_COMPILER:[A-Z]*=\(.*/\)\?$cxx\$" "$cache"; then
     rm -rf "build/$preset"
   fi
-  cmake --preset "$preset" -DBEAMLINE_WERROR=ON -DCMAKE_CXX_COMPILER="$cxx" -DCMAKE_C_COMPILER="$cc" >/dev/null
+  cmake --preset "$preset" -DBEAMLINE_WERROR=ON -DBEAMLINE_TESTS=ON -DCMAKE_CXX_COMPILER="$cxx" -DCMAKE_C_COMPILER="$cc" >/dev/null
   cmake --build --preset "$preset" -j "$jobs"
   echo "=== $preset: test"
   ctest --preset "$preset" -j "$jobs" --timeout 600
