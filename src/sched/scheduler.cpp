@@ -15,7 +15,7 @@
 #include "sched/memory_pool.hpp"
 
 namespace beamline::detail {
-thread_local thread_state this_thread;
+constinit thread_local thread_state this_thread;
 }
 
 namespace beamline::sched {
