@@ -44,13 +44,23 @@ struct node_options {
   // Print a line on stderr when a process ends because of an uncaught exception
   // (not for exit() or exit signals), as Erlang's error logger does.
   bool log_crashes = true;
+  // Asynchronous preemption (docs/design/preemption.md): a process that runs for
+  // longer than preempt_after without reaching a suspension point keeps running on
+  // its own thread at a lower OS priority while its worker moves on. At most
+  // max_preempted_threads such threads exist at once; beyond that, long-running
+  // processes keep their workers (with a warning). The signal is SIGURG unless
+  // preemption_signal names another.
+  bool preemption = true;
+  std::chrono::microseconds preempt_after{2000};
+  unsigned max_preempted_threads = 256;
+  int preemption_signal = 0;
 
   static unsigned default_schedulers() noexcept {
     unsigned n = std::thread::hardware_concurrency();
     return n == 0 ? 1 : n;
   }
-  // Reads --schedulers N, --max-processes N, --deterministic SEED from the command
-  // line (other arguments are left for the program).
+  // Reads --schedulers N, --max-processes N, --deterministic SEED and
+  // --no-preemption from the command line (other arguments are left for the program).
   static node_options from_args(int argc, char** argv);
 };
 
@@ -58,6 +68,9 @@ struct node_statistics {
   std::uint64_t processes_spawned;
   std::uint64_t processes_exited;
   std::uint64_t live_processes;
+  std::uint64_t preemptions;        // times a worker moved on without its running process
+  std::uint32_t preempted_threads;  // threads now running a preempted process
+  std::uint32_t spare_threads;      // threads ready to take a worker over
 };
 
 class node {

@@ -1,6 +1,7 @@
 // node.cpp: the public face of a node (node.hpp) over its runtime.
 #include "beamline/node.hpp"
 
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <stdexcept>
@@ -26,6 +27,8 @@ node_options node_options::from_args(int argc, char** argv) {
       if (o.schedulers == 0) throw std::invalid_argument("--schedulers must be at least 1");
     } else if (std::strcmp(argv[i], "--max-processes") == 0) {
       o.max_processes = static_cast<std::uint32_t>(number(i, "--max-processes"));
+    } else if (std::strcmp(argv[i], "--no-preemption") == 0) {
+      o.preemption = false;
     } else if (std::strcmp(argv[i], "--deterministic") == 0) {
       o.deterministic = true;
       o.shuffle_seed = number(i, "--deterministic");
@@ -36,7 +39,18 @@ node_options node_options::from_args(int argc, char** argv) {
 
 node::node(node_options options) : runtime_(std::make_unique<detail::node_runtime>(options)) {}
 
-node::~node() = default;
+node::~node() {
+  std::uint32_t running = runtime_->scheduler().preempted_threads();
+  if (running != 0) {
+    // Those threads run native code that nothing can interrupt, inside processes
+    // of this node: its memory must outlive them, so it is left to them.
+    std::fprintf(stderr,
+                 "beamline: node destroyed while %u preempted processes still run native "
+                 "code; their node is left in memory until they end\n",
+                 running);
+    (void)runtime_.release();
+  }
+}
 
 int node::run() {
   entered_api guard(*runtime_);

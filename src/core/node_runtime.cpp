@@ -25,6 +25,10 @@ sched::scheduler_options scheduler_options_from(const node_options& o) {
   s.spin = o.spin_before_park;
   s.deterministic = o.deterministic;
   s.seed = o.shuffle_seed;
+  s.preemption = o.preemption;
+  s.preempt_after = o.preempt_after;
+  s.max_preempted_threads = o.max_preempted_threads;
+  s.preemption_signal = o.preemption_signal;
   return s;
 }
 
@@ -84,6 +88,7 @@ node_runtime::worker_state* node_runtime::this_worker_state() noexcept {
 }
 
 std::uint32_t node_runtime::allocate_slot() {
+  critical_section in_runtime;  // the worker's slot cache must stay ours
   worker_state* w = this_worker_state();
   if (w != nullptr) return table_.allocate(&w->slots);
   std::lock_guard guard(outside_lock_);
@@ -91,11 +96,13 @@ std::uint32_t node_runtime::allocate_slot() {
 }
 
 void node_runtime::release_slot(std::uint32_t index) noexcept {
+  critical_section in_runtime;
   worker_state* w = this_worker_state();
   table_.release(index, w != nullptr ? &w->slots : nullptr);
 }
 
 void node_runtime::count_spawn() noexcept {
+  critical_section in_runtime;
   if (worker_state* w = this_worker_state()) {
     w->spawned.store(w->spawned.load(std::memory_order_relaxed) + 1, std::memory_order_release);
   } else {
@@ -104,6 +111,7 @@ void node_runtime::count_spawn() noexcept {
 }
 
 void node_runtime::count_exit() noexcept {
+  critical_section in_runtime;
   if (worker_state* w = this_worker_state()) {
     w->exited.store(w->exited.load(std::memory_order_relaxed) + 1, std::memory_order_release);
   } else {
@@ -124,7 +132,8 @@ node_statistics node_runtime::statistics() const noexcept {
   for (const auto& w : workers_) exited += w->exited.load(std::memory_order_acquire);
   std::uint64_t spawned = outside_spawned_.load(std::memory_order_acquire);
   for (const auto& w : workers_) spawned += w->spawned.load(std::memory_order_acquire);
-  return {spawned, exited, spawned - exited};
+  sched::preemption_statistics p = scheduler_.preemption_stats();
+  return {spawned, exited, spawned - exited, p.preemptions, p.preempted_threads, p.spare_threads};
 }
 
 bool node_runtime::deliver(const pid& to, signal* s) noexcept {
@@ -255,7 +264,14 @@ sched::run_outcome node_runtime::run_process(void* self, sched::schedulable* tas
   }
 
   for (;;) {
+    // The process's own code runs outside any critical section: there, and only
+    // there, a preemption signal hands this thread's worker to a spare.
+    this_thread.handoff_pending.store(false, std::memory_order_relaxed);
+    this_thread.critical_depth.store(0, std::memory_order_relaxed);
+    std::atomic_signal_fence(std::memory_order_seq_cst);
     p.resume_.resume();
+    std::atomic_signal_fence(std::memory_order_seq_cst);
+    this_thread.critical_depth.store(1, std::memory_order_relaxed);
     if (p.body_.done()) {
       node.destroy_process(p);
       return run_outcome::done;

@@ -222,7 +222,7 @@ struct cache_owner {
 };
 thread_local cache_owner owner;
 
-thread_cache* this_thread_cache() {
+[[maybe_unused]] thread_cache* this_thread_cache() {
   if (current_cache != nullptr) return current_cache;
   if (cache_gone) return nullptr;
   owner.cache = new thread_cache();
@@ -231,7 +231,7 @@ thread_cache* this_thread_cache() {
 }
 
 // Without a cache (the thread is ending): straight to and from the central lists.
-void* allocate_uncached(std::size_t index) {
+[[maybe_unused]] void* allocate_uncached(std::size_t index) {
   central_state& c = central();
   {
     std::lock_guard guard(c.locks[index]);
@@ -246,7 +246,7 @@ void* allocate_uncached(std::size_t index) {
   return ::operator new(class_size(index));
 }
 
-void deallocate_uncached(void* block, std::size_t index) noexcept {
+[[maybe_unused]] void deallocate_uncached(void* block, std::size_t index) noexcept {
   central_state& c = central();
   auto* b = static_cast<free_block*>(block);
   b->next = nullptr;

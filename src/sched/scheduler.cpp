@@ -2,6 +2,9 @@
 #include "sched/scheduler.hpp"
 
 #include <linux/futex.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
@@ -9,6 +12,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <climits>
+#include <cstdio>
 #include <utility>
 
 #include "beamline/detail/thread_state.hpp"
@@ -75,7 +79,16 @@ class alignas(64) worker {
 
   scheduler& owner_;
   const unsigned index_;
-  std::thread thread_;
+
+  // Read by the monitor thread: the owner counts the tasks it runs and says
+  // whether one is running now; tid_ is the thread that runs this worker.
+  std::atomic<std::uint64_t> runs_{0};
+  std::atomic<bool> running_{false};
+  std::atomic<int> tid_{0};
+  priority running_priority_ = priority::normal;  // owner-only
+  // Monitor-only.
+  std::uint64_t last_runs_ = 0;
+  unsigned same_samples_ = 0;
 
   // Owner-only: pushes, the run-next slot, the tick and the random generator.
   run_queue<schedulable> queues_[3];  // max, high, normal and low
@@ -125,11 +138,110 @@ std::optional<unsigned> scheduler::current_worker() const noexcept {
   return w->index_;
 }
 
+struct scheduler::spare {
+  std::atomic<std::uint32_t> word{0};      // futex: set when assigned or dismissed
+  std::atomic<worker*> assigned{nullptr};  // the worker to take over; null: dismissed
+  std::atomic<bool> claimed{false};        // taken by a hand-off or by dismissal
+  spare* next = nullptr;                   // in spare_stack_
+};
+
+namespace {
+
+struct thread_start {
+  scheduler* owner;
+  void (*body)(scheduler&, void*);
+  void* argument;
+};
+
+// The preemption signal's handler. It runs on the thread to preempt and only
+// touches that thread's state and lock-free atomics (async-signal-safe).
+std::atomic<int> installed_signal{0};
+struct sigaction previous_action {};
+
+void on_preemption_signal(int signal_number, siginfo_t* info, void* context) {
+  int saved_errno = errno;
+  auto* w = static_cast<worker*>(this_thread.worker);
+  if (w != nullptr) {
+    if (this_thread.critical_depth.load(std::memory_order_relaxed) != 0) {
+      this_thread.handoff_pending.store(true, std::memory_order_relaxed);
+      w->owner_.note_deferred_preemption();
+    } else {
+      w->owner_.hand_off_this_worker();
+    }
+  } else if ((previous_action.sa_flags & SA_SIGINFO) != 0 &&
+             previous_action.sa_sigaction != nullptr) {
+    previous_action.sa_sigaction(signal_number, info, context);  // not ours: chain
+  } else if (previous_action.sa_handler != SIG_DFL && previous_action.sa_handler != SIG_IGN &&
+             previous_action.sa_handler != nullptr) {
+    previous_action.sa_handler(signal_number);
+  }
+  errno = saved_errno;
+}
+
+void install_preemption_handler(int signal_number) {
+  int expected = 0;
+  if (!installed_signal.compare_exchange_strong(expected, signal_number)) return;
+  struct sigaction action {};
+  action.sa_sigaction = &on_preemption_signal;
+  action.sa_flags = SA_SIGINFO | SA_RESTART;  // interrupted system calls restart
+  sigemptyset(&action.sa_mask);
+  ::sigaction(signal_number, &action, &previous_action);
+}
+
+int this_tid() noexcept {
+  return static_cast<int>(::syscall(SYS_gettid));
+}
+
+// Whether this thread counts in threads_alive_: a thread stops counting when it is
+// preempted away from its worker (the spare that takes over is counted instead).
+constinit thread_local bool counted_thread = true;
+
+}  // namespace
+
+void scheduler::start_thread(void (*body)(scheduler&, void*), void* argument) {
+  threads_alive_.fetch_add(1, std::memory_order_acq_rel);
+  auto* start = new thread_start{this, body, argument};
+  std::thread([start] {
+    thread_start s = *start;
+    delete start;
+    s.body(*s.owner, s.argument);
+    if (counted_thread) s.owner->thread_done();
+  }).detach();
+}
+
+void scheduler::thread_done() noexcept {
+  std::lock_guard guard(threads_lock_);
+  if (threads_alive_.fetch_sub(1, std::memory_order_acq_rel) == 1) threads_done_.notify_all();
+}
+
 void scheduler::run() {
   stopping_.store(false, std::memory_order_release);
   spinning_.store(0, std::memory_order_relaxed);
-  for (auto& w : workers_) w->thread_ = std::thread([this, &w] { worker_main(*w); });
-  for (auto& w : workers_) w->thread_.join();
+  for (auto& w : workers_)
+    start_thread([](scheduler& s, void* arg) { s.worker_main(*static_cast<worker*>(arg)); },
+                 w.get());
+  bool preempting = options_.preemption && !options_.deterministic;
+  if (preempting) {
+    install_preemption_handler(options_.preemption_signal != 0 ? options_.preemption_signal
+                                                               : SIGURG);
+    monitor_ = std::thread([this] { monitor_main(); });
+  }
+  {
+    std::unique_lock lock(threads_lock_);
+    threads_done_.wait(lock, [&] {
+      return stopping_.load(std::memory_order_acquire) ||
+             threads_alive_.load(std::memory_order_acquire) == 0;
+    });
+  }
+  if (preempting) {
+    monitor_wake_.notify_all();
+    monitor_.join();
+  }
+  dismiss_spares();
+  {
+    std::unique_lock lock(threads_lock_);
+    threads_done_.wait(lock, [&] { return threads_alive_.load(std::memory_order_acquire) == 0; });
+  }
   std::lock_guard guard(idle_lock_);
   for (auto& w : workers_) w->on_idle_list_ = false;
   idle_.clear();
@@ -139,18 +251,186 @@ void scheduler::run() {
 void scheduler::stop() noexcept {
   stopping_.store(true, std::memory_order_seq_cst);
   for (auto& w : workers_) wake(*w);
+  {
+    std::lock_guard guard(threads_lock_);
+    threads_done_.notify_all();
+  }
+  {
+    std::lock_guard guard(monitor_lock_);
+    monitor_wake_.notify_all();
+  }
 }
 
 void scheduler::worker_main(worker& w) {
   this_thread.worker = &w;
+  this_thread.critical_depth.store(1, std::memory_order_relaxed);
+  this_thread.handoff_pending.store(false, std::memory_order_relaxed);
+  w.tid_.store(this_tid(), std::memory_order_release);
+  ::prctl(PR_SET_TIMERSLACK, 1000UL, 0, 0, 0);  // wake from timed parks within ~1 us
   if (hooks_.worker_started) hooks_.worker_started(hooks_.context, w.index_);
   while (schedulable* task = next_task(w)) {
+    w.runs_.store(w.runs_.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
+    w.running_priority_ = task->priority;
+    w.running_.store(true, std::memory_order_relaxed);
     run_outcome outcome = hooks_.run(hooks_.context, task);
+    if (this_thread.worker != &w) {
+      // Preempted: a spare thread runs this worker now. This thread finished the
+      // task it kept, and ends.
+      retire_preempted(task, outcome);
+      return;
+    }
+    w.running_.store(false, std::memory_order_relaxed);
     if (outcome == run_outcome::yield) push_local(w, task);
   }
+  w.running_.store(false, std::memory_order_relaxed);
   if (hooks_.worker_stopping) hooks_.worker_stopping(hooks_.context, w.index_);
   memory_pool_flush_thread_cache();
   this_thread.worker = nullptr;
+}
+
+// --- preemption ---------------------------------------------------------------------
+
+bool scheduler::hand_off_this_worker() noexcept {
+  auto* w = static_cast<worker*>(this_thread.worker);
+  this_thread.handoff_pending.store(false, std::memory_order_relaxed);
+  if (w == nullptr || &w->owner_ != this) return false;
+  spare* s = take_spare();
+  if (s == nullptr) {
+    refused_.fetch_add(1, std::memory_order_relaxed);
+    return false;
+  }
+  // From here on this thread is not w's: it keeps running its task as a plain
+  // thread, at a lower OS priority, and the spare runs w's queues.
+  this_thread.worker = nullptr;
+  this_thread.node_worker = nullptr;
+  w->tid_.store(0, std::memory_order_relaxed);
+  hogs_running_.fetch_add(1, std::memory_order_acq_rel);
+  counted_thread = false;
+  threads_alive_.fetch_sub(1, std::memory_order_acq_rel);  // the spare is counted
+  preemptions_.fetch_add(1, std::memory_order_relaxed);
+  s->assigned.store(w, std::memory_order_release);
+  s->word.store(1, std::memory_order_release);
+  futex_wake(s->word);
+  int nice = w->running_priority_ == priority::max    ? 5
+             : w->running_priority_ == priority::high ? 10
+                                                      : 19;
+  ::syscall(SYS_setpriority, PRIO_PROCESS, this_tid(), nice);
+  return true;
+}
+
+void scheduler::retire_preempted(schedulable* task, run_outcome outcome) noexcept {
+  if (outcome == run_outcome::yield) push_global(task);
+  hogs_running_.fetch_sub(1, std::memory_order_acq_rel);
+  memory_pool_flush_thread_cache();
+  // Wake a worker even if nothing was queued: the task may have been the last
+  // process, and only a worker about to park notices that none is left.
+  wake_one();
+}
+
+scheduler::spare* scheduler::take_spare() noexcept {
+  for (;;) {
+    spare* top = spare_stack_.load(std::memory_order_acquire);
+    if (top == nullptr) return nullptr;
+    // Spares are never freed while the scheduler lives and each is pushed once,
+    // so reading top->next is safe and there is no ABA.
+    if (!spare_stack_.compare_exchange_weak(top, top->next, std::memory_order_acq_rel,
+                                            std::memory_order_acquire))
+      continue;
+    if (!top->claimed.exchange(true, std::memory_order_acq_rel)) {
+      spares_ready_.fetch_sub(1, std::memory_order_relaxed);
+      return top;
+    }
+  }
+}
+
+void scheduler::add_spare() {
+  auto owned = std::make_unique<spare>();
+  spare* s = owned.get();
+  {
+    std::lock_guard guard(monitor_lock_);
+    spares_.push_back(std::move(owned));
+  }
+  start_thread(
+      [](scheduler& owner, void* arg) {
+        auto& me = *static_cast<spare*>(arg);
+        while (me.word.load(std::memory_order_acquire) == 0) futex_wait(me.word, 0, std::nullopt);
+        if (worker* w = me.assigned.load(std::memory_order_acquire)) owner.worker_main(*w);
+      },
+      s);
+  spares_ready_.fetch_add(1, std::memory_order_relaxed);
+  spare* top = spare_stack_.load(std::memory_order_relaxed);
+  do {
+    s->next = top;
+  } while (!spare_stack_.compare_exchange_weak(top, s, std::memory_order_release,
+                                               std::memory_order_relaxed));
+}
+
+void scheduler::dismiss_spares() noexcept {
+  std::lock_guard guard(monitor_lock_);
+  for (auto& s : spares_) {
+    if (s->claimed.exchange(true, std::memory_order_acq_rel)) continue;
+    spares_ready_.fetch_sub(1, std::memory_order_relaxed);
+    s->word.store(1, std::memory_order_release);
+    futex_wake(s->word);
+  }
+  // Spares taken or dismissed are gone from use; keep the records (the handler
+  // may still read a stale stack entry) but empty the stack.
+  spare_stack_.store(nullptr, std::memory_order_release);
+}
+
+void scheduler::monitor_main() {
+  const int signal_number = installed_signal.load(std::memory_order_relaxed);
+  const auto interval = std::max<std::chrono::nanoseconds>(options_.preempt_after / 2,
+                                                           std::chrono::microseconds(100));
+  std::unique_lock lock(monitor_lock_);
+  while (!stopping_.load(std::memory_order_acquire)) {
+    monitor_wake_.wait_for(lock, interval);
+    if (stopping_.load(std::memory_order_acquire)) break;
+    // Keep a spare per worker, within the thread budget.
+    while (spares_ready_.load(std::memory_order_relaxed) < workers_.size() &&
+           hogs_running_.load(std::memory_order_relaxed) +
+                   spares_ready_.load(std::memory_order_relaxed) <
+               options_.max_preempted_threads) {
+      lock.unlock();
+      add_spare();
+      lock.lock();
+    }
+    for (auto& wp : workers_) {
+      worker& w = *wp;
+      if (!w.running_.load(std::memory_order_relaxed)) {
+        w.same_samples_ = 0;
+        continue;
+      }
+      std::uint64_t runs = w.runs_.load(std::memory_order_relaxed);
+      if (runs != w.last_runs_) {
+        w.last_runs_ = runs;
+        w.same_samples_ = 0;
+        continue;
+      }
+      if (++w.same_samples_ < 2) continue;  // the same task for preempt_after
+      w.same_samples_ = 0;
+      if (hogs_running_.load(std::memory_order_relaxed) >= options_.max_preempted_threads) {
+        if (!budget_warned_.exchange(true))
+          std::fprintf(stderr,
+                       "beamline: %u threads already run preempted tasks "
+                       "(max_preempted_threads): long tasks now keep their workers\n",
+                       options_.max_preempted_threads);
+        continue;
+      }
+      if (spares_ready_.load(std::memory_order_relaxed) == 0) continue;
+      int tid = w.tid_.load(std::memory_order_acquire);
+      if (tid != 0) ::syscall(SYS_tgkill, ::getpid(), tid, signal_number);
+    }
+  }
+}
+
+preemption_statistics scheduler::preemption_stats() const noexcept {
+  return {preemptions_.load(std::memory_order_relaxed),
+          refused_.load(std::memory_order_relaxed),
+          deferred_.load(std::memory_order_relaxed),
+          hogs_running_.load(std::memory_order_relaxed),
+          spares_ready_.load(std::memory_order_relaxed),
+          budget_warned_.load(std::memory_order_relaxed)};
 }
 
 schedulable* scheduler::next_task(worker& w) {
@@ -286,6 +566,9 @@ schedulable* scheduler::find_work_slow(worker& w) {
         return t;
       }
       if (stopping_.load(std::memory_order_acquire)) return nullptr;
+      // While preempted tasks run on their own low-priority threads, a spinning
+      // worker would take the CPU they need: look once, then park.
+      if (hogs_running_.load(std::memory_order_relaxed) != 0) break;
       if ((round & 7) == 7 && now_ns() >= spin_until) break;
       for (int i = 0; i < 32; ++i) cpu_relax();
     }
@@ -403,6 +686,7 @@ void scheduler::push_global(schedulable* task) noexcept {
 }
 
 void scheduler::ready(schedulable* task) noexcept {
+  detail::critical_section in_runtime;  // w must stay this thread's while in use
   worker* w = this_worker();
   if (w == nullptr) {
     push_global(task);
@@ -420,6 +704,7 @@ void scheduler::ready(schedulable* task) noexcept {
 }
 
 bool scheduler::add_timer(scheduled_timer& timer, std::int64_t deadline_ns) noexcept {
+  detail::critical_section in_runtime;
   worker* here = this_worker();
   worker& w = here != nullptr ? *here : *workers_[0];
   {
@@ -475,3 +760,16 @@ void scheduler::discard_queued() noexcept {
 }
 
 }  // namespace beamline::sched
+
+namespace beamline::detail {
+
+void complete_deferred_handoff() noexcept {
+  auto* w = static_cast<sched::worker*>(this_thread.worker);
+  if (w == nullptr) {
+    this_thread.handoff_pending.store(false, std::memory_order_relaxed);
+    return;
+  }
+  w->owner_.hand_off_this_worker();
+}
+
+}  // namespace beamline::detail

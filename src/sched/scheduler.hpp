@@ -32,6 +32,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <cstdint>
 #include <deque>
 #include <memory>
@@ -75,6 +76,21 @@ struct scheduler_options {
   std::chrono::nanoseconds spin{50'000};
   bool deterministic = false;
   std::uint64_t seed = 0;
+  // Asynchronous preemption (docs/design/preemption.md): a task that runs longer
+  // than `preempt_after` without returning to the scheduler loses its worker.
+  bool preemption = true;
+  std::chrono::nanoseconds preempt_after{2'000'000};
+  unsigned max_preempted_threads = 256;
+  int preemption_signal = 0;  // 0: SIGURG
+};
+
+struct preemption_statistics {
+  std::uint64_t preemptions;        // workers handed to a spare thread
+  std::uint64_t refused;            // signals that found no spare thread
+  std::uint64_t deferred;           // signals that arrived in a critical section
+  std::uint32_t preempted_threads;  // threads now running a preempted task
+  std::uint32_t spare_threads;      // threads ready to take a worker over
+  bool budget_exhausted;            // max_preempted_threads reached: no more preemption
 };
 
 class worker;
@@ -134,8 +150,20 @@ class scheduler {
 
   static std::int64_t now_ns() noexcept;
 
+  preemption_statistics preemption_stats() const noexcept;
+  // Threads still running a task that was preempted (they own no worker).
+  std::uint32_t preempted_threads() const noexcept {
+    return hogs_running_.load(std::memory_order_acquire);
+  }
+
+  // Preemption entry points, on the thread to preempt (signal handler, or the end
+  // of a critical section that deferred it). Async-signal-safe.
+  bool hand_off_this_worker() noexcept;
+  void note_deferred_preemption() noexcept { deferred_.fetch_add(1, std::memory_order_relaxed); }
+
  private:
   friend class worker;
+  struct spare;
 
   worker* this_worker() const noexcept;
   void worker_main(worker& w);
@@ -153,6 +181,14 @@ class scheduler {
   void wake(worker& w) noexcept;
   void stop_spinning(worker& w) noexcept;
 
+  void start_thread(void (*body)(scheduler&, void*), void* argument);
+  void thread_done() noexcept;
+  void retire_preempted(schedulable* task, run_outcome outcome) noexcept;
+  void monitor_main();
+  void add_spare();
+  spare* take_spare() noexcept;
+  void dismiss_spares() noexcept;
+
   scheduler_options options_;
   scheduler_hooks hooks_;
   std::vector<std::unique_ptr<worker>> workers_;
@@ -169,6 +205,26 @@ class scheduler {
   std::vector<worker*> idle_;
   std::atomic<int> idle_count_{0};
   std::atomic<int> spinning_{0};
+
+  // Runtime threads: workers, and spares waiting to take a worker over. run()
+  // returns when all have ended. Threads running preempted tasks are not counted.
+  std::mutex threads_lock_;
+  std::condition_variable threads_done_;
+  std::atomic<int> threads_alive_{0};
+
+  // Preemption: the monitor thread, spare threads (a stack popped lock-free by the
+  // signal handler; a spare is pushed once and taken at most once), statistics.
+  std::thread monitor_;
+  std::mutex monitor_lock_;
+  std::condition_variable monitor_wake_;
+  std::vector<std::unique_ptr<spare>> spares_;  // every spare made (monitor_lock_)
+  std::atomic<spare*> spare_stack_{nullptr};
+  std::atomic<std::uint32_t> spares_ready_{0};
+  std::atomic<std::uint32_t> hogs_running_{0};
+  std::atomic<std::uint64_t> preemptions_{0};
+  std::atomic<std::uint64_t> refused_{0};
+  std::atomic<std::uint64_t> deferred_{0};
+  std::atomic<bool> budget_warned_{false};
 
   // The poller, and the worker waiting in it (null: none).
   idle_poller* poller_ = nullptr;
