@@ -657,6 +657,12 @@ std::size_t term::hash() const noexcept {
   return static_cast<std::size_t>(detail::hash_term(*this));
 }
 
+detail::local_identity detail::local_node_identity_now() noexcept {
+  const std::uint64_t local = detail::local_node_identity.load(std::memory_order_relaxed);
+  return {atom::from_index(static_cast<std::uint32_t>(local >> 32)),
+          static_cast<std::uint32_t>(local)};
+}
+
 void set_local_node_identity(atom name, std::uint32_t creation) noexcept {
   detail::local_node_identity.store((std::uint64_t{name.index()} << 32) | creation,
                                     std::memory_order_relaxed);
