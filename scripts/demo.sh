@@ -3,6 +3,6 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/deps.sh
-cmake --preset release -DBEAMLINE_TESTS=OFF >/dev/null
+cmake --preset release >/dev/null
 cmake --build --preset release --target demo
 exec build/release/bin/demo "$@"

@@ -15,10 +15,16 @@ jobs=$(nproc)
 
 for preset in "${presets[@]}"; do
   echo "=== $preset: configure and build"
-  compiler=(-DCMAKE_CXX_COMPILER=g++ -DCMAKE_C_COMPILER=gcc)
   # The sanitizer builds use clang, the release build g++: both stay warning-free.
-  [ "$preset" = release ] || compiler=(-DCMAKE_CXX_COMPILER=clang++ -DCMAKE_C_COMPILER=clang)
-  cmake --preset "$preset" -DBEAMLINE_WERROR=ON "${compiler[@]}" >/dev/null
+  cxx=g++ cc=gcc
+  [ "$preset" = release ] || { cxx=clang++; cc=clang; }
+  # A build directory configured with another compiler would be reconfigured
+  # without the preset's settings: start it afresh.
+  cache="build/$preset/CMakeCache.txt"
+  if [ -f "$cache" ] && ! grep -q "^CMAKE_CXX_COMPILER:[A-Z]*=\(.*/\)\?$cxx\$" "$cache"; then
+    rm -rf "build/$preset"
+  fi
+  cmake --preset "$preset" -DBEAMLINE_WERROR=ON -DBEAMLINE_TESTS=ON -DCMAKE_CXX_COMPILER="$cxx" -DCMAKE_C_COMPILER="$cc" >/dev/null
   cmake --build --preset "$preset" -j "$jobs"
   echo "=== $preset: test"
   ctest --preset "$preset" -j "$jobs" --timeout 600

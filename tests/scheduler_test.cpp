@@ -1,8 +1,10 @@
 // scheduler_*: priorities, reductions and time slices, work spreading.
+#include <algorithm>
 #include <atomic>
 #include <string>
 #include <vector>
 
+#include "beamline/detail/process_control.hpp"
 #include "support/node_fixture.hpp"
 
 namespace {
@@ -15,8 +17,8 @@ BEAMLINE_SWEEP_WORKERS(scheduler);
 
 TEST_P(scheduler, a_busy_process_that_checks_does_not_starve_others) {
   bool ponged = false;
+  std::atomic<bool> stop{false};  // outlives every process of the node
   run([&]() -> bl::process {
-    std::atomic<bool> stop{false};
     bl::pid busy = bl::spawn([&stop]() -> bl::process {
       while (!stop.load(std::memory_order_relaxed)) co_await bl::check();
     });
@@ -108,6 +110,34 @@ TEST_P(scheduler, work_spreads_to_every_worker) {
   for (int i = 0; i < n; ++i)
     for (int k = 0; k < 200; ++k) expected += (i * k) % 7;
   EXPECT_EQ(sum, expected);
+}
+
+TEST_P(scheduler, a_flood_slows_its_senders_instead_of_growing_the_queue) {
+  // On one worker the receiver competes only with its senders, whose sends cost
+  // more as its queue grows. With several workers, senders on the other workers
+  // can outpace one receiver however short their slices (as on BEAM).
+  if (GetParam().schedulers != 1) GTEST_SKIP() << "a single-worker property";
+  const int senders = 20;
+  const long per_sender = scaled(50000);
+  std::uint32_t longest_queue = 0;
+  run([&]() -> bl::process {
+    bl::pid me = bl::self();
+    for (int s = 0; s < senders; ++s)
+      bl::spawn([me, per_sender]() -> bl::process {
+        for (long i = 0; i < per_sender; ++i) {
+          bl::send(me, i);
+          co_await bl::check();
+        }
+      });
+    auto& pcb = bl::detail::current_process("test");
+    for (long k = 0; k < senders * per_sender; ++k) {
+      co_await bl::receive<long>();
+      longest_queue = std::max(longest_queue, pcb.queue_length_);
+    }
+  });
+  // Without back-pressure the senders, taking turns with the receiver, queue up
+  // most of the messages before the receiver has taken many.
+  EXPECT_LT(longest_queue, senders * per_sender / 4);
 }
 
 TEST_P(scheduler, set_priority_returns_the_previous_level) {

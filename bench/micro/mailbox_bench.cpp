@@ -31,12 +31,12 @@ BENCHMARK(inbox_push_and_take)->Arg(1)->Arg(64);
 // One process sends itself n messages and receives them: the whole path of a
 // message without a context switch.
 void send_and_receive_to_self(benchmark::State& state) {
-  const long n = 100000;
+  static constexpr long n = 100000;
   for (auto _ : state) {
     bl::node_options o;
     o.schedulers = 1;
     bl::node node(o);
-    node.spawn([n]() -> bl::process {
+    node.spawn([]() -> bl::process {
       for (long i = 0; i < n; ++i) {
         bl::send(bl::self(), i);
         benchmark::DoNotOptimize(co_await bl::receive<long>());

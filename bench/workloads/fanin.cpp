@@ -4,9 +4,13 @@
 
 namespace bl = beamline;
 
+// A long loop reaches a suspension point now and then (co_await check()), so that
+// the receiver, woken onto this worker, gets its turn when the slice is spent.
 bl::process sender(bl::pid to, long count) {
-  for (long i = 0; i < count; ++i) bl::send(to, i);
-  co_return;
+  for (long i = 0; i < count; ++i) {
+    bl::send(to, i);
+    co_await bl::check();
+  }
 }
 
 int main(int argc, char** argv) {

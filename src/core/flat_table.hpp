@@ -38,7 +38,8 @@ class flat_table {
 
   // Inserts key (which must be absent).
   V& insert(const K& key, V value) {
-    if ((size_ + 1) * 4 > capacity_ * 3) grow();
+    // At most 3/4 full, except that a table of 2 slots may hold 1 entry.
+    if ((size_ + 1) * 4 > capacity_ * 3 && !(capacity_ == 2 && size_ == 0)) grow();
     std::size_t i = home(key);
     while (slots_[i].used) i = (i + 1) & mask();
     ::new (&slots_[i]) slot{key, std::move(value), true};
@@ -101,7 +102,7 @@ class flat_table {
   void grow() {
     std::size_t old_capacity = capacity_;
     slot* old = slots_;
-    std::size_t capacity = old_capacity == 0 ? 4 : old_capacity * 2;
+    std::size_t capacity = old_capacity == 0 ? 2 : old_capacity * 2;
     auto* fresh = static_cast<slot*>(pool_allocate(capacity * sizeof(slot)));
     for (std::size_t i = 0; i < capacity; ++i) ::new (&fresh[i]) slot{};
     slots_ = fresh;

@@ -147,6 +147,31 @@ bool node_runtime::deliver(const pid& to, signal* s) noexcept {
   return false;
 }
 
+std::uint32_t node_runtime::deliver_message(const pid& to, signal* s) noexcept {
+  process_slot* slot = to.is_local() ? table_.find(to.id) : nullptr;
+  if (slot == nullptr || slot->serial.load(std::memory_order_acquire) != to.serial) {
+    destroy(s);
+    return 0;
+  }
+  s->target_serial = to.serial;
+  switch (inbox_push(*slot, s)) {
+    case push_result::queued: {
+      std::uint32_t backlog = slot->backlog.load(std::memory_order_relaxed) + 1;
+      slot->backlog.store(backlog, std::memory_order_relaxed);
+      // One more reduction per 256 waiting signals: a flood into one process
+      // gives its senders shorter and shorter slices.
+      return backlog >> 8;
+    }
+    case push_result::woke:
+      make_runnable(*slot->pcb);
+      return 0;
+    case push_result::closed:
+      destroy(s);
+      return 0;
+  }
+  return 0;
+}
+
 void node_runtime::destroy_process(process_control& p) noexcept {
   process_control* previous = this_thread.process;
   this_thread.process = &p;

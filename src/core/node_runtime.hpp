@@ -86,6 +86,9 @@ class node_runtime {
   // Delivers a signal to a local pid, waking the addressee if it was blocked.
   // Returns false (and frees the signal) if the addressee is not alive.
   bool deliver(const pid& to, signal* s) noexcept;
+  // Delivers a message and returns the extra reductions the sender owes for the
+  // addressee's backlog (see process_slot::backlog).
+  std::uint32_t deliver_message(const pid& to, signal* s) noexcept;
   void make_runnable(process_control& p) noexcept { scheduler_.ready(&p); }
 
   // --- timers ------------------------------------------------------------------

@@ -53,8 +53,11 @@ void charge_reduction() noexcept {
 }  // namespace
 
 void send_signal(node_runtime& node, const pid& to, signal* s) noexcept {
-  charge_reduction();
-  node.deliver(to, s);
+  std::uint32_t penalty = node.deliver_message(to, s);
+  if (process_control* p = this_thread.process) {
+    this_thread.budget -= static_cast<std::int32_t>(1 + penalty);
+    p->reductions_ += 1 + penalty;
+  }
 }
 
 pid whereis_or_badarg(node_runtime& node, atom name) {

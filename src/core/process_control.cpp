@@ -74,7 +74,6 @@ bool process_control::inbox_nonempty() const noexcept {
 }
 
 void process_control::drain_inbox() {
-  receives_since_drain_ = 0;
   signal* chain = inbox_take_all(*slot_);
   while (chain != nullptr) {
     signal* s = chain;
@@ -92,6 +91,7 @@ void process_control::drain_inbox() {
       handle_signal(s);
     }
   }
+  slot_->backlog.store(queue_length_, std::memory_order_relaxed);
 }
 
 void process_control::append_message(signal* s) noexcept {
@@ -231,16 +231,12 @@ bool process_control::receive_ready(receive_base& r) {
     state_ = run_state::receive_yield;
     return false;
   }
-  // Messages still in the inbox arrived after everything in the queue, so scanning
-  // the queue first selects the same message as draining first would, without
-  // touching the inbox, a cache line that senders write. Signals other than
-  // messages must not wait long, though: drain at least every 64 receives.
-  if (++receives_since_drain_ >= 64 && inbox_nonempty()) drain_inbox();
+  // Drain on every receive: under a flood this keeps each chain short, so its nodes
+  // are still in cache when the receive reads them after the reversal (draining
+  // only when the queue has no match was measured 3x slower on W5 with 2 workers:
+  // long chains are walked twice from memory).
+  if (inbox_nonempty()) drain_inbox();
   if (!exiting_ && r.try_match(r, *this)) return true;
-  if (!exiting_ && inbox_nonempty()) {
-    drain_inbox();
-    if (!exiting_ && r.try_match(r, *this)) return true;
-  }
   if (exiting_) {
     state_ = run_state::exiting;
     return false;

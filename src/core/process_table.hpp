@@ -50,7 +50,14 @@ struct process_slot {
   std::atomic<signal*> inbox{nullptr};
   std::atomic<std::uint32_t> serial{0};
   std::atomic<std::uint32_t> name{0};  // registered name's atom index + 1; 0: none
-  process_control* pcb = nullptr;      // the occupant; set before it is runnable
+  // About how many messages wait for the owner (inbox and message queue): senders
+  // add one (a plain load and store, so concurrent sends may lose counts: a
+  // heuristic, not a count), and the owner sets it to its queue length when it
+  // drains. Sends to a process with a backlog cost the
+  // sender more reductions, as on BEAM, so a flood slows its senders down instead
+  // of growing the receiver's queue without bound.
+  std::atomic<std::uint32_t> backlog{0};
+  process_control* pcb = nullptr;  // the occupant; set before it is runnable
 };
 
 enum class push_result : std::uint8_t { queued, woke, closed };

@@ -44,10 +44,18 @@ static_assert(class_of(513) == 32 && class_of(2048) == 55 && class_of(2049) == 5
 static_assert(class_of(detail::max_pooled_size) == class_count - 1);
 static_assert(class_size(class_of(300)) >= 300 && class_size(class_of(5000)) >= 5000);
 
-// Blocks moved between a thread cache and the central list at once.
+// Blocks moved between a thread cache and the central list at once (a table: the
+// free path must not divide).
+constexpr auto batch_sizes = [] {
+  std::array<std::uint32_t, class_count> sizes{};
+  for (std::size_t i = 0; i < class_count; ++i) {
+    std::size_t n = 16384 / class_size(i);
+    sizes[i] = static_cast<std::uint32_t>(n < 8 ? 8 : (n > 128 ? 128 : n));
+  }
+  return sizes;
+}();
 constexpr std::uint32_t batch_size(std::size_t index) noexcept {
-  std::size_t n = 16384 / class_size(index);
-  return static_cast<std::uint32_t>(n < 8 ? 8 : (n > 128 ? 128 : n));
+  return batch_sizes[index];
 }
 
 struct free_block {
@@ -105,16 +113,24 @@ central_state& central() {
   return *state;
 }
 
+// A thread's free lists. Per class: the active list, and at most one full batch in
+// reserve. Freeing fills the active list up to a batch; a full active list becomes
+// the reserve (and a previous reserve goes to the central list). Allocating takes
+// from the active list, then the reserve, then the central list. Lists move
+// whole, never split, and the reserve gives a batch of hysteresis so a thread that
+// frees and allocates around a boundary does not take the central lock each time.
 class thread_cache {
  public:
-  ~thread_cache() {
-    flush();
-    destroyed_ = true;
-  }
-
   void* allocate(std::size_t index) {
-    list& l = lists_[index];
-    if (l.head == nullptr) refill(index);
+    list& l = active_[index];
+    if (l.head == nullptr) {
+      if (reserve_[index].head != nullptr) {
+        l = reserve_[index];
+        reserve_[index] = {};
+      } else {
+        refill(index);
+      }
+    }
     free_block* b = l.head;
     l.head = b->next;
     --l.count;
@@ -122,25 +138,23 @@ class thread_cache {
   }
 
   void deallocate(void* block, std::size_t index) noexcept {
-    list& l = lists_[index];
+    list& l = active_[index];
     auto* b = static_cast<free_block*>(block);
     b->next = l.head;
     l.head = b;
-    if (++l.count >= 2 * batch_size(index)) release_batch(index);
+    if (++l.count < batch_size(index)) return;
+    if (reserve_[index].head != nullptr) give_to_central(index, reserve_[index]);
+    reserve_[index] = l;
+    l = {};
   }
 
   void flush() noexcept {
     for (std::size_t i = 0; i < class_count; ++i) {
-      list& l = lists_[i];
-      if (l.count == 0) continue;
-      central_state& c = central();
-      std::lock_guard guard(c.locks[i]);
-      c.batches[i].push_back({l.head, l.count});
-      l = {};
+      if (active_[i].count != 0) give_to_central(i, active_[i]);
+      if (reserve_[i].count != 0) give_to_central(i, reserve_[i]);
+      active_[i] = reserve_[i] = {};
     }
   }
-
-  static bool destroyed() noexcept { return destroyed_; }
 
  private:
   struct list {
@@ -148,13 +162,19 @@ class thread_cache {
     std::uint32_t count = 0;
   };
 
+  static void give_to_central(std::size_t index, const list& l) noexcept {
+    central_state& c = central();
+    std::lock_guard guard(c.locks[index]);
+    c.batches[index].push_back({l.head, l.count});
+  }
+
   void refill(std::size_t index) {
     central_state& c = central();
     {
       std::lock_guard guard(c.locks[index]);
       auto& v = c.batches[index];
       if (!v.empty()) {
-        lists_[index] = {v.back().head, v.back().count};
+        active_[index] = {v.back().head, v.back().count};
         v.pop_back();
         return;
       }
@@ -175,31 +195,64 @@ class thread_cache {
       head = b;
     }
     c.reserved.fetch_add(size * n, std::memory_order_relaxed);
-    lists_[index] = {head, n};
+    active_[index] = {head, n};
   }
 
-  void release_batch(std::size_t index) noexcept {
-    list& l = lists_[index];
-    std::uint32_t n = batch_size(index);
-    free_block* head = l.head;
-    free_block* last = head;
-    for (std::uint32_t i = 1; i < n; ++i) last = last->next;
-    l.head = last->next;
-    l.count -= n;
-    last->next = nullptr;
-    central_state& c = central();
-    std::lock_guard guard(c.locks[index]);
-    c.batches[index].push_back({head, n});
-  }
-
-  std::array<list, class_count> lists_{};
+  std::array<list, class_count> active_{};
+  std::array<list, class_count> reserve_{};
   char* region_cursor_ = nullptr;
   char* region_end_ = nullptr;
-  static thread_local bool destroyed_;
 };
 
-thread_local bool thread_cache::destroyed_ = false;
-thread_local thread_cache cache;
+// The fast path reads one constinit thread-local pointer. The cache is made on a
+// thread's first allocation; `cache_owner` flushes it when the thread ends, after
+// which the thread's allocations go to the central lists directly.
+constinit thread_local thread_cache* current_cache = nullptr;
+constinit thread_local bool cache_gone = false;
+
+struct cache_owner {
+  thread_cache* cache = nullptr;
+  ~cache_owner() {
+    if (cache == nullptr) return;
+    cache->flush();
+    delete cache;
+    current_cache = nullptr;
+    cache_gone = true;
+  }
+};
+thread_local cache_owner owner;
+
+thread_cache* this_thread_cache() {
+  if (current_cache != nullptr) return current_cache;
+  if (cache_gone) return nullptr;
+  owner.cache = new thread_cache();
+  current_cache = owner.cache;
+  return current_cache;
+}
+
+// Without a cache (the thread is ending): straight to and from the central lists.
+void* allocate_uncached(std::size_t index) {
+  central_state& c = central();
+  {
+    std::lock_guard guard(c.locks[index]);
+    auto& v = c.batches[index];
+    if (!v.empty() && v.back().count > 0) {
+      free_block* b = v.back().head;
+      v.back().head = b->next;
+      if (--v.back().count == 0) v.pop_back();
+      return b;
+    }
+  }
+  return ::operator new(class_size(index));
+}
+
+void deallocate_uncached(void* block, std::size_t index) noexcept {
+  central_state& c = central();
+  auto* b = static_cast<free_block*>(block);
+  b->next = nullptr;
+  std::lock_guard guard(c.locks[index]);
+  c.batches[index].push_back({b, 1});
+}
 
 }  // namespace
 
@@ -209,7 +262,7 @@ memory_pool_stats memory_pool_statistics() noexcept {
 }
 
 void memory_pool_flush_thread_cache() noexcept {
-  if (!thread_cache::destroyed()) cache.flush();
+  if (current_cache != nullptr) current_cache->flush();
 }
 
 }  // namespace beamline::sched
@@ -221,33 +274,29 @@ namespace beamline::detail {
 void* pool_allocate(std::size_t size) {
   return ::operator new(size);
 }
-void pool_deallocate(void* block, std::size_t) noexcept { ::operator delete(block); }
+void pool_deallocate(void* block, std::size_t) noexcept {
+  ::operator delete(block);
+}
 
 #else
 
 void* pool_allocate(std::size_t size) {
   if (size > max_pooled_size) return ::operator new(size);
-  // After this thread's cache is gone, allocate a whole class-sized block so that it
-  // can join the class's central list when it is freed.
-  if (sched::thread_cache::destroyed())
-    return ::operator new(sched::class_size(sched::class_of(size)));
-  return sched::cache.allocate(sched::class_of(size));
+  std::size_t index = sched::class_of(size);
+  if (sched::thread_cache* cache = sched::this_thread_cache()) return cache->allocate(index);
+  return sched::allocate_uncached(index);
 }
 
 void pool_deallocate(void* block, std::size_t size) noexcept {
   if (size > max_pooled_size) return ::operator delete(block);
   std::size_t index = sched::class_of(size);
-  if (sched::thread_cache::destroyed()) {
-    // A thread-exit handler freeing after this thread's cache is gone: hand the
-    // block to the central list directly.
-    auto& c = sched::central();
-    auto* b = static_cast<sched::free_block*>(block);
-    b->next = nullptr;
-    std::lock_guard guard(c.locks[index]);
-    c.batches[index].push_back({b, 1});
-    return;
+  if (sched::current_cache != nullptr) return sched::current_cache->deallocate(block, index);
+  if (!sched::cache_gone) {
+    // A thread that frees before it ever allocated: make its cache.
+    if (sched::thread_cache* cache = sched::this_thread_cache())
+      return cache->deallocate(block, index);
   }
-  sched::cache.deallocate(block, index);
+  sched::deallocate_uncached(block, index);
 }
 
 #endif

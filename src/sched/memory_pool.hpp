@@ -4,9 +4,11 @@
 // Why: spawning a process and sending a message each allocate. Fresh memory is
 // expensive on these machines (a first touch of a 4 KiB page costs ~2 us), and a
 // general-purpose malloc pays for headers and cross-thread frees. Here a block
-// belongs to a size class; a thread keeps a free list per class and recycles
-// blocks without synchronisation; lists that grow past a limit give half back to a
-// central list (one mutex per class) where any thread can take them.
+// belongs to a size class; a thread keeps, per class, an active free list and at
+// most one full batch in reserve, and recycles blocks without synchronisation.
+// Lists move whole between a thread and the central list of the class (one mutex
+// per class), so blocks freed on one thread (a receiver) flow back to the thread
+// that allocates (the senders) a batch at a time.
 //
 // Invariants:
 // - A block is in exactly one place: in use, in one thread cache, or in one central

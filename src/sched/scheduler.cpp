@@ -15,7 +15,7 @@
 #include "sched/memory_pool.hpp"
 
 namespace beamline::detail {
-thread_local thread_state this_thread;
+constinit thread_local thread_state this_thread;
 }
 
 namespace beamline::sched {
@@ -160,6 +160,11 @@ schedulable* scheduler::next_task(worker& w) {
 
   // Fairness: now and then the global queue goes first, so injected tasks are not
   // starved by a worker that always has local work.
+  // Busy workers look at ready IO now and then, so that sockets are served even
+  // when no worker goes idle.
+  if (poller_ != nullptr && (w.tick_ & 255) == 0 &&
+      poller_owner_.load(std::memory_order_relaxed) == nullptr)
+    poller_->poll_now();
   if (w.tick_ % 61 == 0 && global_size_.load(std::memory_order_relaxed) != 0) {
     if (schedulable* t = take_global(w)) {
       this_thread.budget = options_.reductions_per_slice;
@@ -264,6 +269,14 @@ schedulable* scheduler::find_work_slow(worker& w) {
     }
     auto spin_until = now_ns() + options_.spin.count();
     for (unsigned round = 0;; ++round) {
+      // Ready IO first (unless a parked worker is already waiting on it).
+      if (poller_ != nullptr && poller_owner_.load(std::memory_order_relaxed) == nullptr &&
+          poller_->poll_now()) {
+        if (schedulable* t = pop_local(w)) {
+          stop_spinning(w);
+          return t;
+        }
+      }
       schedulable* t = take_global(w);
       if (t == nullptr) t = steal(w);
       if (t == nullptr) t = pop_local(w);  // timers fired by a waker, or yields
@@ -317,7 +330,18 @@ bool scheduler::park(worker& w) {
       if (auto next = w.wheel_.next_expiry())
         timeout = static_cast<std::int64_t>(*next) * timer_wheel::tick_ns - now_ns();
     }
-    if (!timeout || *timeout > 0) futex_wait(w.park_word_, 0, timeout);
+    if (!timeout || *timeout > 0) {
+      worker* no_owner = nullptr;
+      if (poller_ != nullptr &&
+          poller_owner_.compare_exchange_strong(no_owner, &w, std::memory_order_seq_cst)) {
+        // Dekker with wake(): it stores park_word_ then reads poller_owner_; we
+        // stored poller_owner_ and now read park_word_. One of us sees the other.
+        if (w.park_word_.load(std::memory_order_seq_cst) == 0) poller_->wait(timeout);
+        poller_owner_.store(nullptr, std::memory_order_seq_cst);
+      } else {
+        futex_wait(w.park_word_, 0, timeout);
+      }
+    }
   }
   std::lock_guard guard(idle_lock_);
   if (w.on_idle_list_) {
@@ -330,6 +354,14 @@ bool scheduler::park(worker& w) {
     w.spinning_ = true;
   }
   return !stopping_.load(std::memory_order_acquire);
+}
+
+void scheduler::wake(worker& w) noexcept {
+  w.park_word_.store(1, std::memory_order_seq_cst);
+  if (poller_ != nullptr && poller_owner_.load(std::memory_order_seq_cst) == &w)
+    poller_->wake();
+  else
+    futex_wake(w.park_word_);
 }
 
 void scheduler::wake_one() noexcept {
@@ -346,13 +378,7 @@ void scheduler::wake_one() noexcept {
     idle_count_.fetch_sub(1, std::memory_order_seq_cst);
     spinning_.fetch_add(1, std::memory_order_seq_cst);
   }
-  w->park_word_.store(1, std::memory_order_release);
-  futex_wake(w->park_word_);
-}
-
-void scheduler::wake(worker& w) noexcept {
-  w.park_word_.store(1, std::memory_order_release);
-  futex_wake(w.park_word_);
+  wake(*w);
 }
 
 void scheduler::push_local(worker& w, schedulable* task) noexcept {

@@ -79,6 +79,20 @@ struct scheduler_options {
 
 class worker;
 
+// An event source that idle workers wait on instead of their futex (the IO poller,
+// src/io). The contract: poll_now() and wait() make the tasks whose events are
+// ready runnable (through scheduler::ready) and return; wait() blocks until an
+// event, a wake(), or the timeout (nullopt: none); wake() may be called from any
+// thread at any time and makes the current or the next wait() return promptly.
+// At most one worker waits in the poller at a time (the designated poller).
+class idle_poller {
+ public:
+  virtual ~idle_poller() = default;
+  virtual bool poll_now() = 0;
+  virtual void wait(std::optional<std::int64_t> timeout_ns) = 0;
+  virtual void wake() noexcept = 0;
+};
+
 // A timer that a worker's wheel can hold.
 struct scheduled_timer : timer_node {
   std::atomic<worker*> owner{nullptr};  // the worker whose wheel holds it; null if none
@@ -114,6 +128,9 @@ class scheduler {
 
   // Forgets every queued task (teardown, when the tasks are being destroyed).
   void discard_queued() noexcept;
+
+  // Installs the poller idle workers wait on (before run(); null: none).
+  void set_poller(idle_poller* poller) noexcept { poller_ = poller; }
 
   static std::int64_t now_ns() noexcept;
 
@@ -152,6 +169,10 @@ class scheduler {
   std::vector<worker*> idle_;
   std::atomic<int> idle_count_{0};
   std::atomic<int> spinning_{0};
+
+  // The poller, and the worker waiting in it (null: none).
+  idle_poller* poller_ = nullptr;
+  std::atomic<worker*> poller_owner_{nullptr};
 };
 
 }  // namespace beamline::sched

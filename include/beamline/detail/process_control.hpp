@@ -129,7 +129,6 @@ class process_control : public schedulable {
   };
   mark marks_[2];
   std::uint8_t next_mark_ = 0;
-  std::uint8_t receives_since_drain_ = 0;
 
   receive_base* waiter_ = nullptr;  // the receive this process waits in
   std::uint32_t wait_epoch_ = 0;    // tells a live receive timeout from a stale one

@@ -21,6 +21,8 @@ struct thread_state {
   std::int32_t critical_depth = 0;     // > 0 inside runtime critical sections
 };
 
-extern thread_local thread_state this_thread;
+// constinit: no dynamic initialisation, so other files access it without a TLS
+// wrapper call (it is read on every send and receive).
+extern constinit thread_local thread_state this_thread;
 
 }  // namespace beamline::detail

@@ -1,0 +1,3 @@
+module beamline/bench/peers/go
+
+go 1.19
