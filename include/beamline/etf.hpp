@@ -173,7 +173,8 @@ struct encode_options {
 };
 
 // Appends the external form of `t` to `out`. Throws badarg for options out of range
-// and std::length_error for what the format cannot hold (a binary over 4 GiB).
+// and for the null reference (no words: OTP 25 crashes on one), std::length_error
+// for what the format cannot hold (a binary over 4 GiB); `out` is then unchanged.
 void encode(const term& t, buffer& out, const encode_options& options = {});
 
 // The external form of `t` as a binary term, like erlang:term_to_binary/2.

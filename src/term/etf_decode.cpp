@@ -842,9 +842,11 @@ term reader::read_reference(std::uint8_t tag_byte, std::size_t offset) {
   } else {
     need(2, offset, quoted_tag(tag_byte));
     r.length = u16();
-    if (r.length > detail::max_reference_words) {
+    // OTP 25 accepts 0 words but corrupts its heap with such a reference (the VM
+    // crashes later); 1 to 5 words is what any node makes.
+    if (r.length == 0 || r.length > detail::max_reference_words) {
       fail(offset, quoted_tag(tag_byte) + " of " + std::to_string(r.length) +
-                       " words; at most 5 allowed");
+                       " words; 1 to 5 allowed");
     }
     node = read_atom("a reference's node");
     const bool newer = tag_byte == static_cast<std::uint8_t>(tag::newer_reference);

@@ -16,6 +16,14 @@
 // so the encoder first walks the list (counting, and checking for a string), then
 // writes it. Two walks over the elements, no copy.
 //
+// term_to_binary must end in a binary term of exactly the right size, unknown until the
+// end. It encodes into a reusable scratch buffer and copies that into the new binary;
+// but the bytes of large binaries inside the term (at least gather_threshold) are not
+// copied into the scratch buffer: the writer leaves a "hole" (where, which bytes) and
+// the final copy gathers them from the source binary. So every byte is copied once
+// into the result, plus once more for the small parts only. (Rejected: a first pass to
+// compute the exact size, which costs a second walk of every term, small or not.)
+//
 // The compressed form is encoded as usual into a scratch buffer, then deflated with
 // zlib at the requested level into the output; as OTP does, if the zlib stream would
 // not fit in (uncompressed size - 5) bytes, i.e. compressing would make the result
@@ -26,6 +34,7 @@
 #include <limits>
 #include <stdexcept>
 #include <string>
+#include <vector>
 
 #include <zlib.h>
 
@@ -71,12 +80,24 @@ using beamline::detail::term_access;
 using detail::tag;
 using term_tag = term_access::tag;
 
+// Binaries at least this long are gathered by term_to_binary rather than copied twice.
+constexpr std::size_t gather_threshold = 512;
+
+// Bytes the output should have at `at` (before the output's byte `at`) that are not in
+// the output buffer: a large binary's bytes, copied straight into the final binary.
+struct hole {
+  std::size_t at;
+  const std::byte* data;
+  std::size_t size;
+};
+
 // What is left to write of an open container.
 struct pending {
   enum class kind : std::uint8_t { elements, map_entries, list, fun_size };
   kind what;
   std::uint32_t count;         // elements; map entries
-  std::uint64_t index;         // the next child (a map has 2 * count)
+  std::uint64_t index;         // the next child (a map has 2 * count); fun_size: the hole
+                               // bytes before the Size field
   const term* terms;           // elements; map keys (values follow); a list's final tail
   const heap_object* chunk;    // the list chunk being written, or nullptr once at the tail
   std::size_t size_field;      // fun_size: where the fun's Size field is in the output
@@ -84,9 +105,13 @@ struct pending {
 
 class writer {
  public:
-  writer(buffer& out, const encode_options& options) noexcept : out_(out), options_(options) {}
+  // With `holes`, large binaries' bytes are left out of `out` and listed there.
+  writer(buffer& out, const encode_options& options, std::vector<hole>* holes = nullptr) noexcept
+      : out_(out), options_(options), holes_(holes) {}
 
   void write(const term& root);
+  // The bytes left out as holes.
+  std::size_t hole_bytes() const noexcept { return hole_bytes_; }
 
  private:
   void u8(std::uint8_t v) { *out_.extend(1) = static_cast<std::byte>(v); }
@@ -135,6 +160,8 @@ class writer {
 
   buffer& out_;
   const encode_options& options_;
+  std::vector<hole>* holes_;
+  std::size_t hole_bytes_ = 0;
   beamline::detail::small_stack<pending, 16> open_;
 };
 
@@ -171,9 +198,9 @@ void writer::write(const term& root) {
           p.terms = nullptr;
         }
         break;
-      case pending::kind::fun_size:
+      case pending::kind::fun_size:  // counting the hole bytes inside the fun
         store32(const_cast<std::byte*>(out_.data()) + p.size_field,
-                static_cast<std::uint32_t>(out_.size() - p.size_field));
+                static_cast<std::uint32_t>(out_.size() + hole_bytes_ - p.size_field - p.index));
         break;
     }
     if (next == nullptr) {
@@ -365,6 +392,11 @@ void writer::binary(const term& t) {
     u32(size);
     u8(o->flags);
   }
+  if (holes_ != nullptr && o->size >= gather_threshold) {
+    holes_->push_back({out_.size(), o->data, o->size});
+    hole_bytes_ += o->size;
+    return;
+  }
   raw(o->data, o->size);
 }
 
@@ -400,6 +432,9 @@ void writer::port_of(const port& p) {
 }
 
 void writer::ref_of(const ref& r) {
+  // The null reference (no words) has no external form: OTP 25 would decode one into a
+  // reference that corrupts its heap.
+  if (r.length == 0) throw badarg("the null reference (#Ref<0>) cannot be encoded");
   tag_byte(tag::newer_reference);
   u16(static_cast<std::uint16_t>(r.length));
   node(r.node);
@@ -428,7 +463,7 @@ void writer::fun(const term& t) {
   small_integer(o->old_index);
   small_integer(o->old_uniq);
   pid_of(o->creator);
-  open_.push({pending::kind::fun_size, 0, 0, nullptr, nullptr, size_field});
+  open_.push({pending::kind::fun_size, 0, hole_bytes_, nullptr, nullptr, size_field});
   if (o->count > 0) {
     open_.push({pending::kind::elements, o->count, 0, term_access::free_variables(o), nullptr,
                 0});
@@ -496,9 +531,7 @@ void encode_compressed(const term& t, buffer& out, const encode_options& options
   out.append(scratch.bytes());
 }
 
-}  // namespace
-
-void encode(const term& t, buffer& out, const encode_options& options) {
+void check_options(const encode_options& options) {
   if (options.minor_version != 1 && options.minor_version != 2) {
     throw badarg("etf::encode_options::minor_version must be 1 or 2, got " +
                  std::to_string(options.minor_version));
@@ -509,20 +542,52 @@ void encode(const term& t, buffer& out, const encode_options& options) {
   }
   if (options.atom_cache_refs.size() > 256)
     throw badarg("etf::encode_options::atom_cache_refs holds at most 256 atoms");
-  if (options.compression > 0 && options.version_byte) {
-    encode_compressed(t, out, options);
-    return;
+}
+
+}  // namespace
+
+void encode(const term& t, buffer& out, const encode_options& options) {
+  check_options(options);
+  const std::size_t start = out.size();
+  try {
+    if (options.compression > 0 && options.version_byte) {
+      encode_compressed(t, out, options);
+      return;
+    }
+    if (options.version_byte) *out.extend(1) = static_cast<std::byte>(version_byte);
+    writer(out, options).write(t);
+  } catch (...) {
+    out.truncate(start);  // no partial term left behind
+    throw;
   }
-  if (options.version_byte) *out.extend(1) = static_cast<std::byte>(version_byte);
-  writer(out, options).write(t);
 }
 
 term term_to_binary(const term& t, const encode_options& options) {
   thread_local buffer scratch;
+  thread_local std::vector<hole> holes;
   scratch.clear();
-  encode(t, scratch, options);
-  return term::make_binary(scratch.size(), [&](std::span<std::byte> bytes) {
-    if (!bytes.empty()) std::memcpy(bytes.data(), scratch.data(), scratch.size());
+  holes.clear();
+  std::size_t hole_bytes = 0;
+  if (options.compression > 0) {
+    encode(t, scratch, options);
+  } else {
+    check_options(options);
+    if (options.version_byte) *scratch.extend(1) = static_cast<std::byte>(version_byte);
+    writer w(scratch, options, &holes);
+    w.write(t);
+    hole_bytes = w.hole_bytes();
+  }
+  return term::make_binary(scratch.size() + hole_bytes, [&](std::span<std::byte> bytes) {
+    std::byte* out = bytes.data();
+    std::size_t from = 0;
+    for (const hole& h : holes) {
+      std::memcpy(out, scratch.data() + from, h.at - from);
+      out += h.at - from;
+      std::memcpy(out, h.data, h.size);
+      out += h.size;
+      from = h.at;
+    }
+    if (scratch.size() > from) std::memcpy(out, scratch.data() + from, scratch.size() - from);
   });
 }
 
