@@ -84,8 +84,9 @@ struct decode_options {
   std::span<const atom> atom_cache_refs = {};
 };
 
-// Decodes the terms of an input one after another. The input must outlive the
-// decoder; the terms do not depend on it (they copy or share what they keep).
+// Decodes the terms of an input one after another. The input (bytes or binary term)
+// must outlive the decoder; the terms do not depend on it (they copy or share what
+// they keep).
 class decoder {
  public:
   explicit decoder(std::span<const std::byte> input, const decode_options& options = {});
@@ -93,6 +94,7 @@ class decoder {
   // Over a binary term: large binaries in the terms share its storage (zero copy).
   // Throws decode_error if `binary` is not a binary (a bitstring of whole bytes).
   explicit decoder(const term& binary, const decode_options& options = {});
+  decoder(term&&, const decode_options& = {}) = delete;  // would dangle
 
   // Decodes the term at the current position and moves past it; on a decode_error
   // the position is unchanged.
@@ -107,7 +109,7 @@ class decoder {
  private:
   std::span<const std::byte> input_;
   std::size_t position_ = 0;
-  term owner_;  // the binary the input belongs to, or undefined
+  const term* owner_ = nullptr;  // the binary the input belongs to, if any
   decode_options options_;
 };
 

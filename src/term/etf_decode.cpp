@@ -7,7 +7,7 @@
 // - On a container's tag it checks the element count against the bytes left (each
 //   element takes at least one byte), allocates the heap object at its final size with
 //   every slot `undefined` (the all-zero term), stores the container into the slot
-//   that was waiting for it, and pushes a frame {slots, count, filled}. The next
+//   that was waiting for it, and pushes a frame {next slot, end}. The next
 //   terms go into the frame's slots in wire order. So memory is at most a small
 //   multiple of the input's size, and nothing is copied or moved afterwards.
 // - The term being decoded is owned by `root` from the first container on. If
@@ -50,6 +50,7 @@
 #include "term/small_stack.hpp"
 #include "term/term_order.hpp"
 #include "term/term_printer.hpp"
+#include "term/utf8.hpp"
 
 namespace beamline::etf {
 
@@ -72,13 +73,20 @@ using term_tag = term_access::tag;
 // An open container: the slots its next terms go into.
 struct frame {
   enum class kind : std::uint8_t { tuple, list, map, fun };
-  term* slots;          // tuple elements; list chunk (tail, then elements); map keys then
-                        // values; fun free variables
-  std::uint32_t count;  // elements; for a map, entries
-  std::uint64_t filled;  // slots handed out (a map has 2 * count)
+  term* next;     // the next slot to fill; for a map, the next key (its value follows)
+  term* end;      // past the last element slot; for a map, past the last key
+  term* slots;    // a list chunk's tail slot (elements follow); a map's first key
+  std::uint32_t count;     // a map's entries (the values are count slots after the keys)
   kind what;
+  bool value_next;         // a map: the next term is the value of the key at `next`
   std::uint32_t fun_size;  // a fun's Size field
   std::size_t start;       // a map's tag offset (for errors); a fun's Size field offset
+
+  static frame of(kind what, term* slots, std::uint32_t count, std::size_t start,
+                  std::uint32_t fun_size = 0) noexcept {
+    term* first = what == kind::list ? slots + 1 : slots;
+    return {first, first + count, slots, count, what, false, fun_size, start};
+  }
 };
 
 std::string quoted_tag(std::uint8_t byte) {
@@ -139,38 +147,47 @@ class reader {
 
   // At least `count` bytes left, or an error about `what` (which starts at `offset`).
   void need(std::uint64_t count, std::size_t offset, std::string_view what) const {
-    if (count > left()) {
-      fail(offset, "unexpected end of input in " + std::string(what) + ": needs " +
-                       std::to_string(count) + " more byte" + (count == 1 ? "" : "s") +
-                       ", " + std::to_string(left()) + " left");
-    }
+    if (count > left()) [[unlikely]]
+      fail_truncated(count, offset, what);
+  }
+  [[noreturn, gnu::noinline, gnu::cold]] void fail_truncated(std::uint64_t count,
+                                                             std::size_t offset,
+                                                             std::string_view what) const {
+    fail(offset, "unexpected end of input in " + std::string(what) + ": needs " +
+                     std::to_string(count) + " more byte" + (count == 1 ? "" : "s") + ", " +
+                     std::to_string(left()) + " left");
   }
   // A count of elements each at least `bytes_each` long fits in what is left.
   void need_elements(std::uint64_t count, std::uint64_t bytes_each, std::size_t offset,
                      std::uint8_t tag_byte, const char* unit) const {
-    if (count * bytes_each > left()) {
-      fail(offset, quoted_tag(tag_byte) + " of " + std::to_string(count) + " " + unit +
-                       " cannot fit in the " + std::to_string(left()) + " bytes left");
-    }
+    if (count * bytes_each > left()) [[unlikely]]
+      fail_elements(count, offset, tag_byte, unit);
+  }
+  [[noreturn, gnu::noinline, gnu::cold]] void fail_elements(std::uint64_t count,
+                                                            std::size_t offset,
+                                                            std::uint8_t tag_byte,
+                                                            const char* unit) const {
+    fail(offset, quoted_tag(tag_byte) + " of " + std::to_string(count) + " " + unit +
+                     " cannot fit in the " + std::to_string(left()) + " bytes left");
   }
 
+  // Big-endian fields; the caller has checked that they are there.
+  template <class T>
+  T big_endian() noexcept {
+    T value;
+    std::memcpy(&value, data_ + position_, sizeof value);
+    position_ += sizeof value;
+    if constexpr (std::endian::native == std::endian::little) {
+      if constexpr (sizeof value == 2) value = __builtin_bswap16(value);
+      if constexpr (sizeof value == 4) value = __builtin_bswap32(value);
+      if constexpr (sizeof value == 8) value = __builtin_bswap64(value);
+    }
+    return value;
+  }
   std::uint8_t u8() noexcept { return data_[position_++]; }
-  std::uint16_t u16() noexcept {
-    const auto v = static_cast<std::uint16_t>((data_[position_] << 8) | data_[position_ + 1]);
-    position_ += 2;
-    return v;
-  }
-  std::uint32_t u32() noexcept {
-    const std::uint32_t v = (std::uint32_t{data_[position_]} << 24) |
-                            (std::uint32_t{data_[position_ + 1]} << 16) |
-                            (std::uint32_t{data_[position_ + 2]} << 8) | data_[position_ + 3];
-    position_ += 4;
-    return v;
-  }
-  std::uint64_t u64() noexcept {
-    const std::uint64_t high = u32();
-    return (high << 32) | u32();
-  }
+  std::uint16_t u16() noexcept { return big_endian<std::uint16_t>(); }
+  std::uint32_t u32() noexcept { return big_endian<std::uint32_t>(); }
+  std::uint64_t u64() noexcept { return big_endian<std::uint64_t>(); }
 
   term read_compressed();
   term read_term();
@@ -292,13 +309,13 @@ term reader::read_term() {
     need(1, offset, "a term (its tag byte)");
     const std::uint8_t tag_byte = u8();
     std::uint64_t count = 0;
-    frame opened{};
+    frame opened;  // set when `opens`
     bool opens = false;
     switch (static_cast<tag>(tag_byte)) {
       case tag::small_tuple:
       case tag::large_tuple: {
         const bool small = tag_byte == static_cast<std::uint8_t>(tag::small_tuple);
-        need(small ? 1 : 4, offset, quoted_tag(tag_byte));
+        need(small ? 1 : 4, offset, tag_name(tag_byte));
         count = small ? u8() : u32();
         if (count == 0) {
           place(destination, term_access::make_inline(term_tag::empty_tuple, 0));
@@ -311,7 +328,7 @@ term reader::read_term() {
         term* slots = term_access::terms_after(o);
         for (std::uint64_t i = 0; i < count; ++i) new (slots + i) term();
         place(destination, term_access::adopt(o));
-        opened = {slots, static_cast<std::uint32_t>(count), 0, frame::kind::tuple, 0, offset};
+        opened = frame::of(frame::kind::tuple, slots, static_cast<std::uint32_t>(count), offset);
         opens = true;
         break;
       }
@@ -326,7 +343,7 @@ term reader::read_term() {
         term* slots = term_access::terms_after(o);
         for (std::uint64_t i = 0; i <= count; ++i) new (slots + i) term();
         place(destination, term_access::adopt(o));
-        opened = {slots, static_cast<std::uint32_t>(count), 0, frame::kind::list, 0, offset};
+        opened = frame::of(frame::kind::list, slots, static_cast<std::uint32_t>(count), offset);
         opens = true;
         break;
       }
@@ -344,7 +361,7 @@ term reader::read_term() {
         term* slots = term_access::terms_after(o);
         for (std::uint64_t i = 0; i < 2 * count; ++i) new (slots + i) term();
         place(destination, term_access::adopt(o));
-        opened = {slots, static_cast<std::uint32_t>(count), 0, frame::kind::map, 0, offset};
+        opened = frame::of(frame::kind::map, slots, static_cast<std::uint32_t>(count), offset);
         opens = true;
         break;
       }
@@ -391,7 +408,7 @@ term reader::read_term() {
         auto* slots = const_cast<term*>(term_access::free_variables(o));
         for (std::uint32_t i = 0; i < free_count; ++i) new (slots + i) term();
         place(destination, term_access::adopt(o));
-        opened = {slots, free_count, 0, frame::kind::fun, size, size_offset};
+        opened = frame::of(frame::kind::fun, slots, free_count, size_offset, size);
         if (free_count == 0) {
           finish_fun(opened);
         } else {
@@ -399,6 +416,30 @@ term reader::read_term() {
         }
         break;
       }
+      // The most common scalars, decoded in place (the rest through read_scalar).
+      case tag::small_integer:
+        need(1, offset, "SMALL_INTEGER_EXT");
+        new (destination) term(u8());
+        break;
+      case tag::integer:
+        need(4, offset, "INTEGER_EXT");
+        new (destination) term(static_cast<std::int32_t>(u32()));
+        break;
+      case tag::new_float: {
+        need(8, offset, "NEW_FLOAT_EXT");
+        const double value = std::bit_cast<double>(u64());
+        if (!std::isfinite(value))
+          fail(offset, "NEW_FLOAT_EXT holds an infinity or NaN; Erlang floats are finite");
+        new (destination) term(value);
+        break;
+      }
+      case tag::nil:
+        new (destination) term(term::nil());
+        break;
+      case tag::small_atom_utf8:
+      case tag::atom_latin1:
+        new (destination) term(atom_from(tag_byte, offset));
+        break;
       default:
         place(destination, read_scalar(tag_byte, offset));
         break;
@@ -415,20 +456,17 @@ term reader::read_term() {
     for (;;) {
       if (open.empty()) return root;
       frame& f = open.top();
-      if (f.what == frame::kind::map) {
-        if (f.filled < 2 * f.count) {
-          const std::uint64_t i = f.filled++;
-          destination = f.slots + (i % 2 == 0 ? i / 2 : f.count + i / 2);
-          break;
+      if (f.next != f.end) {
+        if (f.what != frame::kind::map) {
+          destination = f.next++;
+        } else if (!f.value_next) {
+          destination = f.next;
+          f.value_next = true;
+        } else {
+          destination = f.next + f.count;
+          f.value_next = false;
+          ++f.next;
         }
-        const frame done = f;
-        open.pop();
-        finish_map(done);
-        continue;
-      }
-      if (f.filled < f.count) {
-        destination = f.slots + f.filled + (f.what == frame::kind::list ? 1 : 0);
-        ++f.filled;
         break;
       }
       const frame done = f;
@@ -437,6 +475,7 @@ term reader::read_term() {
         destination = done.slots;  // the tail, decoded at the parent's depth
         break;
       }
+      if (done.what == frame::kind::map) finish_map(done);
       if (done.what == frame::kind::fun) finish_fun(done);
     }
   }
@@ -558,7 +597,7 @@ term reader::read_scalar(std::uint8_t tag_byte, std::size_t offset) {
 
 term reader::read_big(std::uint64_t length, std::size_t offset, std::uint8_t tag_byte) {
   const bool negative = u8() != 0;
-  need(length, offset, quoted_tag(tag_byte));
+  need(length, offset, tag_name(tag_byte));
   const std::uint8_t* digits = data_ + position_;
   position_ += length;
   while (length > 0 && digits[length - 1] == 0) --length;  // non-canonical high zeros
@@ -578,11 +617,16 @@ term reader::read_big(std::uint64_t length, std::size_t offset, std::uint8_t tag
                                                 static_cast<std::uint32_t>(limbs),
                                                 negative ? 1 : 0, limbs * sizeof(std::uint64_t));
   auto* out = const_cast<std::uint64_t*>(term_access::limbs(o));
-  for (std::uint64_t limb = 0; limb < limbs; ++limb) {
-    std::uint64_t value = 0;
-    const std::uint64_t end = std::min<std::uint64_t>(length, limb * 8 + 8);
-    for (std::uint64_t i = end; i-- > limb * 8;) value = (value << 8) | digits[i];
-    out[limb] = value;
+  if constexpr (std::endian::native == std::endian::little) {
+    out[limbs - 1] = 0;  // the bytes past the top digit
+    std::memcpy(out, digits, length);
+  } else {
+    for (std::uint64_t limb = 0; limb < limbs; ++limb) {
+      std::uint64_t value = 0;
+      const std::uint64_t end = std::min<std::uint64_t>(length, limb * 8 + 8);
+      for (std::uint64_t i = end; i-- > limb * 8;) value = (value << 8) | digits[i];
+      out[limb] = value;
+    }
   }
   return term_access::adopt(o);
 }
@@ -659,18 +703,18 @@ atom reader::atom_from(std::uint8_t tag_byte, std::size_t offset) {
     }
     case tag::atom_latin1:
     case tag::atom_utf8: {
-      need(2, offset, quoted_tag(tag_byte));
+      need(2, offset, tag_name(tag_byte));
       const std::uint16_t length = u16();
-      need(length, offset, quoted_tag(tag_byte));
+      need(length, offset, tag_name(tag_byte));
       const std::uint8_t* bytes = data_ + position_;
       position_ += length;
       return make_atom(bytes, length, tag_byte == static_cast<std::uint8_t>(tag::atom_latin1),
                        offset);
     }
     default: {  // the small forms
-      need(1, offset, quoted_tag(tag_byte));
+      need(1, offset, tag_name(tag_byte));
       const std::uint8_t length = u8();
-      need(length, offset, quoted_tag(tag_byte));
+      need(length, offset, tag_name(tag_byte));
       const std::uint8_t* bytes = data_ + position_;
       position_ += length;
       return make_atom(bytes, length,
@@ -689,19 +733,19 @@ atom reader::make_atom(const std::uint8_t* bytes, std::size_t length, bool latin
       fail(offset, "atom of " + std::to_string(length) + " characters; at most " +
                        std::to_string(detail::max_atom_characters) + " allowed");
     }
+  }
+  if (latin1 && !beamline::detail::utf8::is_ascii(name)) {
     std::size_t out = 0;
-    bool ascii = true;
     for (std::size_t i = 0; i < length; ++i) {
       const std::uint8_t c = bytes[i];
       if (c < 0x80) {
         converted[out++] = static_cast<char>(c);
       } else {
-        ascii = false;
         converted[out++] = static_cast<char>(0xC0 | (c >> 6));
         converted[out++] = static_cast<char>(0x80 | (c & 0x3F));
       }
     }
-    if (!ascii) name = std::string_view(converted, out);
+    name = std::string_view(converted, out);
   } else if (length > 4 * detail::max_atom_characters) {
     fail(offset, "atom of " + std::to_string(length) + " bytes, more than 255 characters");
   }
@@ -792,7 +836,7 @@ term reader::read_bit_binary(std::size_t offset) {
 term reader::read_pid(std::uint8_t tag_byte, std::size_t offset) {
   const atom node = read_atom("a pid's node");
   const bool old = tag_byte == static_cast<std::uint8_t>(tag::pid);
-  need(old ? 9 : 12, offset, quoted_tag(tag_byte));
+  need(old ? 9 : 12, offset, tag_name(tag_byte));
   const std::uint32_t id = u32();
   const std::uint32_t serial = u32();
   const std::uint32_t creation = old ? u8() : u32();
@@ -840,7 +884,7 @@ term reader::read_reference(std::uint8_t tag_byte, std::size_t offset) {
     r.words[0] = u32();
     creation = u8();
   } else {
-    need(2, offset, quoted_tag(tag_byte));
+    need(2, offset, tag_name(tag_byte));
     r.length = u16();
     // OTP 25 accepts 0 words but corrupts its heap with such a reference (the VM
     // crashes later); 1 to 5 words is what any node makes.
@@ -850,7 +894,7 @@ term reader::read_reference(std::uint8_t tag_byte, std::size_t offset) {
     }
     node = read_atom("a reference's node");
     const bool newer = tag_byte == static_cast<std::uint8_t>(tag::newer_reference);
-    need((newer ? 4 : 1) + 4 * std::size_t{r.length}, offset, quoted_tag(tag_byte));
+    need((newer ? 4 : 1) + 4 * std::size_t{r.length}, offset, tag_name(tag_byte));
     creation = newer ? u32() : u8();
     for (std::uint32_t i = 0; i < r.length; ++i) r.words[i] = u32();
     if (newer) {
@@ -897,12 +941,12 @@ decoder::decoder(const term& binary, const decode_options& options) : options_(o
                               ? "the input is a bitstring, not whole bytes"
                               : "the input is not a binary but " + describe(binary));
   }
-  if (binary.byte_size() > 0) owner_ = binary;
   input_ = binary.bytes();
+  if (!input_.empty()) owner_ = &binary;
 }
 
 term decoder::next() {
-  reader r(input_, position_, options_, owner_.is_binary() ? &owner_ : nullptr);
+  reader r(input_, position_, options_, owner_);
   term result = r.read_external();
   position_ = r.position();
   return result;

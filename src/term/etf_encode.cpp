@@ -44,6 +44,7 @@
 #include "term/heap_objects.hpp"
 #include "term/small_stack.hpp"
 #include "term/term_order.hpp"
+#include "term/utf8.hpp"
 
 namespace beamline::etf {
 
@@ -148,6 +149,7 @@ class writer {
 
   void one(const term& t);
   void atom_of(atom a);
+  void write_atom_name(atom a);
   void small_integer(std::int64_t v);
   void big_integer(const heap_object* o);
   void binary(const term& t);
@@ -158,10 +160,21 @@ class writer {
   void fun(const term& t);
   void list(const term& t);
 
+  // Where recently written atoms are in the output, so that an atom written again
+  // (a node name in every pid, a record tag in every tuple) is copied from there, not
+  // looked up and converted again. Direct-mapped by atom index; a key is index + 1.
+  static constexpr std::size_t recent_atom_slots = 8;
+  struct recent_atom {
+    std::size_t offset;
+    std::size_t size;
+  };
+
   buffer& out_;
   const encode_options& options_;
   std::vector<hole>* holes_;
   std::size_t hole_bytes_ = 0;
+  std::uint32_t recent_keys_[recent_atom_slots] = {};
+  recent_atom recent_[recent_atom_slots];  // valid where the key is set
   beamline::detail::small_stack<pending, 16> open_;
 };
 
@@ -295,7 +308,37 @@ void writer::atom_of(atom a) {
       return;
     }
   }
+  const std::size_t slot = a.index() % recent_atom_slots;
+  if (recent_keys_[slot] == a.index() + 1) {
+    const recent_atom earlier = recent_[slot];
+    std::byte* p = out_.extend(earlier.size);  // may move the buffer: copy after
+    std::memcpy(p, out_.data() + earlier.offset, earlier.size);
+    return;
+  }
+  const std::size_t start = out_.size();
+  write_atom_name(a);
+  recent_keys_[slot] = a.index() + 1;
+  recent_[slot] = {start, out_.size() - start};
+}
+
+void writer::write_atom_name(atom a) {
   const std::string_view name = a.name();
+  const std::size_t size = name.size();
+  if (size <= 255 && (options_.minor_version == 2 || beamline::detail::utf8::is_ascii(name))) {
+    // The common case in one piece: ATOM_EXT (minor version 1) or SMALL_ATOM_UTF8_EXT.
+    const bool latin1 = options_.minor_version == 1;
+    const std::size_t header = latin1 ? 3 : 2;
+    std::byte* p = out_.extend(header + size);
+    p[0] = static_cast<std::byte>(latin1 ? tag::atom_latin1 : tag::small_atom_utf8);
+    if (latin1) {
+      p[1] = std::byte{0};
+      p[2] = static_cast<std::byte>(size);
+    } else {
+      p[1] = static_cast<std::byte>(size);
+    }
+    if (size > 0) std::memcpy(p + header, name.data(), size);
+    return;
+  }
   if (options_.minor_version == 1) {
     // Latin-1 when every character is at most U+00FF: ASCII as it is, U+0080..U+00FF
     // from their two UTF-8 bytes (C2 or C3, then a continuation byte).
@@ -377,8 +420,12 @@ void writer::big_integer(const heap_object* o) {
   }
   u8(o->flags != 0 ? 1 : 0);
   std::byte* p = out_.extend(length);
-  for (std::size_t i = 0; i < length; ++i)
-    p[i] = static_cast<std::byte>(limbs[i / 8] >> (8 * (i % 8)));
+  if constexpr (std::endian::native == std::endian::little) {
+    std::memcpy(p, limbs, length);  // little-endian limbs are the little-endian digits
+  } else {
+    for (std::size_t i = 0; i < length; ++i)
+      p[i] = static_cast<std::byte>(limbs[i / 8] >> (8 * (i % 8)));
+  }
 }
 
 void writer::binary(const term& t) {
@@ -563,8 +610,13 @@ void encode(const term& t, buffer& out, const encode_options& options) {
 }
 
 term term_to_binary(const term& t, const encode_options& options) {
-  thread_local buffer scratch;
-  thread_local std::vector<hole> holes;
+  struct scratch_space {
+    buffer bytes;
+    std::vector<hole> holes;
+  };
+  thread_local scratch_space space;
+  buffer& scratch = space.bytes;
+  std::vector<hole>& holes = space.holes;
   scratch.clear();
   holes.clear();
   std::size_t hole_bytes = 0;
