@@ -76,6 +76,13 @@ for term in terms:
     size, same = info[term]
     note = "" if same else " (*)"
     print(f"| {term}{note} | {size} | " + " | ".join(cells) + " |")
+print("\nbeamline only, encoding into a reused etf::buffer (no binary made):")
+print("| term | encode into buffer |")
+print("|---|---:|")
+for term in terms:
+    key = (term, "encode_into_buffer", "beamline")
+    if key in samples:
+        print(f"| {term} | {show(statistics.median(samples[key]))} |")
 if not all(same for _, same in info.values()):
     print("\n(*) Erlang's term_to_binary writes this term's bytes in another order (a map "
           "over 32 entries: hash-trie order); the sizes are the same.")
