@@ -70,6 +70,32 @@ using detail::tag;
 using detail::tag_name;
 using term_tag = term_access::tag;
 
+// The per-thread cache of recently decoded atoms (see reader::make_atom).
+struct recent_atom {
+  std::uint64_t key;
+  std::uint32_t index_plus_one;  // 0: empty
+};
+constexpr std::size_t recent_atom_slots = 256;
+constinit thread_local recent_atom recent_atoms[recent_atom_slots] = {};
+
+// A hash of a name from its length and its first and last eight bytes: enough to tell
+// apart the atoms of a message, and cheaper than hashing every byte.
+std::uint64_t cheap_name_hash(std::string_view name) noexcept {
+  std::uint64_t first = 0;
+  std::uint64_t last = 0;
+  const std::size_t n = name.size();
+  if (n >= 8) {
+    std::memcpy(&first, name.data(), 8);
+    std::memcpy(&last, name.data() + n - 8, 8);
+  } else if (n > 0) {
+    std::memcpy(&first, name.data(), n);
+  }
+  std::uint64_t h = (first * 0x9E3779B97F4A7C15ull) ^ (last * 0xC2B2AE3D27D4EB4Full) ^ n;
+  h ^= h >> 29;
+  h *= 0xBF58476D1CE4E5B9ull;
+  return h ^ (h >> 32);
+}
+
 // An open container: the slots its next terms go into.
 struct frame {
   enum class kind : std::uint8_t { tuple, list, map, fun };
@@ -195,6 +221,7 @@ class reader {
   atom read_atom(std::string_view role);
   atom atom_from(std::uint8_t tag_byte, std::size_t offset);
   atom make_atom(const std::uint8_t* bytes, std::size_t length, bool latin1, std::size_t offset);
+  atom lookup_atom(std::string_view name, std::size_t offset);
   std::int64_t read_integer(std::string_view role, std::int64_t low, std::int64_t high);
   term read_big(std::uint64_t length, std::size_t offset, std::uint8_t tag_byte);
   term read_float_text(std::size_t offset);
@@ -749,6 +776,22 @@ atom reader::make_atom(const std::uint8_t* bytes, std::size_t length, bool latin
   } else if (length > 4 * detail::max_atom_characters) {
     fail(offset, "atom of " + std::to_string(length) + " bytes, more than 255 characters");
   }
+  // Most atoms in a message were seen before on this thread: a small direct-mapped
+  // cache from a cheap hash of the name to the atom skips the table's hash and probe.
+  // An entry is checked against the atom's name, so a stale or colliding one is just
+  // a miss. The table never removes atoms, so a cached index always names its atom.
+  const std::uint64_t key = cheap_name_hash(name);
+  recent_atom& cached = recent_atoms[key % recent_atom_slots];
+  if (cached.key == key && cached.index_plus_one != 0) {
+    const atom candidate = atom::from_index(cached.index_plus_one - 1);
+    if (candidate.name() == name) return candidate;
+  }
+  const atom found = lookup_atom(name, offset);
+  cached = {key, found.index() + 1};
+  return found;
+}
+
+atom reader::lookup_atom(std::string_view name, std::size_t offset) {
   if (options_.existing_atoms_only) {
     if (const auto existing = atom::existing(name)) return *existing;
     fail(offset, "unknown atom '" + std::string(name).substr(0, 100) +
