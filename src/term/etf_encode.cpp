@@ -153,7 +153,7 @@ class writer {
   void small_integer(std::int64_t v);
   void big_integer(const heap_object* o);
   void binary(const term& t);
-  void node(std::uint32_t node_index);
+  std::uint32_t node(std::uint32_t node_index, std::uint32_t creation);
   void pid_of(const pid& p);
   void port_of(const port& p);
   void ref_of(const ref& r);
@@ -448,34 +448,36 @@ void writer::binary(const term& t) {
 }
 
 // Node 0 is this node: its name and creation are the ones set_local_node_identity set.
-void writer::node(std::uint32_t node_index) {
-  atom_of(node_index == 0 ? beamline::detail::local_node_identity_now().name
-                          : atom::from_index(node_index));
-}
-
-std::uint32_t creation_of(std::uint32_t node_index, std::uint32_t creation) noexcept {
-  return node_index == 0 ? beamline::detail::local_node_identity_now().creation : creation;
+// Writes the node's name and returns the creation to write.
+std::uint32_t writer::node(std::uint32_t node_index, std::uint32_t creation) {
+  if (node_index == 0) {
+    const beamline::detail::local_identity local = beamline::detail::local_node_identity_now();
+    atom_of(local.name);
+    return local.creation;
+  }
+  atom_of(atom::from_index(node_index));
+  return creation;
 }
 
 void writer::pid_of(const pid& p) {
   tag_byte(tag::new_pid);
-  node(p.node);
-  u32(p.id);
-  u32(p.serial);
-  u32(creation_of(p.node, p.creation));
+  const std::uint32_t creation = node(p.node, p.creation);
+  std::byte* out = out_.extend(12);
+  store32(out, p.id);
+  store32(out + 4, p.serial);
+  store32(out + 8, creation);
 }
 
 void writer::port_of(const port& p) {
-  if (p.id <= detail::max_new_port_id) {
-    tag_byte(tag::new_port);
-    node(p.node);
-    u32(static_cast<std::uint32_t>(p.id));
-  } else {
-    tag_byte(tag::v4_port);
-    node(p.node);
+  const bool v4 = p.id > detail::max_new_port_id;
+  tag_byte(v4 ? tag::v4_port : tag::new_port);
+  const std::uint32_t creation = node(p.node, p.creation);
+  if (v4) {
     u64(p.id);
+  } else {
+    u32(static_cast<std::uint32_t>(p.id));
   }
-  u32(creation_of(p.node, p.creation));
+  u32(creation);
 }
 
 void writer::ref_of(const ref& r) {
@@ -484,9 +486,10 @@ void writer::ref_of(const ref& r) {
   if (r.length == 0) throw badarg("the null reference (#Ref<0>) cannot be encoded");
   tag_byte(tag::newer_reference);
   u16(static_cast<std::uint16_t>(r.length));
-  node(r.node);
-  u32(creation_of(r.node, r.creation));
-  for (std::uint32_t i = 0; i < r.length; ++i) u32(r.words[i]);
+  const std::uint32_t creation = node(r.node, r.creation);
+  std::byte* out = out_.extend(4 + 4 * std::size_t{r.length});
+  store32(out, creation);
+  for (std::uint32_t i = 0; i < r.length; ++i) store32(out + 4 + 4 * i, r.words[i]);
 }
 
 void writer::fun(const term& t) {
