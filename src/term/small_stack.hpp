@@ -24,6 +24,7 @@ class small_stack {
   small_stack& operator=(const small_stack&) = delete;
 
   bool empty() const noexcept { return size_ == 0; }
+  std::size_t size() const noexcept { return size_; }
   T& top() noexcept { return size_ <= N ? inline_entry(size_ - 1) : spilled_[size_ - N - 1]; }
   void push(const T& value) {
     if (size_ < N) {

@@ -231,10 +231,13 @@ int local_first(std::uint32_t a_node, std::uint32_t b_node, order_mode mode) noe
   return breaks_ties(mode) ? three_way(a_node != 0, b_node != 0) : 0;
 }
 
+// Erlang (OTP 25, checked against erl) orders pids by serial, then number, and only
+// then by node (name, creation): <0.5.1> on any node comes after <0.908.0> on any
+// node. Ports and references order by node first.
 int compare_pid_values(const pid& x, const pid& y, order_mode mode) noexcept {
-  if (int order = compare_nodes(x.node, x.creation, y.node, y.creation)) return order;
   if (x.serial != y.serial) return three_way(x.serial, y.serial);
   if (x.id != y.id) return three_way(x.id, y.id);
+  if (int order = compare_nodes(x.node, x.creation, y.node, y.creation)) return order;
   return local_first(x.node, y.node, mode);
 }
 
@@ -655,6 +658,12 @@ std::weak_ordering compare(const term& a, const term& b) noexcept {
 
 std::size_t term::hash() const noexcept {
   return static_cast<std::size_t>(detail::hash_term(*this));
+}
+
+detail::local_identity detail::local_node_identity_now() noexcept {
+  const std::uint64_t local = detail::local_node_identity.load(std::memory_order_relaxed);
+  return {atom::from_index(static_cast<std::uint32_t>(local >> 32)),
+          static_cast<std::uint32_t>(local)};
 }
 
 void set_local_node_identity(atom name, std::uint32_t creation) noexcept {

@@ -26,4 +26,12 @@ int compare_terms(const term& a, const term& b, order_mode mode) noexcept;
 
 std::uint64_t hash_term(const term& t) noexcept;
 
+// This node's name and creation, as set_local_node_identity() set them: what the
+// node field 0 of local pids, ports and references stands for.
+struct local_identity {
+  atom name;
+  std::uint32_t creation;
+};
+local_identity local_node_identity_now() noexcept;
+
 }  // namespace beamline::detail

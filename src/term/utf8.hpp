@@ -6,6 +6,8 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
+#include <cstring>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -21,6 +23,19 @@ std::optional<std::size_t> count_code_points(std::string_view text) noexcept;
 
 // Appends the UTF-8 encoding of a code point (which must be a Unicode scalar value).
 void append(std::string& out, char32_t code_point);
+
+// Whether every byte is below 0x80 (ASCII), looking at eight bytes at a time.
+inline bool is_ascii(std::string_view text) noexcept {
+  std::size_t i = 0;
+  std::uint64_t high_bits = 0;
+  for (; i + 8 <= text.size(); i += 8) {
+    std::uint64_t word;
+    std::memcpy(&word, text.data() + i, 8);
+    high_bits |= word;
+  }
+  for (; i < text.size(); ++i) high_bits |= static_cast<unsigned char>(text[i]);
+  return (high_bits & 0x8080808080808080ull) == 0;
+}
 
 // Whether a code point is a Unicode scalar value (encodable in UTF-8).
 constexpr bool is_scalar_value(char32_t c) noexcept {

@@ -29,6 +29,7 @@ struct generator_options {
   bool negative_zero = true;       // -0.0 (older Erlang reads it as 0.0 =:= -0.0)
   bool new_reserved = true;        // maybe and else (reserved since OTP 27)
   bool reserved_functions = true;  // fun m:'end'/0 (Erlang prints it unquoted)
+  bool null_refs = true;           // #Ref<0> (no words; it has no external form)
 };
 
 class term_generator {
@@ -204,7 +205,7 @@ class term_generator {
         beamline::ref r;
         r.node = node;
         r.creation = creation;
-        r.length = static_cast<std::uint32_t>(pick(6));  // 0: the null reference
+        r.length = static_cast<std::uint32_t>(options_.null_refs ? pick(6) : 1 + pick(5));
         for (std::uint32_t i = 0; i < r.length; ++i)
           r.words[i] = static_cast<std::uint32_t>(random_());
         return r;
@@ -216,10 +217,12 @@ class term_generator {
     if (options_.closures && chance(2)) {
       beamline::local_fun f;
       f.module = beamline::atom(chance(2) ? "erl_eval" : "m");
-      f.arity = static_cast<std::uint8_t>(pick(3));
       f.index = f.old_index = static_cast<std::uint32_t>(pick(3));
       f.old_uniq = static_cast<std::uint32_t>(pick(3));
-      f.uniq[0] = static_cast<std::uint8_t>(pick(2));
+      // As in Erlang, the code (module, index, uniq) decides the arity and the MD5: funs
+      // that Erlang's order finds equal must not differ in fields it does not compare.
+      f.arity = static_cast<std::uint8_t>((f.old_index + f.old_uniq) % 3);
+      f.uniq[0] = static_cast<std::uint8_t>(f.old_uniq * 7 + f.old_index);
       f.creator = beamline::pid{1, 0, 0, 0};
       for (std::size_t i = pick(3); i > 0; --i) f.free_variables.push_back(number());
       return term::fun(f);

@@ -218,7 +218,15 @@ TEST(term_order, remote_identities_order_by_node_name) {
   EXPECT_LT(local, same_node);
   bl::set_local_node_identity(bl::atoms::nonode_at_nohost, 0);
   // Creation orders remote nodes of one name.
-  EXPECT_LT(term(bl::pid{9, 9, alpha, 1}), term(bl::pid{1, 1, alpha, 2}));
+  EXPECT_LT(term(bl::pid{1, 1, alpha, 1}), term(bl::pid{1, 1, alpha, 2}));
+  // Pids compare serial and number before the node (from erl, OTP 25: sorting
+  // <a@host.740.2>, <b@test.908.0>, <a@host.5.1>, <b@test.5.1> gives
+  // <b@test.908.0>, <a@host.5.1>, <b@test.5.1>, <a@host.740.2>); ports and refs do not.
+  const std::uint32_t b_test = bl::atom("b@test").index();
+  const std::uint32_t a_host = bl::atom("a@host").index();
+  expect_increasing({term(bl::pid{908, 0, b_test, 7}), term(bl::pid{5, 1, a_host, 1}),
+                     term(bl::pid{5, 1, b_test, 7}), term(bl::pid{740, 2, a_host, 1})});
+  EXPECT_LT(term(bl::pid{9, 9, zulu, 1}), term(bl::pid{1, 10, alpha, 1}));
   EXPECT_LT(term(bl::port{9, alpha, 1}), term(bl::port{1, zulu, 1}));
   bl::ref remote_ref = bl::ref::local(5);
   remote_ref.node = zulu;
