@@ -5,6 +5,7 @@
 #pragma once
 
 #include "beamline/atom.hpp"
+#include "beamline/blocking.hpp"
 #include "beamline/errors.hpp"
 #include "beamline/links.hpp"
 #include "beamline/messages.hpp"

@@ -50,6 +50,10 @@ struct node_options {
   // max_preempted_threads such threads exist at once; beyond that, long-running
   // processes keep their workers (with a warning). The signal is SIGURG unless
   // preemption_signal names another.
+  // Threads of the dirty pools that run bl::blocking calls (0: one per scheduler
+  // for cpu; 10 for io, as the BEAM's dirty IO schedulers).
+  unsigned dirty_cpu_threads = 0;
+  unsigned dirty_io_threads = 10;
   bool preemption = true;
   std::chrono::microseconds preempt_after{2000};
   unsigned max_preempted_threads = 256;

@@ -40,7 +40,10 @@ node_runtime::node_runtime(const node_options& options)
       scheduler_(scheduler_options_from(options),
                  sched::scheduler_hooks{this, &run_process, &on_idle, &on_timer_expired,
                                         &on_timers_fired, &on_worker_started, &on_worker_stopping}),
-      names_(table_) {
+      names_(table_),
+      dirty_(*this,
+             options.dirty_cpu_threads != 0 ? options.dirty_cpu_threads : scheduler_.worker_count(),
+             options.dirty_io_threads) {
   for (unsigned i = 0; i < scheduler_.worker_count(); ++i)
     workers_.push_back(std::make_unique<worker_state>());
 }

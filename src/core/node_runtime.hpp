@@ -25,6 +25,7 @@
 
 #include "beamline/detail/process_control.hpp"
 #include "beamline/node.hpp"
+#include "core/dirty_pools.hpp"
 #include "core/name_registry.hpp"
 #include "core/process_table.hpp"
 #include "sched/scheduler.hpp"
@@ -69,6 +70,7 @@ class node_runtime {
   process_table& table() noexcept { return table_; }
   sched::scheduler& scheduler() noexcept { return scheduler_; }
   name_registry& names() noexcept { return names_; }
+  dirty_pools& dirty() noexcept { return dirty_; }
 
   int run();
   void stop() noexcept { scheduler_.stop(); }
@@ -133,6 +135,7 @@ class node_runtime {
   process_table table_;
   sched::scheduler scheduler_;
   name_registry names_;
+  dirty_pools dirty_;
   std::vector<std::unique_ptr<worker_state>> workers_;
   std::atomic<std::uint64_t> outside_spawned_{0};
   std::atomic<std::uint64_t> outside_exited_{0};

@@ -259,6 +259,12 @@ void process_control::receive_suspend(receive_base& r, std::coroutine_handle<> h
   if (!node_->scheduler().add_timer(*timer_, r.deadline_ns)) r.timed_out = true;
 }
 
+void process_control::wait_suspend(receive_base& r, std::coroutine_handle<> h) noexcept {
+  resume_ = h;
+  waiter_ = &r;
+  state_ = run_state::waiting;
+}
+
 signal* process_control::receive_take(receive_base& r) noexcept {
   state_ = run_state::running;
   waiter_ = nullptr;

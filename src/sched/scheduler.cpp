@@ -299,6 +299,10 @@ bool scheduler::hand_off_this_worker() noexcept {
     refused_.fetch_add(1, std::memory_order_relaxed);
     return false;
   }
+  // Read what we need of w before the spare owns it.
+  const int nice = w->running_priority_ == priority::max    ? 5
+                   : w->running_priority_ == priority::high ? 10
+                                                            : 19;
   // From here on this thread is not w's: it keeps running its task as a plain
   // thread, at a lower OS priority, and the spare runs w's queues.
   this_thread.worker = nullptr;
@@ -311,20 +315,19 @@ bool scheduler::hand_off_this_worker() noexcept {
   s->assigned.store(w, std::memory_order_release);
   s->word.store(1, std::memory_order_release);
   futex_wake(s->word);
-  int nice = w->running_priority_ == priority::max    ? 5
-             : w->running_priority_ == priority::high ? 10
-                                                      : 19;
   ::syscall(SYS_setpriority, PRIO_PROCESS, this_tid(), nice);
   return true;
 }
 
 void scheduler::retire_preempted(schedulable* task, run_outcome outcome) noexcept {
   if (outcome == run_outcome::yield) push_global(task);
-  hogs_running_.fetch_sub(1, std::memory_order_acq_rel);
   memory_pool_flush_thread_cache();
   // Wake a worker even if nothing was queued: the task may have been the last
   // process, and only a worker about to park notices that none is left.
   wake_one();
+  // Last: once no preempted thread is counted, the node may be destroyed, so this
+  // thread touches nothing of the scheduler after this.
+  hogs_running_.fetch_sub(1, std::memory_order_acq_rel);
 }
 
 scheduler::spare* scheduler::take_spare() noexcept {

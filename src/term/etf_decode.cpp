@@ -99,10 +99,10 @@ std::uint64_t cheap_name_hash(std::string_view name) noexcept {
 // An open container: the slots its next terms go into.
 struct frame {
   enum class kind : std::uint8_t { tuple, list, map, fun };
-  term* next;     // the next slot to fill; for a map, the next key (its value follows)
-  term* end;      // past the last element slot; for a map, past the last key
-  term* slots;    // a list chunk's tail slot (elements follow); a map's first key
-  std::uint32_t count;     // a map's entries (the values are count slots after the keys)
+  term* next;           // the next slot to fill; for a map, the next key (its value follows)
+  term* end;            // past the last element slot; for a map, past the last key
+  term* slots;          // a list chunk's tail slot (elements follow); a map's first key
+  std::uint32_t count;  // a map's entries (the values are count slots after the keys)
   kind what;
   bool value_next;         // a map: the next term is the value of the key at `next`
   std::uint32_t fun_size;  // a fun's Size field
@@ -151,11 +151,10 @@ class reader {
       need(1, position_, "the version byte");
       const std::uint8_t version = data_[position_];
       if (version != version_byte) {
-        fail(position_,
-             "expected the version byte 131, got " + std::to_string(version) +
-                 (version == 112 || version == 68
-                      ? " (a distribution header or pass-through byte, not a term)"
-                      : ""));
+        fail(position_, "expected the version byte 131, got " + std::to_string(version) +
+                            (version == 112 || version == 68
+                                 ? " (a distribution header or pass-through byte, not a term)"
+                                 : ""));
       }
       ++position_;
       if (position_ < size_ && data_[position_] == static_cast<std::uint8_t>(tag::compressed))
@@ -189,8 +188,7 @@ class reader {
     if (count * bytes_each > left()) [[unlikely]]
       fail_elements(count, offset, tag_byte, unit);
   }
-  [[noreturn, gnu::noinline, gnu::cold]] void fail_elements(std::uint64_t count,
-                                                            std::size_t offset,
+  [[noreturn, gnu::noinline, gnu::cold]] void fail_elements(std::uint64_t count, std::size_t offset,
                                                             std::uint8_t tag_byte,
                                                             const char* unit) const {
     fail(offset, quoted_tag(tag_byte) + " of " + std::to_string(count) + " " + unit +
@@ -313,8 +311,7 @@ term reader::read_compressed() {
     result = inner.read_term();
   } catch (const decode_error& e) {
     throw decode_error(e.offset(), e.problem() + " (offset in the uncompressed data of the " +
-                                       "compressed term at offset " + std::to_string(start) +
-                                       ")");
+                                       "compressed term at offset " + std::to_string(start) + ")");
   }
   if (inner.position() != inner_bytes.size()) {
     fail(start, std::to_string(inner_bytes.size() - inner.position()) +
@@ -349,9 +346,8 @@ term reader::read_term() {
           break;
         }
         need_elements(count, 1, offset, tag_byte, "elements");
-        heap_object* o = allocate_object<heap_object>(term_tag::tuple,
-                                                      static_cast<std::uint32_t>(count), 0,
-                                                      count * sizeof(term));
+        heap_object* o = allocate_object<heap_object>(
+            term_tag::tuple, static_cast<std::uint32_t>(count), 0, count * sizeof(term));
         term* slots = term_access::terms_after(o);
         for (std::uint64_t i = 0; i < count; ++i) new (slots + i) term();
         place(destination, term_access::adopt(o));
@@ -364,9 +360,8 @@ term reader::read_term() {
         count = u32();
         need_elements(count + 1, 1, offset, tag_byte, "elements and a tail");
         if (count == 0) continue;  // just the tail, decoded into the same destination
-        heap_object* o = allocate_object<heap_object>(term_tag::list,
-                                                      static_cast<std::uint32_t>(count), 0,
-                                                      (count + 1) * sizeof(term));
+        heap_object* o = allocate_object<heap_object>(
+            term_tag::list, static_cast<std::uint32_t>(count), 0, (count + 1) * sizeof(term));
         term* slots = term_access::terms_after(o);
         for (std::uint64_t i = 0; i <= count; ++i) new (slots + i) term();
         place(destination, term_access::adopt(o));
@@ -382,9 +377,8 @@ term reader::read_term() {
           break;
         }
         need_elements(count, 2, offset, tag_byte, "entries");
-        heap_object* o = allocate_object<heap_object>(term_tag::map,
-                                                      static_cast<std::uint32_t>(count), 0,
-                                                      2 * count * sizeof(term));
+        heap_object* o = allocate_object<heap_object>(
+            term_tag::map, static_cast<std::uint32_t>(count), 0, 2 * count * sizeof(term));
         term* slots = term_access::terms_after(o);
         for (std::uint64_t i = 0; i < 2 * count; ++i) new (slots + i) term();
         place(destination, term_access::adopt(o));
@@ -640,9 +634,9 @@ term reader::read_big(std::uint64_t length, std::size_t offset, std::uint8_t tag
   const std::uint64_t limbs = (length + 7) / 8;
   if (limbs > std::numeric_limits<std::uint32_t>::max())
     fail(offset, "integer too large");  // unreachable: length fits in 32 bits
-  heap_object* o = allocate_object<heap_object>(term_tag::big_integer,
-                                                static_cast<std::uint32_t>(limbs),
-                                                negative ? 1 : 0, limbs * sizeof(std::uint64_t));
+  heap_object* o =
+      allocate_object<heap_object>(term_tag::big_integer, static_cast<std::uint32_t>(limbs),
+                                   negative ? 1 : 0, limbs * sizeof(std::uint64_t));
   auto* out = const_cast<std::uint64_t*>(term_access::limbs(o));
   if constexpr (std::endian::native == std::endian::little) {
     out[limbs - 1] = 0;  // the bytes past the top digit
@@ -744,8 +738,8 @@ atom reader::atom_from(std::uint8_t tag_byte, std::size_t offset) {
       need(length, offset, tag_name(tag_byte));
       const std::uint8_t* bytes = data_ + position_;
       position_ += length;
-      return make_atom(bytes, length,
-                       tag_byte == static_cast<std::uint8_t>(tag::small_atom_latin1), offset);
+      return make_atom(bytes, length, tag_byte == static_cast<std::uint8_t>(tag::small_atom_latin1),
+                       offset);
     }
   }
 }
@@ -871,9 +865,8 @@ term reader::read_bit_binary(std::size_t offset) {
       return owner_->sub_binary(start, length);
     return term::binary(data_ + start, length);
   }
-  return term::bitstring(
-      std::as_bytes(std::span<const std::uint8_t>(data_ + start, length)),
-      (std::size_t{length} - (length > 0 ? 1 : 0)) * 8 + bits);
+  return term::bitstring(std::as_bytes(std::span<const std::uint8_t>(data_ + start, length)),
+                         (std::size_t{length} - (length > 0 ? 1 : 0)) * 8 + bits);
 }
 
 term reader::read_pid(std::uint8_t tag_byte, std::size_t offset) {
@@ -932,8 +925,8 @@ term reader::read_reference(std::uint8_t tag_byte, std::size_t offset) {
     // OTP 25 accepts 0 words but corrupts its heap with such a reference (the VM
     // crashes later); 1 to 5 words is what any node makes.
     if (r.length == 0 || r.length > detail::max_reference_words) {
-      fail(offset, quoted_tag(tag_byte) + " of " + std::to_string(r.length) +
-                       " words; 1 to 5 allowed");
+      fail(offset,
+           quoted_tag(tag_byte) + " of " + std::to_string(r.length) + " words; 1 to 5 allowed");
     }
     node = read_atom("a reference's node");
     const bool newer = tag_byte == static_cast<std::uint8_t>(tag::newer_reference);
@@ -952,8 +945,8 @@ term reader::read_reference(std::uint8_t tag_byte, std::size_t offset) {
     fail(offset, quoted_tag(tag_byte) + " creation " + std::to_string(creation) + " is over 3");
   }
   if (r.length > 0 && r.words[0] > detail::max_old_reference_word) {
-    fail(offset, quoted_tag(tag_byte) + " first word " + std::to_string(r.words[0]) +
-                     " is over 18 bits");
+    fail(offset,
+         quoted_tag(tag_byte) + " first word " + std::to_string(r.words[0]) + " is over 18 bits");
   }
   const node_fields where = localize(node, creation);
   r.node = where.node;

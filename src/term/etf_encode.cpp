@@ -96,12 +96,12 @@ struct hole {
 struct pending {
   enum class kind : std::uint8_t { elements, map_entries, list, fun_size };
   kind what;
-  std::uint32_t count;         // elements; map entries
-  std::uint64_t index;         // the next child (a map has 2 * count); fun_size: the hole
-                               // bytes before the Size field
-  const term* terms;           // elements; map keys (values follow); a list's final tail
-  const heap_object* chunk;    // the list chunk being written, or nullptr once at the tail
-  std::size_t size_field;      // fun_size: where the fun's Size field is in the output
+  std::uint32_t count;       // elements; map entries
+  std::uint64_t index;       // the next child (a map has 2 * count); fun_size: the hole
+                             // bytes before the Size field
+  const term* terms;         // elements; map keys (values follow); a list's final tail
+  const heap_object* chunk;  // the list chunk being written, or nullptr once at the tail
+  std::size_t size_field;    // fun_size: where the fun's Size field is in the output
 };
 
 class writer {
@@ -142,8 +142,8 @@ class writer {
 
   static std::uint32_t checked_u32(std::size_t n, const char* what) {
     if (n > std::numeric_limits<std::uint32_t>::max())
-      throw std::length_error(std::string("ETF cannot hold ") + what + " of " +
-                              std::to_string(n) + " (more than 2^32 - 1)");
+      throw std::length_error(std::string("ETF cannot hold ") + what + " of " + std::to_string(n) +
+                              " (more than 2^32 - 1)");
     return static_cast<std::uint32_t>(n);
   }
 
@@ -515,8 +515,7 @@ void writer::fun(const term& t) {
   pid_of(o->creator);
   open_.push({pending::kind::fun_size, 0, hole_bytes_, nullptr, nullptr, size_field});
   if (o->count > 0) {
-    open_.push({pending::kind::elements, o->count, 0, term_access::free_variables(o), nullptr,
-                0});
+    open_.push({pending::kind::elements, o->count, 0, term_access::free_variables(o), nullptr, 0});
   }
 }
 
@@ -544,8 +543,8 @@ void writer::list(const term& t) {
   }
   tag_byte(tag::list);
   u32(checked_u32(length, "a list"));
-  open_.push({pending::kind::list, 0, term_access::aux_of(t), nullptr, term_access::object_of(t),
-              0});
+  open_.push(
+      {pending::kind::list, 0, term_access::aux_of(t), nullptr, term_access::object_of(t), 0});
 }
 
 // The compressed form: 131, 80, the uncompressed size, then the zlib stream, if that

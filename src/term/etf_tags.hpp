@@ -47,38 +47,70 @@ enum class tag : std::uint8_t {
 // The documented name of a tag byte ("SMALL_TUPLE_EXT"), or "" if it is not a tag.
 constexpr std::string_view tag_name(std::uint8_t byte) noexcept {
   switch (static_cast<tag>(byte)) {
-    case tag::new_float: return "NEW_FLOAT_EXT";
-    case tag::bit_binary: return "BIT_BINARY_EXT";
-    case tag::compressed: return "the compressed form";
-    case tag::atom_cache_ref: return "ATOM_CACHE_REF";
-    case tag::new_pid: return "NEW_PID_EXT";
-    case tag::new_port: return "NEW_PORT_EXT";
-    case tag::newer_reference: return "NEWER_REFERENCE_EXT";
-    case tag::small_integer: return "SMALL_INTEGER_EXT";
-    case tag::integer: return "INTEGER_EXT";
-    case tag::float_text: return "FLOAT_EXT";
-    case tag::atom_latin1: return "ATOM_EXT";
-    case tag::reference: return "REFERENCE_EXT";
-    case tag::port: return "PORT_EXT";
-    case tag::pid: return "PID_EXT";
-    case tag::small_tuple: return "SMALL_TUPLE_EXT";
-    case tag::large_tuple: return "LARGE_TUPLE_EXT";
-    case tag::nil: return "NIL_EXT";
-    case tag::string: return "STRING_EXT";
-    case tag::list: return "LIST_EXT";
-    case tag::binary: return "BINARY_EXT";
-    case tag::small_big: return "SMALL_BIG_EXT";
-    case tag::large_big: return "LARGE_BIG_EXT";
-    case tag::new_fun: return "NEW_FUN_EXT";
-    case tag::export_fun: return "EXPORT_EXT";
-    case tag::new_reference: return "NEW_REFERENCE_EXT";
-    case tag::small_atom_latin1: return "SMALL_ATOM_EXT";
-    case tag::map: return "MAP_EXT";
-    case tag::old_fun: return "FUN_EXT";
-    case tag::atom_utf8: return "ATOM_UTF8_EXT";
-    case tag::small_atom_utf8: return "SMALL_ATOM_UTF8_EXT";
-    case tag::v4_port: return "V4_PORT_EXT";
-    case tag::local: return "LOCAL_EXT";
+    case tag::new_float:
+      return "NEW_FLOAT_EXT";
+    case tag::bit_binary:
+      return "BIT_BINARY_EXT";
+    case tag::compressed:
+      return "the compressed form";
+    case tag::atom_cache_ref:
+      return "ATOM_CACHE_REF";
+    case tag::new_pid:
+      return "NEW_PID_EXT";
+    case tag::new_port:
+      return "NEW_PORT_EXT";
+    case tag::newer_reference:
+      return "NEWER_REFERENCE_EXT";
+    case tag::small_integer:
+      return "SMALL_INTEGER_EXT";
+    case tag::integer:
+      return "INTEGER_EXT";
+    case tag::float_text:
+      return "FLOAT_EXT";
+    case tag::atom_latin1:
+      return "ATOM_EXT";
+    case tag::reference:
+      return "REFERENCE_EXT";
+    case tag::port:
+      return "PORT_EXT";
+    case tag::pid:
+      return "PID_EXT";
+    case tag::small_tuple:
+      return "SMALL_TUPLE_EXT";
+    case tag::large_tuple:
+      return "LARGE_TUPLE_EXT";
+    case tag::nil:
+      return "NIL_EXT";
+    case tag::string:
+      return "STRING_EXT";
+    case tag::list:
+      return "LIST_EXT";
+    case tag::binary:
+      return "BINARY_EXT";
+    case tag::small_big:
+      return "SMALL_BIG_EXT";
+    case tag::large_big:
+      return "LARGE_BIG_EXT";
+    case tag::new_fun:
+      return "NEW_FUN_EXT";
+    case tag::export_fun:
+      return "EXPORT_EXT";
+    case tag::new_reference:
+      return "NEW_REFERENCE_EXT";
+    case tag::small_atom_latin1:
+      return "SMALL_ATOM_EXT";
+    case tag::map:
+      return "MAP_EXT";
+    case tag::old_fun:
+      return "FUN_EXT";
+    case tag::atom_utf8:
+      return "ATOM_UTF8_EXT";
+    case tag::small_atom_utf8:
+      return "SMALL_ATOM_UTF8_EXT";
+    case tag::v4_port:
+      return "V4_PORT_EXT";
+    case tag::local:
+      return "LOCAL_EXT";
   }
   return "";
 }
@@ -87,8 +119,8 @@ constexpr std::string_view tag_name(std::uint8_t byte) noexcept {
 inline constexpr std::size_t max_atom_characters = 255;
 inline constexpr std::size_t max_reference_words = 5;
 inline constexpr std::uint32_t max_string_ext_length = 65535;
-inline constexpr std::uint64_t max_new_port_id = 0x0fffffff;  // larger ids: V4_PORT_EXT
+inline constexpr std::uint64_t max_new_port_id = 0x0fffffff;      // larger ids: V4_PORT_EXT
 inline constexpr std::uint32_t max_old_reference_word = 0x3ffff;  // first word, old forms
-inline constexpr std::uint32_t max_old_creation = 3;  // the u8 creation of old forms
+inline constexpr std::uint32_t max_old_creation = 3;              // the u8 creation of old forms
 
 }  // namespace beamline::etf::detail

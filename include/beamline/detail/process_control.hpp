@@ -83,6 +83,9 @@ class process_control : public schedulable {
   bool receive_ready(receive_base& r);
   void receive_suspend(receive_base& r, std::coroutine_handle<> h) noexcept;
   signal* receive_take(receive_base& r) noexcept;  // the matched node, unlinked; or null
+  // Suspends in a wait that is not a receive (blocking calls): r.try_match says
+  // when it is over; a signal wakes the process to ask it again.
+  void wait_suspend(receive_base& r, std::coroutine_handle<> h) noexcept;
 
   // --- marks for receive(since(ref), ...) ---------------------------------------
   void set_mark(std::uint64_t key) noexcept;
