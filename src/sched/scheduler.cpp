@@ -2,6 +2,7 @@
 #include "sched/scheduler.hpp"
 
 #include <linux/futex.h>
+#include <sched.h>
 #include <signal.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
@@ -569,11 +570,15 @@ schedulable* scheduler::find_work_slow(worker& w) {
         return t;
       }
       if (stopping_.load(std::memory_order_acquire)) return nullptr;
-      // While preempted tasks run on their own low-priority threads, a spinning
-      // worker would take the CPU they need: look once, then park.
-      if (hogs_running_.load(std::memory_order_relaxed) != 0) break;
       if ((round & 7) == 7 && now_ns() >= spin_until) break;
-      for (int i = 0; i < 32; ++i) cpu_relax();
+      if (hogs_running_.load(std::memory_order_relaxed) != 0) {
+        // Preempted tasks run on their own low-priority threads: keep looking,
+        // but give them the CPU between looks (a spinning worker would starve
+        // them, and parking at once would cost a futex wake per task they ready).
+        ::sched_yield();
+      } else {
+        for (int i = 0; i < 32; ++i) cpu_relax();
+      }
     }
     if (!park(w)) return nullptr;
   }
