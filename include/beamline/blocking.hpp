@@ -70,7 +70,9 @@ class blocking_awaiter {
   result_type await_resume() {
     process_control& p = current_process("blocking");
     p.receive_take(wait_);
-    if (job_->error) std::rethrow_exception(job_->error);
+    // Take the exception out of the job: the pool thread may free the job while
+    // this process is still handling the exception.
+    if (job_->error) std::rethrow_exception(std::exchange(job_->error, nullptr));
     if constexpr (!std::is_void_v<result_type>) return std::move(*job_->result);
   }
 
