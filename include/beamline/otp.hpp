@@ -12,3 +12,4 @@
 #include "beamline/otp/gen_server.hpp"
 #include "beamline/otp/server_ref.hpp"
 #include "beamline/otp/start_result.hpp"
+#include "beamline/otp/supervisor.hpp"

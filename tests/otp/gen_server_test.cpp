@@ -74,7 +74,7 @@ TEST_P(gen_server, a_call_returns_the_reply_and_casts_arrive_in_order) {
 
 TEST_P(gen_server, calls_and_casts_by_registered_name) {
   run([&]() -> bl::process {
-    auto started = co_await gs::start<counter>({.name = bl::atom("named_counter")}, 1);
+    auto started = co_await gs::start<counter>(bl::atom("named_counter"), 1);
     EXPECT_EQ(bl::whereis(bl::atom("named_counter")), started.pid());
     bl::server<counter> by_name(bl::atom("named_counter"));
     by_name.cast(counter::add{1});
@@ -323,7 +323,9 @@ TEST_P(gen_server, stop_with_a_reply_runs_terminate_before_the_reply) {
   static std::atomic<bool> terminated_before_reply{false};
   struct quitter {
     struct quit {};
-    auto handle_call(quit) -> gs::call_result<std::string> { return gs::stop(A("normal"), "bye"); }
+    auto handle_call(quit) -> gs::call_result<std::string> {
+      return gs::stopping(A("normal"), "bye");
+    }
     void terminate(const bl::term&) { terminated = true; }
   };
   terminated = false;
@@ -343,9 +345,9 @@ TEST_P(gen_server, stop_with_a_reply_runs_terminate_before_the_reply) {
 
 TEST_P(gen_server, a_name_already_taken_fails_the_start_with_already_started) {
   run([&]() -> bl::process {
-    auto first = co_await gs::start<counter>({.name = bl::atom("only_one")}, 0);
+    auto first = co_await gs::start<counter>(bl::atom("only_one"), 0);
     CO_ASSERT_TRUE(first.is_ok());
-    auto second = co_await gs::start<counter>({.name = bl::atom("only_one")}, 0);
+    auto second = co_await gs::start<counter>(bl::atom("only_one"), 0);
     EXPECT_TRUE(second.is_error());
     EXPECT_EQ(second.reason(), bl::term::tuple({A("already_started"), first.pid()}));
     co_await gs::stop(first.server());
@@ -372,10 +374,10 @@ TEST_P(gen_server, init_results_reach_the_starter) {
     int mode_;
   };
   run([&]() -> bl::process {
-    auto ok = co_await gs::start<choosy>({.name = bl::atom("choosy")}, 0);
+    auto ok = co_await gs::start<choosy>(bl::atom("choosy"), 0);
     EXPECT_TRUE(ok.is_ok());
     co_await gs::stop(ok.server());
-    auto stopped = co_await gs::start<choosy>({.name = bl::atom("choosy")}, 1);
+    auto stopped = co_await gs::start<choosy>(bl::atom("choosy"), 1);
     EXPECT_EQ(stopped.to_term(), bl::term::tuple({A("error"), A("refused")}));
     EXPECT_FALSE(bl::whereis(bl::atom("choosy")));  // released before the answer
     auto ignored = co_await gs::start<choosy>({}, 2);
@@ -406,7 +408,7 @@ TEST_P(gen_server, an_init_that_takes_too_long_fails_the_start_with_timeout) {
     bl::task<void> init() { co_await bl::sleep(10s); }
   };
   run([&]() -> bl::process {
-    auto r = co_await gs::start_link<sleepy>({.timeout = 20ms});
+    auto r = co_await gs::start_link<sleepy>(gs::start_options().timeout(20ms));
     EXPECT_EQ(r.to_term(), bl::term::tuple({A("error"), A("timeout")}));
     EXPECT_EQ(co_await queued_messages(), 0u);
   });
@@ -423,7 +425,7 @@ TEST_P(gen_server, the_parents_exit_runs_terminate_when_trapping) {
   terminated = 0;
   run([&]() -> bl::process {
     auto [parent, m] = bl::spawn_monitor([]() -> bl::process {
-      auto r = co_await gs::start_link<child>({.name = bl::atom("the_child")});
+      auto r = co_await gs::start_link<child>(bl::atom("the_child"));
       EXPECT_TRUE(r.is_ok());
       bl::exit(bl::atom("parent_gone"));
     });

@@ -12,7 +12,7 @@
 //       int n;
 //     };
 //
-//     auto started = co_await bl::gen_server::start_link<counter>({.name = bl::atom("c")}, 0);
+//     auto started = co_await bl::gen_server::start_link<counter>(bl::atom("c"), 0);
 //     bl::server<counter> c = started.server();
 //     c.cast(counter::add{2});
 //     int n = co_await c.call(counter::get{});                 // 2; default timeout 5 s
@@ -120,14 +120,45 @@ namespace gen_server {
 
 inline constexpr std::chrono::milliseconds default_timeout{5000};
 
-struct start_options {
-  // Registered before init runs (a local name or a via name); a name already taken
-  // makes the start fail with {already_started, Pid}.
-  std::variant<std::monostate, atom, via_name> name;
+// How to start a server: its name, the init timeout, its priority.
+//
+//     gs::start_link<kv>({}, args...);                       // no name
+//     gs::start_link<kv>(bl::atom("kv"), args...);           // a registered name
+//     gs::start_link<kv>(workers.via(key), args...);         // a registry's name
+//     gs::start_link<kv>(gs::start_options(bl::atom("kv")).timeout(1s), args...);
+//
+// (A class rather than an aggregate with designated initializers: g++ 12 destroys
+// an aggregate temporary twice when it appears in a co_await expression, and a
+// via name holds a shared pointer.)
+class start_options {
+ public:
+  start_options() noexcept {}  // NOLINT(modernize-use-equals-default): not an aggregate
+  start_options(atom name) : name_(name) {}                 // NOLINT(google-explicit-constructor)
+  start_options(via_name name) : name_(std::move(name)) {}  // NOLINT(google-explicit-constructor)
+
   // init must finish within this, or the server is killed and the start fails with
-  // `timeout` (OTP's {timeout, T} start option).
-  std::chrono::milliseconds timeout = infinity;
-  beamline::priority priority = beamline::priority::normal;
+  // `timeout` (OTP's {timeout, T} start option). Default: no limit.
+  start_options& timeout(std::chrono::milliseconds t) & {
+    timeout_ = t;
+    return *this;
+  }
+  start_options&& timeout(std::chrono::milliseconds t) && { return std::move(timeout(t)); }
+  start_options& priority(beamline::priority p) & {
+    priority_ = p;
+    return *this;
+  }
+  start_options&& priority(beamline::priority p) && { return std::move(priority(p)); }
+
+  // Registered before init runs; a name already taken makes the start fail with
+  // {already_started, Pid}.
+  const std::variant<std::monostate, atom, via_name>& name() const noexcept { return name_; }
+  std::chrono::milliseconds timeout() const noexcept { return timeout_; }
+  beamline::priority priority() const noexcept { return priority_; }
+
+ private:
+  std::variant<std::monostate, atom, via_name> name_;
+  std::chrono::milliseconds timeout_ = infinity;
+  beamline::priority priority_ = beamline::priority::normal;
 };
 
 // start_result for a server of type S: server() is the typed handle.
@@ -788,10 +819,10 @@ process server_process(start_context ctx, Args... args) {
 
 template <class S, class... Args>
 task<start_result> start_server(gen_server::start_options options, bool link, Args... args) {
-  start_context ctx{self(), make_ref(), link ? self() : pid{}, options.name};
-  spawn_result spawned = spawn_opt({.link = link, .monitor = true, .priority = options.priority},
+  start_context ctx{self(), make_ref(), link ? self() : pid{}, options.name()};
+  spawn_result spawned = spawn_opt({.link = link, .monitor = true, .priority = options.priority()},
                                    &server_process<S, Args...>, ctx, std::move(args)...);
-  co_return co_await await_start(std::move(ctx), spawned, options.timeout);
+  co_return co_await await_start(std::move(ctx), spawned, options.timeout());
 }
 
 }  // namespace detail

@@ -8,8 +8,8 @@
 //   {stop, R} / ignore / {error, R}      init_result::stop(r) / ignore() / error(r)
 //   {reply, Reply, S}                    return the reply value itself (or call_result<R>)
 //   {noreply, S}                         gen_server::noreply()
-//   {stop, R, Reply, S}                  gen_server::stop(r, reply)
-//   {stop, R, S}                         gen_server::stop(r)
+//   {stop, R, Reply, S}                  gen_server::stopping(r, reply)
+//   {stop, R, S}                         gen_server::stopping(r)
 //   Action = Timeout | {continue, C}     .after(std::chrono::milliseconds) / .then_continue(term)
 //          | hibernate                   .hibernate() (accepted; memory is not compacted)
 //
@@ -92,7 +92,8 @@ class result : public detail::with_action<result> {
 inline result noreply() {
   return result::noreply();
 }
-inline result stop(term reason) {
+// (Not `stop`: gen_server::stop(server) stops a server from outside.)
+inline result stopping(term reason) {
   return result::stop(std::move(reason));
 }
 
@@ -103,7 +104,7 @@ struct stop_with_reply {
   V value;
 };
 template <class V>
-stop_with_reply<std::decay_t<V>> stop(term reason, V&& reply) {
+stop_with_reply<std::decay_t<V>> stopping(term reason, V&& reply) {
   return {std::move(reason), std::forward<V>(reply)};
 }
 
@@ -122,12 +123,12 @@ class call_result : public detail::with_action<call_result<R>> {
            !std::is_same_v<std::decay_t<V>, result>)
       call_result(V&& value)  // NOLINT(google-explicit-constructor)
       : kind_(kind::reply), value_(std::in_place, std::forward<V>(value)) {}
-  // noreply() or stop(reason)
+  // noreply() or stopping(reason)
   call_result(const result& r)  // NOLINT(google-explicit-constructor)
       : kind_(r.stops() ? kind::stop : kind::noreply), reason_(r.reason()) {
     this->action_ = r.next_action();
   }
-  // stop(reason, reply)
+  // stopping(reason, reply)
   template <class V>
   requires std::is_constructible_v<stored_type, V&&> call_result(
       stop_with_reply<V> s)  // NOLINT(google-explicit-constructor)
