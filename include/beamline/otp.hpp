@@ -8,6 +8,8 @@
 #pragma once
 
 #include "beamline/beamline.hpp"
+#include "beamline/otp/agent.hpp"
+#include "beamline/otp/async.hpp"
 #include "beamline/otp/call_exit.hpp"
 #include "beamline/otp/gen_server.hpp"
 #include "beamline/otp/server_ref.hpp"
