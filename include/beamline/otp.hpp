@@ -13,6 +13,7 @@
 #include "beamline/otp/call_exit.hpp"
 #include "beamline/otp/gen_server.hpp"
 #include "beamline/otp/gen_statem.hpp"
+#include "beamline/otp/registry.hpp"
 #include "beamline/otp/server_ref.hpp"
 #include "beamline/otp/start_result.hpp"
 #include "beamline/otp/supervisor.hpp"
