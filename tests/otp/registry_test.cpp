@@ -259,12 +259,12 @@ TEST_P(key_registry, concurrent_churn_leaves_consistent_tables_and_nothing_behin
         }
         // Half the workers spawn a short-lived helper that dies holding keys.
         if (w % 2 == 0) {
-          auto [h, hm] = bl::spawn_monitor([reg, dup, w]() -> bl::process {
-            reg.register_key(bl::term(1000 + w));
-            dup.register_key(A("helpers"));
-            co_return;
-          });
-          (void)h;
+          // (Not a structured binding: clang 14 cannot capture one in a lambda.)
+          bl::ref hm = bl::spawn_monitor([reg, dup, w]() -> bl::process {
+                         reg.register_key(bl::term(1000 + w));
+                         dup.register_key(A("helpers"));
+                         co_return;
+                       }).second;
           co_await bl::receive(bl::when([hm](const bl::down_message& d) { return d.monitor == hm; },
                                         [](bl::down_message) {}));
         }

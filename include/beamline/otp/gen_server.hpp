@@ -324,12 +324,20 @@ concept has_terminate = requires(S& s, const term& r) {
   s.terminate(r);
 };
 
+// (Two overloads with trailing return types, not one `decltype(auto)`: a request
+// type the server has no handler for must be a substitution failure, so that
+// gen_server::call's overloads stay selectable.)
 template <class S, class Req>
-decltype(auto) invoke_call(S& s, Req& request, from& caller) {
-  if constexpr (call_takes_from<S, Req>)
-    return s.handle_call(std::move(request), caller);
-  else
-    return s.handle_call(std::move(request));
+requires call_takes_from<S, Req>
+auto invoke_call(S& s, Req& request, from& caller)
+    -> decltype(s.handle_call(std::move(request), caller)) {
+  return s.handle_call(std::move(request), caller);
+}
+template <class S, class Req>
+requires(!call_takes_from<S, Req> && call_without_from<S, Req>) auto invoke_call(S& s, Req& request,
+                                                                                 from&)
+    -> decltype(s.handle_call(std::move(request))) {
+  return s.handle_call(std::move(request));
 }
 
 template <class S, class Req>
@@ -494,13 +502,17 @@ dispatch_result run_noreply(Invoke&& invoke) {
 
 // --- typed calls and casts: messages that carry their dispatcher --------------------
 
+// (Constructors: clang 14 has no parenthesized aggregate initialization, which
+// make_signal uses.)
 template <class Req>
 struct call_payload {
+  call_payload(beamline::from f, Req r) : from(std::move(f)), request(std::move(r)) {}
   beamline::from from;
   Req request;
 };
 template <class Msg>
 struct cast_payload {
+  explicit cast_payload(Msg m) : message(std::move(m)) {}
   Msg message;
 };
 
