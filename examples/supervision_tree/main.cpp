@@ -7,8 +7,8 @@
 //    └── pool_manager    fills pool_sup with 8 workers when it starts
 //
 // A load generator outside the tree sends jobs to workers it looks up in the
-// registry; one job in a hundred is poisoned and crashes its worker, which pool_sup
-// restarts under the same name. Then a storm crashes six workers at once: more
+// registry; one job in two hundred is poisoned and crashes its worker, which
+// pool_sup restarts under the same name. Then a storm crashes six workers at once: more
 // restarts than pool_sup allows, so it shuts down; the top supervisor restarts it
 // and (rest_for_one) the pool manager after it, which refills the pool. The load
 // goes on against the new workers.
@@ -64,8 +64,8 @@ struct pool_worker {
       return ++s.starts_of[id];
     });
     if (starts > 1)
-      std::printf("  worker %d restarted as %s (start #%d)\n", id_, bl::self().to_string().c_str(),
-                  starts);
+      std::printf("  worker %d (re)started as %s, its start #%d\n", id_,
+                  bl::self().to_string().c_str(), starts);
   }
 
   void handle_cast(job j) {
@@ -141,7 +141,7 @@ bl::task<long> send_jobs(long first, long count, std::mt19937& random) {
     if (entries.empty()) {
       ++lost;  // restarting at this instant
     } else {
-      bl::server<pool_worker>(entries.front().first).cast(pool_worker::job{n, n % 100 == 99});
+      bl::server<pool_worker>(entries.front().first).cast(pool_worker::job{n, n % 200 == 99});
     }
     co_await bl::sleep(2ms);
   }
@@ -160,13 +160,14 @@ bl::process application() {
     std::printf("    %s\n", c.to_term().to_string().c_str());
 
   std::mt19937 random(2024);
-  std::printf("\nphase 1: steady load, one job in a hundred poisoned\n");
+  std::printf("\nphase 1: steady load, one job in two hundred poisoned\n");
   long lost = co_await send_jobs(0, 500, random);
   co_await bl::sleep(20ms);
   co_await print_stats("after 500 jobs");
   std::printf("  (%ld jobs found their worker restarting and were dropped)\n", lost);
 
   std::printf("\nphase 2: a storm crashes 6 workers at once; pool_sup allows 5 restarts in 1 s\n");
+  co_await bl::sleep(2100ms);  // let the restart history of phase 1 age out
   bl::pid old_pool = *bl::whereis(bl::atom("pool_sup"));
   bl::ref watching = bl::monitor(old_pool);
   auto registry = bl::registry::named(bl::atom("pool_registry"));

@@ -50,12 +50,12 @@ class call_slot {
   }
 
   // Relaxed increment: a new owner is made from an existing one, which keeps the
-  // slot alive meanwhile. Release decrement, acquire fence before freeing: the last
-  // owner sees every other owner's use of the slot.
+  // slot alive meanwhile. Acquire-release decrement: each owner's use of the slot
+  // happens before the last owner frees it. (Not a release decrement and an acquire
+  // fence: ThreadSanitizer does not model standalone fences.)
   void retain() noexcept { references_.fetch_add(1, std::memory_order_relaxed); }
   void release() noexcept {
-    if (references_.fetch_sub(1, std::memory_order_release) == 1) {
-      std::atomic_thread_fence(std::memory_order_acquire);
+    if (references_.fetch_sub(1, std::memory_order_acq_rel) == 1) {
       this->~call_slot();
       pool_deallocate(this, sizeof(call_slot));
     }
