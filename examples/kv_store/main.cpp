@@ -84,7 +84,8 @@ std::vector<record> parse_shard(int shard, long records) {
     long id = shard * records + i;
     unsigned long h = static_cast<unsigned long>(id) * 2654435761ul;
     for (int round = 0; round < 50; ++round) h = (h ^ (h >> 13)) * 0x5bd1e995ul;
-    out.emplace_back("user:" + std::to_string(id), "score=" + std::to_string(h % 1000));
+    out.emplace_back(std::string("user:") + std::to_string(id),
+                     std::string("score=") + std::to_string(h % 1000));
   }
   return out;
 }
@@ -137,7 +138,7 @@ bl::process main_process(long records_per_shard) {
           long found = 0;
           for (long i = 0; i < 1000; ++i) {
             long id = (client * 7919 + i * 104729) % (16 * records_per_shard);
-            kv_store::get g("user:" + std::to_string(id));
+            kv_store::get g(std::string("user:") + std::to_string(id));
             if (co_await kv.call(std::move(g))) ++found;
           }
           co_return found;

@@ -72,7 +72,7 @@ struct pool_worker {
     if (j.poisoned) {
       stats_agent().cast([](stats& s) { ++s.crashes; });
       std::printf("  worker %d %s crashes on job %ld\n", id_, bl::self().to_string().c_str(), j.n);
-      throw std::runtime_error("job " + std::to_string(j.n) + " was poisoned");
+      throw std::runtime_error(std::string("job ") + std::to_string(j.n) + " was poisoned");
     }
     stats_agent().cast([](stats& s) { ++s.jobs; });
   }

@@ -444,7 +444,7 @@ struct info_server {
   using info_messages = bl::message_types<tick>;
   struct report {};
   std::vector<std::string> handle_call(report) { return seen; }
-  void handle_info(tick t) { seen.push_back("tick " + std::to_string(t.n)); }
+  void handle_info(tick t) { seen.push_back(std::string("tick ") + std::to_string(t.n)); }
   void handle_info(const bl::term& t) { seen.push_back("term " + t.to_string()); }
   void handle_info(const bl::down_message& d) { seen.push_back("down " + d.reason.to_string()); }
   std::vector<std::string> seen;

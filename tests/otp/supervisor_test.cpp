@@ -506,7 +506,8 @@ TEST_P(supervisor, many_children_crashing_at_once_are_all_restarted) {
   const int n = static_cast<int>(scaled(50));
   run([&]() -> bl::process {
     std::vector<sup::child_spec> specs;
-    for (int i = 0; i < n; ++i) specs.push_back(member_spec("m" + std::to_string(i), false));
+    for (int i = 0; i < n; ++i)
+      specs.push_back(member_spec(std::string("m") + std::to_string(i), false));
     auto s = (co_await sup::start_link({.intensity = n + 1, .period = 10s}, specs)).pid();
     co_await names("start", n);
     for (const sup::child_info& c : co_await sup::which_children(s)) bl::exit(*c.child, A("boom"));
