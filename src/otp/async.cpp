@@ -1,0 +1,24 @@
+// async.cpp: the non-template parts of tasks (async.hpp): names for exit reasons
+// and the default concurrency of async_stream.
+#include <thread>
+
+#include "beamline/otp/async.hpp"
+#include "core/node_runtime.hpp"
+
+namespace beamline::detail {
+
+atom task_atom() {
+  return atom("task");
+}
+
+term task_arguments(const pid& task, std::chrono::milliseconds timeout) {
+  return term::list({task, timeout_term(timeout)});
+}
+
+std::size_t default_concurrency() {
+  node_runtime* node = this_thread.node;
+  unsigned n = node != nullptr ? node->options().schedulers : std::thread::hardware_concurrency();
+  return n == 0 ? 1 : n;
+}
+
+}  // namespace beamline::detail

@@ -1,0 +1,401 @@
+// registry.cpp: Elixir's Registry (registry.hpp): the tables, their watchers, the
+// owner process, and the node-wide table of named registries.
+//
+// Who touches what:
+// - A partition's tables (by_key, by_pid) are shared: any process reads them under
+//   the partition's shared lock (lookup, dispatch, keys, count) and a registering
+//   process writes its own entries under the exclusive lock. The partition's
+//   watcher removes a dead process's entries, also under the exclusive lock.
+// - A watcher's `monitored` map is its own (only the watcher process touches it).
+// - registry_state::alive_ is written by the owner when it ends (release) and read by
+//   every operation (acquire), so an operation on an ended registry fails cleanly.
+//
+// Protocol between a registering process P and the watcher W of a partition:
+// when P's first entry appears in the partition (by_pid[P] was empty), P sends W
+// watch{P} after releasing the lock; W monitors P unless it already does. P can
+// only have entries while alive, and a monitor of a process that has already ended
+// delivers DOWN at once, so every entry is eventually removed: on DOWN, W deletes
+// every entry whose pid is P (by_pid[P] lists their keys). W never deletes an entry
+// of another process: a unique key taken over from a dead holder belongs to its
+// new pid.
+#include <algorithm>
+#include <atomic>
+#include <mutex>
+#include <shared_mutex>
+#include <string>
+#include <unordered_map>
+
+#include "beamline/links.hpp"
+#include "beamline/otp/gen_server.hpp"
+#include "beamline/otp/registry.hpp"
+#include "beamline/receive.hpp"
+#include "beamline/registry.hpp"
+#include "core/node_runtime.hpp"
+
+namespace beamline {
+
+namespace detail {
+
+namespace {
+
+struct watch {
+  pid process;
+};
+struct stop_watching {};
+
+struct partition {
+  mutable std::shared_mutex lock;
+  std::unordered_map<term, std::vector<registry::entry>> by_key;
+  std::unordered_map<pid, std::vector<term>> by_pid;  // one key per registration
+  pid watcher;                                        // set before any registration
+};
+
+}  // namespace
+
+class registry_state final : public via_registry {
+ public:
+  registry_state(registry::keys_mode mode, unsigned partitions, std::optional<atom> name)
+      : mode_(mode), name_(name) {
+    for (unsigned i = 0; i < std::max(1u, partitions); ++i)
+      partitions_.push_back(std::make_unique<partition>());
+  }
+
+  registry::keys_mode mode() const noexcept { return mode_; }
+  unsigned partition_count() const noexcept { return static_cast<unsigned>(partitions_.size()); }
+  partition& part(std::size_t i) noexcept { return *partitions_[i]; }
+  bool alive() const noexcept { return alive_.load(std::memory_order_acquire); }
+  void set_alive(bool a) noexcept { alive_.store(a, std::memory_order_release); }
+  pid owner;
+  const std::optional<atom>& name() const noexcept { return name_; }
+
+  partition& for_key(const term& key) noexcept {
+    return *partitions_[std::hash<term>{}(key) % partitions_.size()];
+  }
+  partition& for_pid(const pid& p) noexcept {
+    return *partitions_[std::hash<pid>{}(p) % partitions_.size()];
+  }
+  // The partition a registration by `p` under `key` lives in.
+  partition& home(const term& key, const pid& p) noexcept {
+    return mode_ == registry::unique ? for_key(key) : for_pid(p);
+  }
+
+  status register_key(const term& key, term value, const pid& p) {
+    partition& part = home(key, p);
+    bool first = false;
+    {
+      std::unique_lock lock(part.lock);
+      std::vector<registry::entry>& entries = part.by_key[key];
+      if (mode_ == registry::unique && !entries.empty()) {
+        const pid holder = entries.front().first;
+        if (holder == p || is_alive(holder)) {
+          return status::error(term::tuple({atom("already_registered"), term(holder)}));
+        }
+        drop_key_of(part, holder, key);  // its watcher has not cleaned up yet
+        entries.clear();
+      }
+      entries.emplace_back(p, std::move(value));
+      std::vector<term>& mine = part.by_pid[p];
+      first = mine.empty();
+      mine.push_back(key);
+    }
+    if (first) send(part.watcher, watch{p});
+    return status::ok();
+  }
+
+  void unregister(const term& key, const pid& p) {
+    partition& part = home(key, p);
+    std::unique_lock lock(part.lock);
+    auto it = part.by_key.find(key);
+    if (it == part.by_key.end()) return;
+    auto& entries = it->second;
+    entries.erase(std::remove_if(entries.begin(), entries.end(),
+                                 [&](const registry::entry& e) { return e.first == p; }),
+                  entries.end());
+    if (entries.empty()) part.by_key.erase(it);
+    auto mine = part.by_pid.find(p);
+    if (mine != part.by_pid.end()) {
+      auto& keys = mine->second;
+      keys.erase(std::remove(keys.begin(), keys.end(), key), keys.end());
+      if (keys.empty()) part.by_pid.erase(mine);
+    }
+  }
+
+  // Deletes every entry of a process that has ended (its watcher's DOWN).
+  void forget(partition& part, const pid& p) {
+    std::unique_lock lock(part.lock);
+    auto mine = part.by_pid.find(p);
+    if (mine == part.by_pid.end()) return;
+    for (const term& key : mine->second) {
+      auto it = part.by_key.find(key);
+      if (it == part.by_key.end()) continue;
+      auto& entries = it->second;
+      entries.erase(std::remove_if(entries.begin(), entries.end(),
+                                   [&](const registry::entry& e) { return e.first == p; }),
+                    entries.end());
+      if (entries.empty()) part.by_key.erase(it);
+    }
+    part.by_pid.erase(mine);
+  }
+
+  void lookup_in(const partition& part, const term& key, std::vector<registry::entry>& out) const {
+    std::shared_lock lock(part.lock);
+    auto it = part.by_key.find(key);
+    if (it == part.by_key.end()) return;
+    for (const registry::entry& e : it->second)
+      if (is_alive(e.first)) out.push_back(e);
+  }
+
+  std::vector<registry::entry> lookup(const term& key) {
+    std::vector<registry::entry> out;
+    if (mode_ == registry::unique) {
+      lookup_in(for_key(key), key, out);
+    } else {
+      for (const auto& part : partitions_) lookup_in(*part, key, out);
+    }
+    return out;
+  }
+
+  // --- via_registry ---------------------------------------------------------------
+
+  bool register_name(const term& key, const pid& process) override {
+    if (mode_ != registry::unique || !alive()) return false;
+    return register_key(key, atoms::undefined, process).is_ok();
+  }
+  void unregister_name(const term& key) override {
+    if (alive()) unregister(key, self());
+  }
+  std::optional<pid> whereis_name(const term& key) const override {
+    if (!alive()) return std::nullopt;
+    auto entries = const_cast<registry_state*>(this)->lookup(key);
+    if (entries.empty()) return std::nullopt;
+    return entries.front().first;
+  }
+  std::string describe() const override { return name_ ? std::string(name_->name()) : "registry"; }
+
+ private:
+  // Removes `key` from a dead holder's by_pid list (the lock is held).
+  static void drop_key_of(partition& part, const pid& holder, const term& key) {
+    auto mine = part.by_pid.find(holder);
+    if (mine == part.by_pid.end()) return;
+    auto& keys = mine->second;
+    keys.erase(std::remove(keys.begin(), keys.end(), key), keys.end());
+    if (keys.empty()) part.by_pid.erase(mine);
+  }
+
+  registry::keys_mode mode_;
+  std::optional<atom> name_;
+  std::vector<std::unique_ptr<partition>> partitions_;
+  std::atomic<bool> alive_{true};
+};
+
+namespace {
+
+// --- named registries, per node ---------------------------------------------------------
+
+struct named_key {
+  node_runtime* node;
+  std::uint32_t name;
+  friend bool operator==(const named_key&, const named_key&) = default;
+};
+struct named_key_hash {
+  std::size_t operator()(const named_key& k) const noexcept {
+    return std::hash<const void*>{}(k.node) ^ (std::size_t{k.name} * 0x9E3779B97F4A7C15ull);
+  }
+};
+
+std::mutex names_lock;
+std::unordered_map<named_key, std::weak_ptr<registry_state>, named_key_hash>& named_registries() {
+  static std::unordered_map<named_key, std::weak_ptr<registry_state>, named_key_hash> table;
+  return table;
+}
+
+// --- the watcher of one partition ---------------------------------------------------------
+
+process watcher(std::shared_ptr<registry_state> state, std::size_t index) {
+  std::unordered_map<pid, ref> monitored;
+  partition& part = state->part(index);
+  for (;;) {
+    bool done = false;
+    co_await receive(
+        [&](watch w) {
+          if (monitored.count(w.process) == 0) monitored.emplace(w.process, monitor(w.process));
+        },
+        [&](down_message d) {
+          auto it = monitored.find(d.from);
+          if (it == monitored.end() || it->second != d.monitor) return;
+          monitored.erase(it);
+          state->forget(part, d.from);
+        },
+        [&](stop_watching) { done = true; });
+    if (done) co_return;
+  }
+}
+
+// --- the owner ----------------------------------------------------------------------------
+
+class registry_owner {
+ public:
+  explicit registry_owner(std::shared_ptr<registry_state> state) : state_(std::move(state)) {
+    trap_exit(true);
+    state_->owner = self();
+    for (unsigned i = 0; i < state_->partition_count(); ++i)
+      state_->part(i).watcher = spawn_link(&watcher, state_, static_cast<std::size_t>(i));
+    if (state_->name()) {
+      std::lock_guard guard(names_lock);
+      named_registries()[named_key{this_thread.node, state_->name()->index()}] = state_;
+    }
+  }
+  registry_owner(const registry_owner&) = delete;
+  registry_owner& operator=(const registry_owner&) = delete;
+
+  // Ends with the owner, however it ends (its frame is destroyed even when killed).
+  ~registry_owner() {
+    state_->set_alive(false);
+    if (state_->name()) {
+      std::lock_guard guard(names_lock);
+      auto& table = named_registries();
+      auto it = table.find(named_key{this_thread.node, state_->name()->index()});
+      if (it != table.end() && it->second.lock() == state_) table.erase(it);
+    }
+  }
+
+  // A watcher that ends takes the registry with it (its supervisor restarts it).
+  gen_server::result handle_info(const exit_message& e) { return gen_server::stopping(e.reason); }
+
+  void terminate(const term&) {
+    state_->set_alive(false);
+    for (unsigned i = 0; i < state_->partition_count(); ++i) {
+      unlink(state_->part(i).watcher);
+      send(state_->part(i).watcher, stop_watching{});
+    }
+  }
+
+ private:
+  std::shared_ptr<registry_state> state_;
+};
+
+}  // namespace
+
+}  // namespace detail
+
+// --- the handle ---------------------------------------------------------------------------
+
+task<registry::started> registry::start_link(options how) {
+  auto state = std::make_shared<detail::registry_state>(how.keys, how.partitions, how.name);
+  gen_server::start_options start_as;
+  if (how.name) start_as = gen_server::start_options(*how.name);
+  start_result r =
+      co_await gen_server::start_link<detail::registry_owner>(std::move(start_as), state);
+  co_return started(std::move(r), std::move(state));
+}
+
+registry registry::started::registry() const {
+  pid_or_throw();
+  return beamline::registry(state_);
+}
+
+std::optional<registry> registry::named(atom name) {
+  std::lock_guard guard(detail::names_lock);
+  auto& table = detail::named_registries();
+  auto it = table.find(detail::named_key{detail::this_thread.node, name.index()});
+  if (it == table.end()) return std::nullopt;
+  std::shared_ptr<detail::registry_state> state = it->second.lock();
+  if (!state || !state->alive()) return std::nullopt;
+  return registry(std::move(state));
+}
+
+detail::registry_state& registry::state() const {
+  if (!state_ || !state_->alive())
+    throw error(atoms::badarg, "registry: unknown registry (it has ended, or was never started)");
+  return *state_;
+}
+
+status registry::register_key(const term& key, term value) const {
+  return state().register_key(key, std::move(value), self());
+}
+
+void registry::unregister(const term& key) const {
+  state().unregister(key, self());
+}
+
+std::vector<registry::entry> registry::lookup(const term& key) const {
+  return state().lookup(key);
+}
+
+void registry::dispatch(const term& key,
+                        const std::function<void(const std::vector<entry>&)>& f) const {
+  detail::registry_state& s = state();
+  if (s.mode() == unique) {
+    std::vector<entry> entries;
+    s.lookup_in(s.for_key(key), key, entries);
+    if (!entries.empty()) f(entries);
+    return;
+  }
+  for (unsigned i = 0; i < s.partition_count(); ++i) {
+    std::vector<entry> entries;
+    s.lookup_in(s.part(i), key, entries);
+    if (!entries.empty()) f(entries);
+  }
+}
+
+std::vector<term> registry::keys(const pid& process) const {
+  detail::registry_state& s = state();
+  std::vector<term> out;
+  auto collect = [&](const detail::partition& part) {
+    std::shared_lock lock(part.lock);
+    auto it = part.by_pid.find(process);
+    if (it != part.by_pid.end()) out.insert(out.end(), it->second.begin(), it->second.end());
+  };
+  if (s.mode() == duplicate) {
+    collect(s.for_pid(process));
+  } else {
+    for (unsigned i = 0; i < s.partition_count(); ++i) collect(s.part(i));
+  }
+  return out;
+}
+
+std::size_t registry::count() const {
+  detail::registry_state& s = state();
+  std::size_t n = 0;
+  for (unsigned i = 0; i < s.partition_count(); ++i) {
+    const detail::partition& part = s.part(i);
+    std::shared_lock lock(part.lock);
+    for (const auto& [key, entries] : part.by_key) n += entries.size();
+  }
+  return n;
+}
+
+std::optional<std::pair<term, term>> registry::update_value(
+    const term& key, const std::function<term(const term&)>& f) const {
+  detail::registry_state& s = state();
+  if (s.mode() != unique) return std::nullopt;
+  const pid me = self();
+  detail::partition& part = s.for_key(key);
+  std::unique_lock lock(part.lock);
+  auto it = part.by_key.find(key);
+  if (it == part.by_key.end() || it->second.empty() || it->second.front().first != me)
+    return std::nullopt;
+  term old = it->second.front().second;
+  term updated = f(old);
+  it->second.front().second = updated;
+  return std::pair{std::move(updated), std::move(old)};
+}
+
+via_name registry::via(term key) const {
+  state();
+  return via_name{state_, std::move(key)};
+}
+
+pid registry::owner() const {
+  return state().owner;
+}
+
+registry::keys_mode registry::mode() const {
+  return state().mode();
+}
+
+unsigned registry::partitions() const {
+  return state().partition_count();
+}
+
+}  // namespace beamline
