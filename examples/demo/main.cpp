@@ -1,6 +1,8 @@
 // demo: the README's tour. A million processes (skynet), then a thousand workers
-// of which some crash, watched through monitors.
+// of which some crash, watched through monitors, then a supervision tree that
+// heals crashed workers until its restart intensity is exceeded.
 #include <beamline/beamline.hpp>
+#include <beamline/otp.hpp>
 
 #include <chrono>
 #include <cstdio>
@@ -35,8 +37,43 @@ bl::process worker(bl::pid boss, int id) {
   bl::send(boss, id, id * 2);
 }
 
-bl::process main_process() {
-  std::printf("beamline demo on %u schedulers\n", bl::node_options::default_schedulers());
+// A worker of the healing part: crashes when told to; says when it (re)starts.
+struct healing_worker {
+  struct crash {};
+  explicit healing_worker(int id) {
+    std::printf("    worker %d up as %s\n", id, bl::self().to_string().c_str());
+  }
+  void handle_cast(crash) { throw std::runtime_error("crashed on purpose"); }
+};
+
+// Three workers under a one_for_one supervisor allowing 3 restarts in 5 s: crashes
+// are healed, until a fourth quick crash makes the supervisor give up.
+bl::task<void> supervision_demo() {
+  namespace sup = bl::supervisor;
+  std::printf("a supervision tree heals: 3 workers, at most 3 restarts in 5 s\n");
+  bl::trap_exit(true);  // to see the supervisor's own end
+  auto tree = co_await sup::start_link(
+      {.strategy = sup::strategy::one_for_one, .intensity = 3, .period = 5s},
+      sup::children(sup::worker<healing_worker>(bl::atom("w1"), 1),
+                    sup::worker<healing_worker>(bl::atom("w2"), 2),
+                    sup::worker<healing_worker>(bl::atom("w3"), 3)));
+  for (int round = 1; round <= 4; ++round) {
+    bl::term id = bl::atom(round % 3 == 1 ? "w1" : round % 3 == 2 ? "w2" : "w3");
+    for (const sup::child_info& c : co_await sup::which_children(tree.pid())) {
+      if (c.id != id || !c.child) continue;
+      std::printf("  crash %d: %s %s\n", round, id.to_string().c_str(),
+                  c.child->to_string().c_str());
+      bl::server<healing_worker>(*c.child).cast(healing_worker::crash{});
+    }
+    co_await bl::sleep(20ms);
+  }
+  auto end = co_await bl::receive<bl::exit_message>();
+  std::printf("  the 4th crash exceeded the intensity: supervisor %s exited with %s\n",
+              end.from.to_string().c_str(), end.reason.to_string().c_str());
+}
+
+bl::process main_process(unsigned schedulers) {
+  std::printf("beamline demo on %u schedulers\n", schedulers);
 
   auto start = clock_type::now();
   bl::spawn(skynet, bl::self(), 0L, 1'000'000L);
@@ -63,12 +100,14 @@ bl::process main_process() {
               workers, results, normal, crashed, ms_since(start));
   std::printf("  the first crash seen: %s\n", first_crash.to_string().c_str());
   std::printf("  each crash ended only its own process; the node kept running\n");
+
+  co_await supervision_demo();
 }
 
 int main(int argc, char** argv) {
   bl::node_options options = bl::node_options::from_args(argc, argv);
   options.log_crashes = false;  // the monitors report the crashes
   bl::node node(options);
-  node.spawn(main_process);
+  node.spawn(main_process, options.schedulers);
   return node.run();
 }
