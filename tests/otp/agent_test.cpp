@@ -5,13 +5,7 @@
 #include <vector>
 
 #include "beamline/otp.hpp"
-#include "support/node_fixture.hpp"
-
-#define CO_ASSERT_TRUE(condition)          \
-  if (!(condition)) {                      \
-    ADD_FAILURE() << "false: " #condition; \
-    co_return;                             \
-  }
+#include "support/otp_helpers.hpp"
 
 namespace {
 
@@ -23,26 +17,6 @@ class agent : public node_test {};
 BEAMLINE_SWEEP_WORKERS(agent);
 class task : public node_test {};
 BEAMLINE_SWEEP_WORKERS(task);
-
-bl::term A(const char* name) {
-  return bl::atom(name);
-}
-
-bl::task<std::uint32_t> queued_messages() {
-  co_await bl::receive(bl::after(0ms));
-  co_return bl::detail::current_process("test").queue_length_;
-}
-
-template <class Awaitable>
-bl::task<bl::term> failure_of(Awaitable a) {
-  try {
-    co_await std::move(a);
-  } catch (const bl::call_exit& e) {
-    co_return e.failure();
-  }
-  ADD_FAILURE() << "expected a call_exit";
-  co_return bl::term();
-}
 
 // --- agent ----------------------------------------------------------------------------------
 

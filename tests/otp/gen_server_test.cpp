@@ -5,15 +5,9 @@
 #include <vector>
 
 #include "beamline/otp.hpp"
-#include "support/node_fixture.hpp"
+#include "support/otp_helpers.hpp"
 
 // ASSERT_TRUE for coroutines (gtest's returns void).
-#define CO_ASSERT_TRUE(condition)          \
-  if (!(condition)) {                      \
-    ADD_FAILURE() << "false: " #condition; \
-    co_return;                             \
-  }
-
 namespace {
 
 using namespace beamline_test;
@@ -22,28 +16,6 @@ namespace gs = bl::gen_server;
 
 class gen_server : public node_test {};
 BEAMLINE_SWEEP_WORKERS(gen_server);
-
-bl::term A(const char* name) {
-  return bl::atom(name);
-}
-
-// Messages left in the caller's queue (after taking in everything that arrived).
-bl::task<std::uint32_t> queued_messages() {
-  co_await bl::receive(bl::after(0ms));
-  co_return bl::detail::current_process("test").queue_length_;
-}
-
-// Expects the awaitable to throw call_exit and returns its failure reason.
-template <class Awaitable>
-bl::task<bl::term> failure_of(Awaitable a) {
-  try {
-    co_await std::move(a);
-  } catch (const bl::call_exit& e) {
-    co_return e.failure();
-  }
-  ADD_FAILURE() << "expected a call_exit";
-  co_return bl::term();
-}
 
 struct counter {
   struct get {};

@@ -4,13 +4,7 @@
 #include <vector>
 
 #include "beamline/otp.hpp"
-#include "support/node_fixture.hpp"
-
-#define CO_ASSERT_TRUE(condition)          \
-  if (!(condition)) {                      \
-    ADD_FAILURE() << "false: " #condition; \
-    co_return;                             \
-  }
+#include "support/otp_helpers.hpp"
 
 namespace {
 
@@ -20,10 +14,6 @@ namespace sm = bl::gen_statem;
 
 class gen_statem : public node_test {};
 BEAMLINE_SWEEP_WORKERS(gen_statem);
-
-bl::term A(const char* name) {
-  return bl::atom(name);
-}
 
 // A door with a code: locked --(code)--> open --(state timeout)--> locked.
 // Records what it did, for the tests to check.

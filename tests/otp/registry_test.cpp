@@ -6,13 +6,7 @@
 #include <vector>
 
 #include "beamline/otp.hpp"
-#include "support/node_fixture.hpp"
-
-#define CO_ASSERT_TRUE(condition)          \
-  if (!(condition)) {                      \
-    ADD_FAILURE() << "false: " #condition; \
-    co_return;                             \
-  }
+#include "support/otp_helpers.hpp"
 
 namespace {
 
@@ -22,10 +16,6 @@ namespace gs = bl::gen_server;
 
 class key_registry : public node_test {};
 BEAMLINE_SWEEP_WORKERS(key_registry);
-
-bl::term A(const char* name) {
-  return bl::atom(name);
-}
 
 bl::task<bl::registry> start(bl::registry::keys_mode mode, unsigned partitions = 1,
                              std::optional<bl::atom> name = std::nullopt) {

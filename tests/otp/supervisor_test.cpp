@@ -5,13 +5,7 @@
 #include <vector>
 
 #include "beamline/otp.hpp"
-#include "support/node_fixture.hpp"
-
-#define CO_ASSERT_TRUE(condition)          \
-  if (!(condition)) {                      \
-    ADD_FAILURE() << "false: " #condition; \
-    co_return;                             \
-  }
+#include "support/otp_helpers.hpp"
 
 namespace {
 
@@ -22,10 +16,6 @@ namespace sup = bl::supervisor;
 
 class supervisor : public node_test {};
 BEAMLINE_SWEEP_WORKERS(supervisor);
-
-bl::term A(const char* name) {
-  return bl::atom(name);
-}
 
 // (Not a braced list: g++ 12 cannot keep one in a full-expression with a co_await.)
 template <class... S>
