@@ -87,6 +87,36 @@ TEST_P(monitor, demonitor_with_flush_removes_a_down_already_queued) {
   });
 }
 
+// spawn_monitor keeps its monitor beside the process, not in its tables: it must
+// still fire once, after the links' exits, beside other monitors, and not at all
+// once demonitored.
+TEST_P(monitor, a_spawn_monitor_fires_beside_other_monitors_and_demonitor_cancels_it) {
+  run([&]() -> bl::process {
+    bl::trap_exit(true);
+    auto [target, first] = bl::spawn_monitor(wait_then_exit);
+    bl::link(target);
+    bl::ref second = bl::monitor(target);
+    bl::send(target, bl::term(bl::atom("bye")));
+    auto exit = co_await bl::receive<bl::exit_message>();
+    EXPECT_EQ(exit.from, target);
+    std::set<bl::ref> downs;
+    for (int i = 0; i < 2; ++i) {
+      auto d = co_await bl::receive([](const bl::down_message& down) { return down; },
+                                    bl::after(5s, [] { return bl::down_message{}; }));
+      EXPECT_EQ(d.reason, bl::term(bl::atom("bye")));
+      downs.insert(d.monitor);
+    }
+    EXPECT_EQ(downs, (std::set<bl::ref>{first, second}));
+
+    auto [quiet, cancelled] = bl::spawn_monitor(wait_then_exit);
+    EXPECT_TRUE(bl::demonitor(cancelled));
+    bl::send(quiet, bl::term(bl::atom("bye")));
+    int got = co_await bl::receive([](const bl::down_message&) { return 1; },
+                                   bl::after(20ms, [] { return 0; }));
+    EXPECT_EQ(got, 0);
+  });
+}
+
 TEST_P(monitor, a_monitor_on_oneself_creates_nothing) {
   run([&]() -> bl::process {
     bl::ref m = bl::monitor(bl::self());

@@ -134,7 +134,14 @@ spawn_result spawn_commit(node_runtime& node, const spawn_options& options,
     result.monitor = node_runtime::make_ref();
     parent->set_mark(mark_key(result.monitor));
     relations_of(*parent).monitors.insert(result.monitor, result.pid);
-    relations_of(p).monitored_by.insert(result.monitor, parent->self());
+    std::uint64_t key = mark_key(result.monitor);
+    if (ref::local(key) == result.monitor) {
+      p.spawn_monitor_key_ = key;
+      p.spawn_watcher_id_ = parent->self_id_;
+      p.spawn_watcher_serial_ = parent->self_serial_;
+    } else {
+      relations_of(p).monitored_by.insert(result.monitor, parent->self());
+    }
   }
   node.count_spawn();
   charge_reduction();

@@ -173,7 +173,10 @@ void process_control::handle_signal(signal* s) {
 
     case signal_kind::demonitor: {
       const control_payload& c = payload_of<control_payload>(s);
-      if (relations_ != nullptr) relations_->monitored_by.erase(c.monitor);
+      if (spawn_watcher_id_ != 0 && c.monitor == ref::local(spawn_monitor_key_))
+        spawn_watcher_id_ = 0;
+      else if (relations_ != nullptr)
+        relations_->monitored_by.erase(c.monitor);
       break;
     }
 
@@ -367,6 +370,11 @@ process_control::~process_control() {
     relations_->links.for_each([&](const pid& partner, const link_state& l) {
       if (l.active) node.deliver(partner, make_exit_signal(me, exit_reason_, true));
     });
+  }
+  if (spawn_watcher_id_ != 0)
+    node.deliver(pid{spawn_watcher_id_, spawn_watcher_serial_, 0, 0},
+                 make_down_signal(ref::local(spawn_monitor_key_), me, exit_reason_));
+  if (relations_ != nullptr) {
     relations_->monitored_by.for_each([&](const ref& monitor, const pid& watcher) {
       node.deliver(watcher, make_down_signal(monitor, me, exit_reason_));
     });

@@ -137,7 +137,14 @@ class process_control : public schedulable {
   std::uint32_t wait_epoch_ = 0;    // tells a live receive timeout from a stale one
   receive_timer* timer_ = nullptr;  // this process's receive timer, made on first use
 
-  relations* relations_ = nullptr;    // links and monitors, made on first use
+  relations* relations_ = nullptr;  // links and monitors, made on first use
+  // The monitor that spawn_monitor set on this process, kept here rather than in
+  // relations_ (most such processes have no other link or monitor, and W7 spawns a
+  // million of them): its reference is ref::local(spawn_monitor_key_), its watcher
+  // the local process (spawn_watcher_id_, spawn_watcher_serial_); id 0: none.
+  std::uint64_t spawn_monitor_key_ = 0;
+  std::uint32_t spawn_watcher_id_ = 0;
+  std::uint32_t spawn_watcher_serial_ = 0;
   spawn_closure* closure_ = nullptr;  // the callable and arguments it was spawned with
 
   term exit_reason_{atoms::normal};
