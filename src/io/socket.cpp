@@ -155,8 +155,14 @@ std::string address::ip() const {
 }
 
 std::string address::to_string() const {
-  if (family() == family::ipv6) return "[" + ip() + "]:" + std::to_string(port());
-  return ip() + ":" + std::to_string(port());
+  // Appended piece by piece: "[" + ip() trips g++ 12's -Wrestrict false positive.
+  std::string text;
+  if (family() == family::ipv6) text.push_back('[');
+  text.append(ip());
+  if (family() == family::ipv6) text.push_back(']');
+  text.push_back(':');
+  text.append(std::to_string(port()));
+  return text;
 }
 
 }  // namespace beamline::net
