@@ -176,14 +176,14 @@ TEST(io_stress, processes_killed_in_mid_wait_leave_nothing_behind) {
       waiters.push_back(bl::spawn(
           [](net::tcp_socket& socket) -> bl::process {
             std::array<char, 4> buffer;
-            co_await socket.read_exact(buffer);  // waits: nothing comes before the kill
+            (void)co_await socket.read_exact(buffer);  // waits: nothing comes before the kill
           },
           std::move(*s)));
     }
     co_await bl::sleep(20ms);
     for (long i = 0; i < count; ++i) {
       bl::exit(waiters[static_cast<std::size_t>(i)], bl::atom("kill"));
-      co_await clients[static_cast<std::size_t>(i)].write("late");  // readiness after death
+      (void)co_await clients[static_cast<std::size_t>(i)].write("late");  // readiness after death
     }
     // Every killed owner closed its socket: each client sees the end of stream (or
     // a reset, where the late bytes arrived after the close).
@@ -353,7 +353,7 @@ TEST(io_stress, garbage_and_silence_cost_their_own_connection_only) {
       if (!c) co_return;
       if (i % 2 == 0) {
         std::string garbage(64, static_cast<char>(0x80 + i % 64));  // a huge length prefix
-        co_await c->write(garbage);
+        (void)co_await c->write(garbage);
       }  // odd ones connect and never send
       bad.push_back(std::move(*c));
     }

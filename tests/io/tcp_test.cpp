@@ -138,7 +138,8 @@ TEST_P(tcp, reads_lines_and_length_prefixed_packets) {
             if (!co_await s->write(std::string_view(bytes).substr(i, 3))) co_return;
             co_await bl::sleep(1ms);
           }
-          co_await s->read_exact(std::span<char>(bytes.data(), 1), 5s);  // until the client closes
+          (void)co_await s->read_exact(std::span<char>(bytes.data(), 1),
+                                       5s);  // until the client closes
         },
         std::move(listener));
     auto s = co_await net::tcp_socket::connect(net::address::loopback_v4(port), 5s);
@@ -203,9 +204,9 @@ TEST_P(tcp, an_oversized_frame_is_an_error_not_an_allocation) {
           auto s = co_await l.accept();
           if (!s) co_return;
           // A 4-byte prefix announcing 2 GiB.
-          co_await s->write(std::string_view("\x7f\xff\xff\xff", 4));
+          (void)co_await s->write(std::string_view("\x7f\xff\xff\xff", 4));
           std::array<char, 1> end{};
-          co_await s->read_some(end, 5s);
+          (void)co_await s->read_some(end, 5s);
         },
         std::move(listener));
     auto s = co_await net::tcp_socket::connect(net::address::loopback_v4(port), 5s);
@@ -228,9 +229,9 @@ TEST_P(tcp, a_line_longer_than_the_limit_is_an_error) {
           auto s = co_await l.accept();
           if (!s) co_return;
           std::string garbage(10'000, '\x01');
-          co_await s->write(garbage);
+          (void)co_await s->write(garbage);
           std::array<char, 1> end{};
-          co_await s->read_some(end, 5s);
+          (void)co_await s->read_some(end, 5s);
         },
         std::move(listener));
     auto s = co_await net::tcp_socket::connect(net::address::loopback_v4(port), 5s);
@@ -312,12 +313,12 @@ TEST_P(tcp, half_closed_sockets_still_carry_the_other_direction) {
             if (*n == 0) break;
             all.append(buffer.data(), *n);
           }
-          co_await s->write("got " + all);
+          (void)co_await s->write("got " + all);
         },
         std::move(listener));
     auto s = co_await net::tcp_socket::connect(net::address::loopback_v4(port), 5s);
     if (!s) co_return;
-    co_await s->write("request");
+    (void)co_await s->write("request");
     EXPECT_TRUE(s->shutdown(net::shutdown_how::write));
     // Writing after our shutdown fails; reading still works.
     auto late = co_await s->write("more");
@@ -343,7 +344,7 @@ TEST_P(tcp, a_peer_vanishing_mid_message_is_end_of_stream) {
             auto s = co_await l.accept();
             if (!s) co_return;
             // Half a message, then gone.
-            co_await s->write(std::string_view("\x00\x00\x00\x10half", 8));
+            (void)co_await s->write(std::string_view("\x00\x00\x00\x10half", 8));
           }
         },
         std::move(listener));
@@ -373,7 +374,7 @@ TEST_P(tcp, a_killed_owner_closes_its_socket) {
           if (!s) co_return;
           bl::send(me, bl::atom("accepted"));
           std::array<char, 16> buffer;
-          co_await s->read_exact(buffer);
+          (void)co_await s->read_exact(buffer);
         },
         std::move(listener));
     auto s = co_await net::tcp_socket::connect(net::address::loopback_v4(port), 5s);
@@ -382,7 +383,7 @@ TEST_P(tcp, a_killed_owner_closes_its_socket) {
     co_await bl::sleep(5ms);  // let it suspend in the read
     bl::exit(owner, bl::atom("kill"));
     // Readiness for the dead process's socket arrives after its death.
-    co_await s->write("too late");
+    (void)co_await s->write("too late");
     std::array<char, 16> buffer;
     auto n = co_await s->read_some(buffer, 5s);
     if (n)
