@@ -209,22 +209,25 @@ TEST(io_stress, running_out_of_descriptors_is_an_error_and_the_node_keeps_servin
     if (!listener) co_return;
     std::uint16_t port = port_of(*listener);
     bl::pid me = bl::self();
-    bl::pid accepting =
-        bl::spawn([&served, me](net::tcp_listener& l) { return acceptor(l, served, me); },
-                  std::move(*listener));
     // One connection served before the limit comes down.
     auto first = co_await net::tcp_socket::connect(net::address::loopback_v4(port), 5s);
-    if (!first) co_return;
+    auto first_served = co_await listener->accept(5s);
+    if (!first || !first_served) co_return;
+    bl::spawn([&served](net::tcp_socket& s) { return echo(s, served); }, std::move(*first_served));
     std::array<char, 2> back{};
     EXPECT_TRUE(co_await first->write("a1"));
     EXPECT_TRUE(co_await first->read_exact(back, 5s));
-    // Connections waiting in the backlog, then no descriptor left to accept them.
+    // Connections waiting in the backlog, then no descriptor left to accept them,
+    // and only then an acceptor.
     std::vector<int> pending;
     for (int i = 0; i < 4; ++i) pending.push_back(connect_blocking(port));
     rlimit low = saved;
-    low.rlim_cur = open_descriptors() - 1;
+    low.rlim_cur = open_descriptors() - 1;  // the directory listing's own is closed again
     ::setrlimit(RLIMIT_NOFILE, &low);
-    co_await bl::receive([&](int error) { emfile_errors.push_back(error); });
+    bl::pid accepting =
+        bl::spawn([&served, me](net::tcp_listener& l) { return acceptor(l, served, me); },
+                  std::move(*listener));
+    co_await bl::receive([&](int error) { emfile_errors.push_back(error); }, bl::after(10s, [] {}));
     // The node still serves the connection it has.
     served_during = co_await first->write("b2") && co_await first->read_exact(back, 5s) &&
                     std::string_view(back.data(), 2) == "b2";
@@ -260,6 +263,7 @@ TEST(io_stress, running_out_of_descriptors_is_an_error_and_the_node_keeps_servin
 TEST(io_stress, a_slow_reader_slows_its_writer_and_no_one_else) {
   long chunks_before_blocked = -1;
   bool others_served = false, drained = false;
+  std::atomic<int> served{0};  // outlives the processes that count in it
   bl::node node(two_workers());
   node.spawn([&]() -> bl::process {
     auto listener = net::tcp_listener::listen(net::address::loopback_v4(0));
@@ -283,7 +287,6 @@ TEST(io_stress, a_slow_reader_slows_its_writer_and_no_one_else) {
     }
     chunks_before_blocked = sent;
     // Meanwhile another connection of the node is served as usual.
-    std::atomic<int> served{0};
     bl::pid me = bl::self();
     bl::pid accepting =
         bl::spawn([&served, me](net::tcp_listener& l) { return acceptor(l, served, me); },
