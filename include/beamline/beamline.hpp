@@ -9,6 +9,7 @@
 #include "beamline/errors.hpp"
 #include "beamline/links.hpp"
 #include "beamline/messages.hpp"
+#include "beamline/net.hpp"
 #include "beamline/node.hpp"
 #include "beamline/pattern.hpp"
 #include "beamline/pid.hpp"

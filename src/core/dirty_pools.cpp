@@ -4,7 +4,6 @@
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
-#include <limits>
 #include <mutex>
 #include <thread>
 
@@ -25,13 +24,6 @@ struct dirty_pools::shared {
   std::mutex node_lock;
   node_runtime* node = nullptr;  // null once the node is gone
 };
-
-namespace {
-
-// A wake-up whose epoch matches no wait: it only makes the process look again.
-constexpr std::uint64_t wake_only = std::numeric_limits<std::uint64_t>::max();
-
-}  // namespace
 
 dirty_pools::dirty_pools(node_runtime& node, unsigned cpu_threads, unsigned io_threads)
     : state_(std::make_shared<shared>()) {
@@ -88,8 +80,8 @@ void dirty_pools::submit(dirty_pool pool, blocking_job* job) {
       {
         std::lock_guard guard(state->node_lock);
         if (state->node != nullptr)
-          state->node->deliver(next->requester,
-                               make_control_signal(signal_kind::timeout, pid{}, {}, wake_only));
+          state->node->deliver(next->requester, make_control_signal(signal_kind::timeout, pid{}, {},
+                                                                    wake_only_epoch));
       }
       next->release();
       lock.lock();

@@ -37,6 +37,7 @@ sched::scheduler_options scheduler_options_from(const node_options& o) {
 node_runtime::node_runtime(const node_options& options)
     : options_(options),
       table_(options.max_processes),
+      poller_(io::poller_hooks{this, &on_io_ready}),
       scheduler_(scheduler_options_from(options),
                  sched::scheduler_hooks{this, &run_process, &on_idle, &on_timer_expired,
                                         &on_timers_fired, &on_worker_started, &on_worker_stopping}),
@@ -46,6 +47,7 @@ node_runtime::node_runtime(const node_options& options)
              options.dirty_io_threads) {
   for (unsigned i = 0; i < scheduler_.worker_count(); ++i)
     workers_.push_back(std::make_unique<worker_state>());
+  scheduler_.set_poller(&poller_);
 }
 
 node_runtime::~node_runtime() {
@@ -317,6 +319,17 @@ void node_runtime::on_worker_stopping(void* self, unsigned index) {
   this_thread.node = nullptr;
   this_thread.node_worker = nullptr;
   this_thread.process = nullptr;
+}
+
+// --- IO -----------------------------------------------------------------------------------
+
+void node_runtime::on_io_ready(void* self, std::uint64_t token) noexcept {
+  // A token is the waiting process's pid (src/io/io_wait.cpp). The wake-up carries an
+  // epoch that matches no wait: it only makes the process run its wait's check
+  // again. If the process has died meanwhile, deliver() drops it (serial mismatch).
+  auto& node = *static_cast<node_runtime*>(self);
+  pid waiter{static_cast<std::uint32_t>(token >> 32), static_cast<std::uint32_t>(token), 0, 0};
+  node.deliver(waiter, make_control_signal(signal_kind::timeout, pid{}, {}, wake_only_epoch));
 }
 
 // --- timers ---------------------------------------------------------------------------------

@@ -28,6 +28,7 @@
 #include "core/dirty_pools.hpp"
 #include "core/name_registry.hpp"
 #include "core/process_table.hpp"
+#include "io/poller.hpp"
 #include "sched/scheduler.hpp"
 
 namespace beamline::detail {
@@ -71,6 +72,7 @@ class node_runtime {
   sched::scheduler& scheduler() noexcept { return scheduler_; }
   name_registry& names() noexcept { return names_; }
   dirty_pools& dirty() noexcept { return dirty_; }
+  io::poller& poller() noexcept { return poller_; }
 
   int run();
   void stop() noexcept { scheduler_.stop(); }
@@ -126,6 +128,7 @@ class node_runtime {
   static void on_timers_fired(void* self);
   static void on_worker_started(void* self, unsigned index);
   static void on_worker_stopping(void* self, unsigned index);
+  static void on_io_ready(void* self, std::uint64_t token) noexcept;
 
   enum class receive_step : std::uint8_t { resume, wait, yield, ended };
   receive_step advance_receive(process_control& p) noexcept;
@@ -133,6 +136,8 @@ class node_runtime {
 
   node_options options_;
   process_table table_;
+  // Before the scheduler, which may call it until it is destroyed.
+  io::poller poller_;
   sched::scheduler scheduler_;
   name_registry names_;
   dirty_pools dirty_;

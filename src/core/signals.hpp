@@ -10,6 +10,10 @@
 
 namespace beamline::detail {
 
+// The epoch of a timeout signal that matches no wait: it only makes a waiting
+// process check its wait again (a blocking call done, a socket ready).
+inline constexpr std::uint64_t wake_only_epoch = ~std::uint64_t{0};
+
 signal* make_exit_signal(const pid& from, const term& reason, bool link);
 signal* make_down_signal(const ref& monitor, const pid& from, const term& reason);
 signal* make_control_signal(signal_kind kind, const pid& from, const ref& monitor,

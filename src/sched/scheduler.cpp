@@ -388,6 +388,22 @@ void scheduler::monitor_main() {
                                                            std::chrono::microseconds(100));
   std::unique_lock lock(monitor_lock_);
   while (!stopping_.load(std::memory_order_acquire)) {
+    // Every worker parked: nothing can be running long, so sleep until a worker
+    // leaves its park (park() wakes us) instead of ticking: an idle node then
+    // uses no CPU. Dekker with park(): we store monitor_idle_ then read
+    // idle_count_; a worker leaving decrements idle_count_ then reads
+    // monitor_idle_ (all seq_cst). The timeout is only a safety net.
+    const int all = static_cast<int>(workers_.size());
+    if (idle_count_.load(std::memory_order_seq_cst) == all) {
+      monitor_idle_.store(true, std::memory_order_seq_cst);
+      if (idle_count_.load(std::memory_order_seq_cst) == all)
+        monitor_wake_.wait_for(lock, std::chrono::seconds(1), [&] {
+          return !monitor_idle_.load(std::memory_order_seq_cst) ||
+                 stopping_.load(std::memory_order_acquire);
+        });
+      monitor_idle_.store(false, std::memory_order_seq_cst);
+      continue;
+    }
     monitor_wake_.wait_for(lock, interval);
     if (stopping_.load(std::memory_order_acquire)) break;
     // Keep a spare per worker, within the thread budget.
@@ -634,15 +650,23 @@ bool scheduler::park(worker& w) {
       }
     }
   }
-  std::lock_guard guard(idle_lock_);
-  if (w.on_idle_list_) {
-    // Timed out, rechecked or woken spuriously: leave the idle list ourselves.
-    w.on_idle_list_ = false;
-    idle_.erase(std::find(idle_.begin(), idle_.end(), &w));
-    idle_count_.fetch_sub(1, std::memory_order_seq_cst);
-  } else {
-    // A waker took us off the list and counted us as spinning.
-    w.spinning_ = true;
+  {
+    std::lock_guard guard(idle_lock_);
+    if (w.on_idle_list_) {
+      // Timed out, rechecked or woken spuriously: leave the idle list ourselves.
+      w.on_idle_list_ = false;
+      idle_.erase(std::find(idle_.begin(), idle_.end(), &w));
+      idle_count_.fetch_sub(1, std::memory_order_seq_cst);
+    } else {
+      // A waker took us off the list and counted us as spinning.
+      w.spinning_ = true;
+    }
+  }
+  // The preemption monitor sleeps while every worker is parked: we are not now.
+  if (monitor_idle_.load(std::memory_order_seq_cst)) {
+    std::lock_guard guard(monitor_lock_);
+    monitor_idle_.store(false, std::memory_order_seq_cst);
+    monitor_wake_.notify_all();
   }
   return !stopping_.load(std::memory_order_acquire);
 }

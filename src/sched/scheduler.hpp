@@ -225,6 +225,7 @@ class scheduler {
   std::atomic<std::uint64_t> refused_{0};
   std::atomic<std::uint64_t> deferred_{0};
   std::atomic<bool> budget_warned_{false};
+  std::atomic<bool> monitor_idle_{false};  // the monitor sleeps until a worker unparks
 
   // The poller, and the worker waiting in it (null: none).
   idle_poller* poller_ = nullptr;
