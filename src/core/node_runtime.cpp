@@ -45,8 +45,10 @@ node_runtime::node_runtime(const node_options& options)
       dirty_(*this,
              options.dirty_cpu_threads != 0 ? options.dirty_cpu_threads : scheduler_.worker_count(),
              options.dirty_io_threads) {
-  for (unsigned i = 0; i < scheduler_.worker_count(); ++i)
+  for (unsigned i = 0; i < scheduler_.worker_count(); ++i) {
     workers_.push_back(std::make_unique<worker_state>());
+    workers_.back()->tag = i + 1;
+  }
   scheduler_.set_poller(&poller_);
 }
 
@@ -172,8 +174,12 @@ std::uint32_t node_runtime::deliver_message(const pid& to, signal* s) noexcept {
     case push_result::queued: {
       std::uint32_t backlog = slot->backlog.load(std::memory_order_relaxed) + 1;
       slot->backlog.store(backlog, std::memory_order_relaxed);
-      // One more reduction per 256 waiting signals: a flood into one process
-      // gives its senders shorter and shorter slices.
+      // One more reduction per 256 waiting signals: a flood into one process gives
+      // its senders on the receiver's worker shorter and shorter slices, so the
+      // receiver gets its turn there. Senders on other workers do not compete with
+      // it for a slice: shortening theirs would only add switches.
+      worker_state* w = this_worker_state();
+      if (w == nullptr || slot->worker_tag.load(std::memory_order_relaxed) != w->tag) return 0;
       return backlog >> 8;
     }
     case push_result::woke:
@@ -229,6 +235,12 @@ sched::run_outcome node_runtime::run_process(void* self, sched::schedulable* tas
   this_thread.node = &node;
   this_thread.process = &p;
   using sched::run_outcome;
+  {
+    auto* w = static_cast<worker_state*>(this_thread.node_worker);
+    std::uint32_t tag = w != nullptr ? w->tag : 0;
+    if (p.slot_->worker_tag.load(std::memory_order_relaxed) != tag)
+      p.slot_->worker_tag.store(tag, std::memory_order_relaxed);
+  }
 
   auto outcome_of = [](receive_step step) {
     switch (step) {

@@ -113,6 +113,7 @@ class node_runtime {
   };
 
   struct worker_state {
+    std::uint32_t tag = 0;  // index + 1 (process_slot::worker_tag)
     slot_cache slots;
     std::atomic<std::uint64_t> spawned{0};
     std::atomic<std::uint64_t> exited{0};

@@ -57,6 +57,10 @@ struct process_slot {
   // sender more reductions, as on BEAM, so a flood slows its senders down instead
   // of growing the receiver's queue without bound.
   std::atomic<std::uint32_t> backlog{0};
+  // The worker the owner last ran on (node_runtime's worker tag; 0: none): the send
+  // penalty applies only to senders on that worker, the only ones whose slices
+  // compete with the owner's.
+  std::atomic<std::uint32_t> worker_tag{0};
   process_control* pcb = nullptr;  // the occupant; set before it is runnable
 };
 
