@@ -1,5 +1,10 @@
 // tcp_*: TCP sockets through the public API, on nodes of 1, 2, 4 and 8 workers and
 // in the deterministic mode: every wait goes through the poller and the scheduler.
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include <array>
 #include <atomic>
 #include <string>
@@ -282,16 +287,27 @@ TEST_P(tcp, waits_time_out) {
 }
 
 TEST_P(tcp, connection_refused_is_an_error_value) {
+  // A port bound but not listening refuses connections. (A port merely closed again
+  // is not enough: the connecting socket may be given it as its own ephemeral port
+  // and connect to itself, TCP's simultaneous open.)
+  int holder = ::socket(AF_INET, SOCK_STREAM, 0);
+  ASSERT_GE(holder, 0);
+  sockaddr_in bound{};
+  bound.sin_family = AF_INET;
+  bound.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t length = sizeof bound;
+  ASSERT_EQ(::bind(holder, reinterpret_cast<sockaddr*>(&bound), sizeof bound), 0);
+  ASSERT_EQ(::getsockname(holder, reinterpret_cast<sockaddr*>(&bound), &length), 0);
+  const std::uint16_t port = ntohs(bound.sin_port);
   std::error_code got;
+  bool connected = false;
   run([&]() -> bl::process {
-    std::uint16_t port;
-    {
-      auto listener = listen_loopback();
-      port = port_of(listener);
-    }  // closed: nobody listens there now
     auto s = co_await net::tcp_socket::connect(net::address::loopback_v4(port), 5s);
-    got = s.error();
+    connected = s.has_value();
+    if (!connected) got = s.error();
   });
+  ::close(holder);
+  EXPECT_FALSE(connected);
   EXPECT_EQ(got, std::errc::connection_refused);
 }
 
