@@ -69,10 +69,11 @@ std::vector<named_term> bench_terms() {
   for (int i = 0; i < 100; ++i) big_map.emplace_back(i * 7919, numbered_atom("v", i % 10));
   terms.push_back({"map_100", term::map(big_map)});
   terms.push_back(
-      {"record", term::parse("{person, <<\"Alice Liddell\">>, 42, [{email, <<\"alice@example.com\">>},"
-                             " {tags, [admin, staff, 'on-call']}, {score, 97.5}],"
-                             " #{created => 1700000000, active => true, groups => [1, 2, 3]},"
-                             " {address, \"12 Rabbit Hole\", <<\"Oxford\">>, uk}}")});
+      {"record",
+       term::parse("{person, <<\"Alice Liddell\">>, 42, [{email, <<\"alice@example.com\">>},"
+                   " {tags, [admin, staff, 'on-call']}, {score, 97.5}],"
+                   " #{created => 1700000000, active => true, groups => [1, 2, 3]},"
+                   " {address, \"12 Rabbit Hole\", <<\"Oxford\">>, uk}}")});
   std::vector<term> identities;
   const std::uint32_t other = bl::atom("b@127.0.0.1").index();
   for (std::uint32_t i = 0; i < 25; ++i) {

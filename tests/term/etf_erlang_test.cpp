@@ -33,8 +33,8 @@
 
 #include <unistd.h>
 
-#include <cstdio>
 #include <algorithm>
+#include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -186,8 +186,8 @@ class etf_erlang : public ::testing::Test {
   }
   // Runs the escript; its output goes to log.txt.
   void run_peer(const std::string& arguments) {
-    const std::string command = "escript " + peer_script + " " + arguments + " > " +
-                                (dir_ / "log.txt").string() + " 2>&1";
+    const std::string command =
+        "escript " + peer_script + " " + arguments + " > " + (dir_ / "log.txt").string() + " 2>&1";
     ASSERT_EQ(std::system(command.c_str()), 0)
         << "the escript failed: " << read_file(dir_ / "log.txt");
   }
@@ -269,8 +269,9 @@ TEST_F(etf_erlang, erlang_decodes_what_we_encode_byte_for_byte) {
     default_same += default_flag;
     if (f.big_map) ++big_maps;
     bool ok = deterministic_flag == 1 && (f.big_map || default_flag == 1);
-    EXPECT_EQ(deterministic_flag, 1) << where << "\nnot what term_to_binary(T, [deterministic]) "
-                                              "writes";
+    EXPECT_EQ(deterministic_flag, 1) << where
+                                     << "\nnot what term_to_binary(T, [deterministic]) "
+                                        "writes";
     if (!f.big_map) {
       EXPECT_EQ(default_flag, 1) << where << "\nnot what term_to_binary writes";
     }
@@ -321,9 +322,9 @@ TEST_F(etf_erlang, erlang_decodes_what_we_encode_byte_for_byte) {
           lines[0].substr(theirs_start, theirs_end - theirs_start)) {
         const std::size_t our_index = std::stoul(ours.substr(ours_start));
         const std::size_t their_index = std::stoul(lines[0].substr(theirs_start));
-        ADD_FAILURE() << "seed " << seed << ": at sorted position " << i
-                      << " we put term " << our_index << ": " << terms[our_index]
-                      << "\nErlang puts term " << their_index << ": " << terms[their_index];
+        ADD_FAILURE() << "seed " << seed << ": at sorted position " << i << " we put term "
+                      << our_index << ": " << terms[our_index] << "\nErlang puts term "
+                      << their_index << ": " << terms[their_index];
         break;
       }
       if (ours_end == std::string::npos || theirs_end == std::string::npos) break;
@@ -334,13 +335,13 @@ TEST_F(etf_erlang, erlang_decodes_what_we_encode_byte_for_byte) {
   for (std::size_t i = 0; i < exact.size(); ++i) {
     EXPECT_EQ(lines[1][i], exact[i]) << "seed " << seed << ": =:= of terms " << i << " and "
                                      << i + 1 << ": " << terms[i] << " and " << terms[i + 1];
-    EXPECT_EQ(lines[2][i], arithmetic[i])
-        << "seed " << seed << ": == of terms " << i << " and " << i + 1 << ": " << terms[i]
-        << " and " << terms[i + 1];
+    EXPECT_EQ(lines[2][i], arithmetic[i]) << "seed " << seed << ": == of terms " << i << " and "
+                                          << i + 1 << ": " << terms[i] << " and " << terms[i + 1];
   }
-  std::printf("%zu terms: %d byte-identical to term_to_binary, %d with maps over 32 entries "
-              "(identical to [deterministic]); sorted and compared as Erlang does\n",
-              terms.size(), default_same, big_maps);
+  std::printf(
+      "%zu terms: %d byte-identical to term_to_binary, %d with maps over 32 entries "
+      "(identical to [deterministic]); sorted and compared as Erlang does\n",
+      terms.size(), default_same, big_maps);
 }
 
 TEST_F(etf_erlang, we_decode_what_erlang_encodes_byte_for_byte) {
@@ -364,8 +365,8 @@ TEST_F(etf_erlang, we_decode_what_erlang_encodes_byte_for_byte) {
     const std::string deterministic_bytes = get_bytes(records, at);
     const std::string printed = get_bytes(records, at);
     bytes += default_bytes.size();
-    const std::string where = "seed " + std::to_string(seed) + ", term " +
-                              std::to_string(decoded) + ": " + printed.substr(0, 300);
+    const std::string where = "seed " + std::to_string(seed) + ", term " + std::to_string(decoded) +
+                              ": " + printed.substr(0, 300);
     term t;
     try {
       t = etf::binary_to_term(term::binary(default_bytes));  // sharing binaries
@@ -380,11 +381,11 @@ TEST_F(etf_erlang, we_decode_what_erlang_encodes_byte_for_byte) {
     etf::buffer ours;
     etf::encode(t, ours, encode);
     bool ok = ours.view() == deterministic_bytes;
-    EXPECT_TRUE(ours.view() == deterministic_bytes)
-        << where << "\n" << difference(ours.view(), deterministic_bytes);
+    EXPECT_TRUE(ours.view() == deterministic_bytes) << where << "\n"
+                                                    << difference(ours.view(), deterministic_bytes);
     if (!f.big_map) {
-      EXPECT_TRUE(ours.view() == default_bytes)
-          << where << "\n" << difference(ours.view(), default_bytes);
+      EXPECT_TRUE(ours.view() == default_bytes) << where << "\n"
+                                                << difference(ours.view(), default_bytes);
       ok = ok && ours.view() == default_bytes;
     }
     EXPECT_EQ(etf::binary_to_term(deterministic_bytes), t) << where;

@@ -71,7 +71,7 @@ std::uint64_t test_seed() {
 // --- Exact bytes -------------------------------------------------------------------------
 
 struct vector_case {
-  const char* text;  // the term in Erlang syntax
+  const char* text;   // the term in Erlang syntax
   std::string bytes;  // what OTP 25's term_to_binary/1 writes
 };
 
@@ -87,13 +87,13 @@ TEST(etf, encodes_like_otp_25_term_to_binary) {
       {"[1,2]", bytes({131, 107, 0, 2, 1, 2})},
       {"[]", bytes({131, 106})},
       {"#{b=>1, a=>2, 1=>x, 1.0=>y}",
-       bytes({131, 116, 0, 0, 0, 4, 97, 1, 100, 0, 1, 120, 70, 63, 240, 0, 0, 0, 0, 0,
-              0, 100, 0, 1, 121, 100, 0, 1, 97, 97, 2, 100, 0, 1, 98, 97, 1})},
+       bytes({131, 116, 0,   0, 0, 4,   97,  1, 100, 0,  1,  120, 70,  63, 240, 0,  0,  0, 0,
+              0,   0,   100, 0, 1, 121, 100, 0, 1,   97, 97, 2,   100, 0,  1,   98, 97, 1})},
       {"#{2 => a, 1.5 => b, c => 1, <<\"x\">> => 2, [1] => 3, {1} => 4, 1 => 5, 2.0 => 6}",
-       bytes({131, 116, 0, 0, 0, 8, 97, 1, 97, 5, 97, 2, 100, 0, 1, 97, 70, 63, 248, 0,
-              0, 0, 0, 0, 0, 100, 0, 1, 98, 70, 64, 0, 0, 0, 0, 0, 0, 0, 97, 6, 100, 0,
-              1, 99, 97, 1, 104, 1, 97, 1, 97, 4, 107, 0, 1, 1, 97, 3, 109, 0, 0, 0, 1,
-              120, 97, 2})},
+       bytes({131, 116, 0, 0, 0,  8,  97,  1,   97,  5,  97, 2,  100, 0,  1,  97, 70,
+              63,  248, 0, 0, 0,  0,  0,   0,   100, 0,  1,  98, 70,  64, 0,  0,  0,
+              0,   0,   0, 0, 97, 6,  100, 0,   1,   99, 97, 1,  104, 1,  97, 1,  97,
+              4,   107, 0, 1, 1,  97, 3,   109, 0,   0,  0,  1,  120, 97, 2})},
       {"fun lists:map/2",
        bytes({131, 113, 100, 0, 5, 108, 105, 115, 116, 115, 100, 0, 3, 109, 97, 112, 97, 2})},
       {"-0.0", bytes({131, 70, 128, 0, 0, 0, 0, 0, 0, 0})},
@@ -102,8 +102,8 @@ TEST(etf, encodes_like_otp_25_term_to_binary) {
       {"18446744073709551616", bytes({131, 110, 9, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1})},
       {"-2147483648", bytes({131, 98, 128, 0, 0, 0})},
       {"{2147483648, -2147483649, 255, 256, -1}",
-       bytes({131, 104, 5, 110, 4, 0, 0, 0, 0, 128, 110, 4, 1, 1, 0, 0, 128, 97, 255, 98, 0, 0,
-              1, 0, 98, 255, 255, 255, 255})},
+       bytes({131, 104, 5,  110, 4,  0, 0, 0, 0, 128, 110, 4,   1,   1,  0,
+              0,   128, 97, 255, 98, 0, 0, 1, 0, 98,  255, 255, 255, 255})},
       {"{}", bytes({131, 104, 0})},
       {"#{}", bytes({131, 116, 0, 0, 0, 0})},
   };
@@ -154,24 +154,24 @@ TEST(etf, big_integers_choose_small_or_large_big) {
 TEST(etf, identities_use_the_local_node_name) {
   // term_to_binary(self()) on a non-distributed node: nonode@nohost, creation 0.
   const std::string pid_bytes =
-      bytes({131, 88, 100, 0, 13, 110, 111, 110, 111, 100, 101, 64, 110, 111, 104, 111, 115,
-             116, 0, 0, 0, 9, 0, 0, 0, 0, 0, 0, 0, 0});
+      bytes({131, 88,  100, 0, 13, 110, 111, 110, 111, 100, 101, 64, 110, 111, 104,
+             111, 115, 116, 0, 0,  0,   9,   0,   0,   0,   0,   0,  0,   0,   0});
   const term p = bl::pid{9, 0, 0, 0};
   EXPECT_EQ(hex(encoded(p)), hex(pid_bytes));
   EXPECT_EQ(etf::binary_to_term(pid_bytes), p);
   EXPECT_TRUE(etf::binary_to_term(pid_bytes).as_pid().is_local());
 
   const std::string ref_bytes =
-      bytes({131, 90, 0, 3, 100, 0, 13, 110, 111, 110, 111, 100, 101, 64, 110, 111, 104,
-             111, 115, 116, 0, 0, 0, 0, 0, 0, 118, 224, 250, 184, 0, 1, 9, 179, 65, 19});
+      bytes({131, 90,  0, 3, 100, 0, 13, 110, 111, 110, 111, 100, 101, 64, 110, 111, 104, 111,
+             115, 116, 0, 0, 0,   0, 0,  0,   118, 224, 250, 184, 0,   1,  9,   179, 65,  19});
   const term r = etf::binary_to_term(ref_bytes);
   EXPECT_TRUE(r.as_ref().node == 0);
   EXPECT_EQ(r.as_ref().length, 3u);
   EXPECT_EQ(hex(encoded(r)), hex(ref_bytes));
 
   const std::string port_bytes =
-      bytes({131, 89, 100, 0, 13, 110, 111, 110, 111, 100, 101, 64, 110, 111, 104, 111, 115,
-             116, 0, 0, 0, 0, 0, 0, 0, 0});
+      bytes({131, 89,  100, 0,   13,  110, 111, 110, 111, 100, 101, 64, 110,
+             111, 104, 111, 115, 116, 0,   0,   0,   0,   0,   0,   0,  0});
   EXPECT_EQ(etf::binary_to_term(port_bytes), term(bl::port{0, 0, 0}));
   EXPECT_EQ(hex(encoded(bl::port{0, 0, 0})), hex(port_bytes));
 
@@ -190,8 +190,8 @@ TEST(etf, identities_use_the_local_node_name) {
   // With a node identity set, that name and creation are local and the rest remote.
   bl::set_local_node_identity(bl::atom("me@host"), 77);
   const std::string mine = encoded(bl::pid{5, 6, 0, 0});
-  EXPECT_EQ(hex(mine), hex(bytes({131, 88, 100, 0, 7, 'm', 'e', '@', 'h', 'o', 's', 't', 0, 0, 0,
-                                  5, 0, 0, 0, 6, 0, 0, 0, 77})));
+  EXPECT_EQ(hex(mine), hex(bytes({131, 88, 100, 0, 7, 'm', 'e', '@', 'h', 'o', 's', 't',
+                                  0,   0,  0,   5, 0, 0,   0,   6,   0,   0,   0,   77})));
   EXPECT_EQ(etf::binary_to_term(mine), term(bl::pid{5, 6, 0, 0}));
   EXPECT_FALSE(etf::binary_to_term(pid_bytes).as_pid().is_local());
   bl::set_local_node_identity(bl::atoms::nonode_at_nohost, 0);
@@ -209,13 +209,13 @@ TEST(etf, ports_past_28_bits_use_v4_port_ext) {
 
 TEST(etf, closures_reencode_unchanged) {
   // term_to_binary(fun(Y) -> {X, Y} end) with X = <0.9.0>, in a compiled module t6.
-  const std::string closure = bytes(
-      {131, 112, 0,   0,   0,   99,  1,   123, 88,  119, 209, 43,  76,  236, 249, 204, 210,
-       59,  196, 113, 70,  164, 113, 0,   0,   0,   0,   0,   0,   0,   1,   100, 0,   2,
-       116, 54,  97,  0,   98,  3,   218, 195, 190, 88,  100, 0,   13,  110, 111, 110, 111,
-       100, 101, 64,  110, 111, 104, 111, 115, 116, 0,   0,   0,   9,   0,   0,   0,   0,
-       0,   0,   0,   0,   88,  100, 0,   13,  110, 111, 110, 111, 100, 101, 64,  110, 111,
-       104, 111, 115, 116, 0,   0,   0,   9,   0,   0,   0,   0,   0,   0,   0,   0});
+  const std::string closure =
+      bytes({131, 112, 0,   0,   0,   99,  1,   123, 88,  119, 209, 43,  76,  236, 249, 204, 210,
+             59,  196, 113, 70,  164, 113, 0,   0,   0,   0,   0,   0,   0,   1,   100, 0,   2,
+             116, 54,  97,  0,   98,  3,   218, 195, 190, 88,  100, 0,   13,  110, 111, 110, 111,
+             100, 101, 64,  110, 111, 104, 111, 115, 116, 0,   0,   0,   9,   0,   0,   0,   0,
+             0,   0,   0,   0,   88,  100, 0,   13,  110, 111, 110, 111, 100, 101, 64,  110, 111,
+             104, 111, 115, 116, 0,   0,   0,   9,   0,   0,   0,   0,   0,   0,   0,   0});
   const term f = etf::binary_to_term(closure);
   ASSERT_TRUE(f.is_fun());
   const bl::local_fun lf = f.as_local_fun();
@@ -241,15 +241,15 @@ TEST(etf, closures_reencode_unchanged) {
 TEST(etf, compressed_form_matches_otp) {
   const term as = parse("[a,a,a,a,a,a,a,a,a,a,a,a,a,a,a,a,a,a,a,a]");
   // term_to_binary(lists:duplicate(20, a), [compressed]).
-  const std::string level6 = bytes({131, 80,  0,   0,  0,   86,  120, 156, 203, 97,  96,  96, 16,
-                                    73,  97,  96,  76, 164, 38,  206, 2,   0,   173, 210, 16, 99});
+  const std::string level6 = bytes({131, 80, 0,  0,  0,   86, 120, 156, 203, 97,  96,  96, 16,
+                                    73,  97, 96, 76, 164, 38, 206, 2,   0,   173, 210, 16, 99});
   etf::encode_options options;
   options.compression = 6;
   EXPECT_EQ(hex(encoded(as, options)), hex(level6));
   EXPECT_EQ(etf::binary_to_term(level6), as);
   // [{compressed, 9}, {minor_version, 2}].
-  const std::string level9 = bytes({131, 80, 0,   0,  0,  66, 120, 218, 203, 97, 96, 96, 16,
-                                    41,  103, 76, 36, 27, 101, 1,  0,   57,  56, 17, 223});
+  const std::string level9 = bytes({131, 80,  0,  0,  0,  66,  120, 218, 203, 97, 96, 96, 16,
+                                    41,  103, 76, 36, 27, 101, 1,   0,   57,  56, 17, 223});
   options.compression = 9;
   options.minor_version = 2;
   EXPECT_EQ(hex(encoded(as, options)), hex(level9));
@@ -281,17 +281,17 @@ TEST(etf, decodes_every_tag_as_otp_does) {
       {bytes({131, 97, 255}), "255"},
       {bytes({131, 98, 255, 255, 255, 255}), "-1"},
       {bytes({131, 98, 0, 0, 0, 1}), "1", "83 61 01"},
-      {bytes({131, 110, 2, 0, 1, 0}), "1", "83 61 01"},       // high zero bytes
-      {bytes({131, 110, 0, 0}), "0", "83 61 00"},             // no digits
-      {bytes({131, 110, 1, 1, 0}), "0", "83 61 00"},          // negative zero
+      {bytes({131, 110, 2, 0, 1, 0}), "1", "83 61 01"},        // high zero bytes
+      {bytes({131, 110, 0, 0}), "0", "83 61 00"},              // no digits
+      {bytes({131, 110, 1, 1, 0}), "0", "83 61 00"},           // negative zero
       {bytes({131, 111, 0, 0, 0, 1, 0, 5}), "5", "83 61 05"},  // LARGE_BIG for a small value
       {float_text("1.5"), "1.5", "83 46 3f f8 00 00 00 00 00 00"},
       {float_text("-0.0e+00"), "-0.0", "83 46 80 00 00 00 00 00 00 00"},
       {float_text("1,5E3"), "1500.0", "83 46 40 97 70 00 00 00 00 00"},
       {float_text("+1.50000000000000000000e+00"), "1.5", "83 46 3f f8 00 00 00 00 00 00"},
-      {bytes({131, 115, 1, 97}), "a", "83 64 00 01 61"},            // SMALL_ATOM_EXT
-      {bytes({131, 115, 1, 233}), "'é'", "83 64 00 01 e9"},          // Latin-1 é
-      {bytes({131, 118, 0, 1, 97}), "a", "83 64 00 01 61"},          // ATOM_UTF8_EXT
+      {bytes({131, 115, 1, 97}), "a", "83 64 00 01 61"},     // SMALL_ATOM_EXT
+      {bytes({131, 115, 1, 233}), "'é'", "83 64 00 01 e9"},  // Latin-1 é
+      {bytes({131, 118, 0, 1, 97}), "a", "83 64 00 01 61"},  // ATOM_UTF8_EXT
       {bytes({131, 118, 0, 2, 195, 169}), "'é'", "83 64 00 01 e9"},
       {bytes({131, 119, 2, 206, 187}), "'λ'"},
       {bytes({131, 107, 0, 0}), "[]", "83 6a"},
@@ -328,24 +328,25 @@ TEST(etf, decodes_deprecated_identities) {
   const term p = etf::binary_to_term(
       bytes({131, 103, 100, 0, 1, 97, 255, 255, 255, 255, 255, 255, 255, 255, 3}));
   EXPECT_EQ(p, term(bl::pid{0xffffffff, 0xffffffff, a, 3}));
-  EXPECT_EQ(hex(encoded(p)), hex(bytes({131, 88, 100, 0, 1, 97, 255, 255, 255, 255, 255, 255,
-                                        255, 255, 0, 0, 0, 3})));
+  EXPECT_EQ(
+      hex(encoded(p)),
+      hex(bytes({131, 88, 100, 0, 1, 97, 255, 255, 255, 255, 255, 255, 255, 255, 0, 0, 0, 3})));
   // PORT_EXT and NEW_PORT_EXT; OTP writes ids past 28 bits as V4_PORT_EXT.
   const std::string v4 =
       hex(bytes({131, 120, 100, 0, 1, 97, 0, 0, 0, 0, 255, 255, 255, 255, 0, 0, 0, 3}));
-  EXPECT_EQ(hex(encoded(etf::binary_to_term(
-                bytes({131, 102, 100, 0, 1, 97, 255, 255, 255, 255, 3})))),
-            v4);
+  EXPECT_EQ(
+      hex(encoded(etf::binary_to_term(bytes({131, 102, 100, 0, 1, 97, 255, 255, 255, 255, 3})))),
+      v4);
   EXPECT_EQ(hex(encoded(etf::binary_to_term(
                 bytes({131, 89, 100, 0, 1, 97, 255, 255, 255, 255, 0, 0, 0, 3})))),
             v4);
   // REFERENCE_EXT and NEW_REFERENCE_EXT: 18-bit first word, two-bit creation.
   EXPECT_EQ(hex(encoded(etf::binary_to_term(bytes({131, 101, 100, 0, 1, 97, 0, 3, 255, 255, 3})))),
             hex(bytes({131, 90, 0, 1, 100, 0, 1, 97, 0, 0, 0, 3, 0, 3, 255, 255})));
-  EXPECT_EQ(hex(encoded(etf::binary_to_term(bytes(
-                {131, 114, 0, 2, 100, 0, 1, 97, 1, 0, 3, 255, 255, 255, 255, 255, 255})))),
-            hex(bytes({131, 90, 0, 2, 100, 0, 1, 97, 0, 0, 0, 1, 0, 3, 255, 255, 255, 255, 255,
-                       255})));
+  EXPECT_EQ(
+      hex(encoded(etf::binary_to_term(
+          bytes({131, 114, 0, 2, 100, 0, 1, 97, 1, 0, 3, 255, 255, 255, 255, 255, 255})))),
+      hex(bytes({131, 90, 0, 2, 100, 0, 1, 97, 0, 0, 0, 1, 0, 3, 255, 255, 255, 255, 255, 255})));
   // NEWER_REFERENCE_EXT of 1 and 5 words. (OTP 25 also accepts 0 words, and then
   // crashes: we refuse them both ways.)
   EXPECT_EQ(decode_problem(bytes({131, 90, 0, 0, 100, 0, 1, 97, 0, 0, 0, 0})),
@@ -390,8 +391,9 @@ TEST(etf, every_truncation_is_an_error_not_a_crash) {
       EXPECT_NE(decode_problem(whole + "x").find("1 byte after the term"), std::string::npos);
     }
   }
-  EXPECT_EQ(decode_problem(""), "@0 unexpected end of input in the version byte: needs 1 more "
-                                "byte, 0 left");
+  EXPECT_EQ(decode_problem(""),
+            "@0 unexpected end of input in the version byte: needs 1 more "
+            "byte, 0 left");
   EXPECT_EQ(decode_problem(bytes({131})),
             "@1 unexpected end of input in a term (its tag byte): needs 1 more byte, 0 left");
   EXPECT_EQ(decode_problem(bytes({131, 104, 3, 97, 1})),
@@ -413,9 +415,9 @@ TEST(etf, lengths_past_the_input_fail_before_allocating) {
             "@1 unexpected end of input in STRING_EXT: needs 5 more bytes, 1 left");
   EXPECT_EQ(decode_problem(bytes({131, 112, 255, 255, 255, 255, 0})),
             "@1 unexpected end of input in NEW_FUN_EXT: needs 4294967291 more bytes, 1 left");
-  EXPECT_EQ(decode_problem(bytes({131, 112, 0, 0, 0, 40, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
-                                  0, 0, 0, 0, 0, 0, 0, 0, 255, 255, 255, 255, 0, 0, 0, 0, 0, 0,
-                                  0, 0, 0, 0, 0, 0, 0, 0})),
+  EXPECT_EQ(decode_problem(bytes({131, 112, 0, 0, 0, 40, 1, 0, 0, 0, 0, 0, 0,   0,   0,
+                                  0,   0,   0, 0, 0, 0,  0, 0, 0, 0, 0, 0, 255, 255, 255,
+                                  255, 0,   0, 0, 0, 0,  0, 0, 0, 0, 0, 0, 0,   0,   0})),
             "@1 NEW_FUN_EXT of 4294967295 free variables cannot fit in the 14 bytes left");
 }
 

@@ -1,9 +1,9 @@
 // W6 fairness on Boost.Fiber, the peer of bench/workloads/fairness.cpp: 4 hog
 // fibers spin in a loop that calls nothing, bumping their own counter; first alone
 // for 2 s (the solo rate), then beside a ping-pong pair of fibers doing 1,000
-// timed round trips with a boost::this_fiber::sleep_for(1 ms) between them, for at most 20 s. RESULT: p50_us, p99_us, max_us, completed,
-// hog_progress (hog iterations/s during the round trips / solo rate),
-// sleep_late_us (mean lateness of the 1 ms sleeps).
+// timed round trips with a boost::this_fiber::sleep_for(1 ms) between them, for at most 20 s.
+// RESULT: p50_us, p99_us, max_us, completed, hog_progress (hog iterations/s during the round trips
+// / solo rate), sleep_late_us (mean lateness of the 1 ms sleeps).
 //
 // Fibers are never preempted: once a hog runs, its thread runs nothing else, and a
 // fiber waiting for a timer or a message on that thread is never resumed. So the
@@ -65,9 +65,11 @@ int main(int argc, char** argv) {
   auto args = peer::parse(argc, argv);
   const long round_trips = peer::scaled(args, 1000);
   const auto solo_time = std::chrono::duration<double>(2.0 * std::min(1.0, args.scale * 10));
-  const std::vector<std::pair<std::string, long>> parameters{{"hogs", hog_count}, {"round_trips", round_trips}};
+  const std::vector<std::pair<std::string, long>> parameters{{"hogs", hog_count},
+                                                             {"round_trips", round_trips}};
   const auto limit = peer::clock_type::now() +
-                     std::chrono::duration_cast<peer::clock_type::duration>(solo_time) + std::chrono::seconds(25);
+                     std::chrono::duration_cast<peer::clock_type::duration>(solo_time) +
+                     std::chrono::seconds(25);
   std::vector<double> rtt_us;
   double late_total_us = 0;
   std::atomic<long> completed{0};
@@ -119,12 +121,15 @@ int main(int argc, char** argv) {
         auto start = peer::clock_type::now();
         partner_mailbox.push(ping{&self, i});
         self.value_pop();
-        rtt_us.push_back(std::chrono::duration<double, std::micro>(peer::clock_type::now() - start).count());
+        rtt_us.push_back(
+            std::chrono::duration<double, std::micro>(peer::clock_type::now() - start).count());
         ++completed;
         auto sleep_start = peer::clock_type::now();
         boost::this_fiber::sleep_for(std::chrono::milliseconds(1));
         late_total_us +=
-            std::chrono::duration<double, std::micro>(peer::clock_type::now() - sleep_start).count() - 1000.0;
+            std::chrono::duration<double, std::micro>(peer::clock_type::now() - sleep_start)
+                .count() -
+            1000.0;
       }
       auto r1 = peer::clock_type::now();
       std::uint64_t j1 = total_iterations();
@@ -145,8 +150,8 @@ int main(int argc, char** argv) {
   std::sort(rtt_us.begin(), rtt_us.end());
   auto percentile = [&](double p) {
     if (rtt_us.empty()) return 0.0;
-    std::size_t k =
-        std::min(rtt_us.size() - 1, static_cast<std::size_t>(p * static_cast<double>(rtt_us.size())));
+    std::size_t k = std::min(rtt_us.size() - 1,
+                             static_cast<std::size_t>(p * static_cast<double>(rtt_us.size())));
     return rtt_us[k];
   };
   const long done = completed.load();

@@ -79,8 +79,8 @@ struct pinger_state {
   bool finishing = false;  // the final -1 is sent; its answer ends the pinger
 };
 
-caf::behavior pinger(caf::stateful_actor<pinger_state>* self, std::int64_t round_trips, fairness_result* result,
-                     caf::actor main_thread) {
+caf::behavior pinger(caf::stateful_actor<pinger_state>* self, std::int64_t round_trips,
+                     fairness_result* result, caf::actor main_thread) {
   auto& state = self->state;
   state.partner = self->spawn(pong);
   state.run_start = peer::clock_type::now();
@@ -111,7 +111,8 @@ caf::behavior pinger(caf::stateful_actor<pinger_state>* self, std::int64_t round
           return;
         }
         auto now = peer::clock_type::now();
-        result->rtt_us.push_back(std::chrono::duration<double, std::micro>(now - state.sent).count());
+        result->rtt_us.push_back(
+            std::chrono::duration<double, std::micro>(now - state.sent).count());
         result->completed.fetch_add(1);
         ++state.next;
         state.sleep_start = peer::clock_type::now();
@@ -120,7 +121,8 @@ caf::behavior pinger(caf::stateful_actor<pinger_state>* self, std::int64_t round
       [=](wake_atom) {
         auto& state = self->state;
         result->late_total_us +=
-            std::chrono::duration<double, std::micro>(peer::clock_type::now() - state.sleep_start).count() -
+            std::chrono::duration<double, std::micro>(peer::clock_type::now() - state.sleep_start)
+                .count() -
             1000.0;
         send_next();
       },
@@ -173,7 +175,8 @@ int main(int argc, char** argv) {
     solo_rate = static_cast<double>(i1 - i0) / std::chrono::duration<double>(t1 - t0).count();
 
     // Phase 2: timed round trips beside the hogs.
-    auto pinger_actor = system.spawn(pinger, round_trips, &result, caf::actor_cast<caf::actor>(main_thread));
+    auto pinger_actor =
+        system.spawn(pinger, round_trips, &result, caf::actor_cast<caf::actor>(main_thread));
     main_thread->receive([](peer::done_atom) {});
     stop_hogs.store(true);
   }
@@ -184,17 +187,19 @@ int main(int argc, char** argv) {
   std::sort(rtt_us.begin(), rtt_us.end());
   auto percentile = [&](double p) {
     if (rtt_us.empty()) return 0.0;
-    std::size_t k =
-        std::min(rtt_us.size() - 1, static_cast<std::size_t>(p * static_cast<double>(rtt_us.size())));
+    std::size_t k = std::min(rtt_us.size() - 1,
+                             static_cast<std::size_t>(p * static_cast<double>(rtt_us.size())));
     return rtt_us[k];
   };
   const std::int64_t completed = result.completed.load();
-  double run_rate = result.run_seconds > 0 ? static_cast<double>(result.run_iterations) / result.run_seconds : 0;
+  double run_rate =
+      result.run_seconds > 0 ? static_cast<double>(result.run_iterations) / result.run_seconds : 0;
   peer::report("fairness", completed == round_trips, args, parameters,
                {{"p50_us", percentile(0.50)},
                 {"p99_us", percentile(0.99)},
                 {"max_us", rtt_us.empty() ? 0.0 : rtt_us.back()},
                 {"completed", static_cast<double>(completed)},
                 {"hog_progress", solo_rate > 0 ? run_rate / solo_rate : 0.0},
-                {"sleep_late_us", completed > 0 ? result.late_total_us / static_cast<double>(completed) : 0.0}});
+                {"sleep_late_us",
+                 completed > 0 ? result.late_total_us / static_cast<double>(completed) : 0.0}});
 }
