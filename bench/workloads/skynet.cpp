@@ -32,5 +32,7 @@ int main(int argc, char** argv) {
   });
   node.run();
   bench::report("skynet", sum == leaves * (leaves - 1) / 2, args,
-                {{"leaves", std::to_string(leaves)}}, {{"wall_ms", wall_ms}});
+                {{"leaves", std::to_string(leaves)},
+                 {"preemptions", std::to_string(node.statistics().preemptions)}},
+                {{"wall_ms", wall_ms}});
 }

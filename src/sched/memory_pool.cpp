@@ -12,6 +12,8 @@
 #include <vector>
 
 #include "beamline/detail/allocation.hpp"
+#include "beamline/detail/thread_state.hpp"
+#include "sched/scheduler.hpp"
 
 #if defined(__SANITIZE_ADDRESS__)
 #define BEAMLINE_POOL_BYPASS 1
@@ -113,6 +115,25 @@ central_state& central() {
   return *state;
 }
 
+// Runtime work that may stall in the kernel: inside a critical section (the thread
+// keeps its worker), and excused from the running task's time slice when it took
+// long enough to matter (a refill without faults takes about a microsecond).
+class stall_section {
+ public:
+  stall_section() noexcept : start_(scheduler::now_ns()) {}
+  ~stall_section() {
+    std::int64_t spent = scheduler::now_ns() - start_;
+    if (spent >= excused_from_ns) scheduler::excuse_stall(spent);
+  }
+  stall_section(const stall_section&) = delete;
+  stall_section& operator=(const stall_section&) = delete;
+
+ private:
+  static constexpr std::int64_t excused_from_ns = 20'000;
+  detail::critical_section critical_;  // constructed first, destroyed last
+  std::int64_t start_;
+};
+
 // A thread's free lists. Per class: the active list, and at most one full batch in
 // reserve. Freeing fills the active list up to a batch; a full active list becomes
 // the reserve (and a previous reserve goes to the central list). Allocating takes
@@ -179,7 +200,13 @@ class thread_cache {
         return;
       }
     }
-    // Carve a batch of fresh blocks from this thread's region.
+    // Carve a batch of fresh blocks from this thread's region. This is where fresh
+    // memory is first touched: a fault can zero a 2 MiB huge page (and on a virtual
+    // machine the host may have to fault it in too), at times for milliseconds. That
+    // time is the runtime's, not the running process's: it is excused from the
+    // process's time slice, so the preemption monitor does not take a page fault
+    // for a loop (docs/design/preemption.md).
+    stall_section stall;
     std::size_t size = class_size(index);
     std::uint32_t n = batch_size(index);
     free_block* head = nullptr;

@@ -87,9 +87,18 @@ class alignas(64) worker {
   std::atomic<bool> running_{false};
   std::atomic<int> tid_{0};
   priority running_priority_ = priority::normal;  // owner-only
-  // Monitor-only.
+  // Owner-written (relaxed load and store): nanoseconds of runtime stalls not
+  // charged to the running task (excuse_stall).
+  std::atomic<std::int64_t> excused_ns_{0};
+  // Written by the monitor before it signals, read by the handler: the run it
+  // found overdue and excused_ns_ then. A signal that finds either changed (the
+  // task ended, or a stall was excused since) is ignored; the monitor asks again.
+  std::atomic<std::uint64_t> request_runs_{0};
+  std::atomic<std::int64_t> request_excused_ns_{0};
+  // Monitor-only: the run seen last, when it was first seen, and excused_ns_ then.
   std::uint64_t last_runs_ = 0;
-  unsigned same_samples_ = 0;
+  std::int64_t run_seen_ns_ = 0;
+  std::int64_t run_excused_ns_ = 0;
 
   // Owner-only: pushes, the run-next slot, the tick and the random generator.
   run_queue<schedulable> queues_[3];  // max, high, normal and low
@@ -107,6 +116,16 @@ class alignas(64) worker {
   std::atomic<std::uint32_t> park_word_{0};
   bool on_idle_list_ = false;  // guarded by scheduler::idle_lock_
 };
+
+void scheduler::excuse_stall(std::int64_t ns) noexcept {
+  auto* w = static_cast<worker*>(this_thread.worker);
+  if (w == nullptr) return;
+  w->excused_ns_.store(w->excused_ns_.load(std::memory_order_relaxed) + ns,
+                       std::memory_order_relaxed);
+  // A preemption requested during the stall was the stall's doing: the monitor
+  // asks again if the task's own time still exceeds its slice.
+  this_thread.handoff_pending.store(false, std::memory_order_relaxed);
+}
 
 std::int64_t scheduler::now_ns() noexcept {
   timespec ts;
@@ -295,6 +314,11 @@ bool scheduler::hand_off_this_worker() noexcept {
   auto* w = static_cast<worker*>(this_thread.worker);
   this_thread.handoff_pending.store(false, std::memory_order_relaxed);
   if (w == nullptr || &w->owner_ != this) return false;
+  if (w->runs_.load(std::memory_order_relaxed) !=
+          w->request_runs_.load(std::memory_order_acquire) ||
+      w->excused_ns_.load(std::memory_order_relaxed) !=
+          w->request_excused_ns_.load(std::memory_order_relaxed))
+    return false;  // stale: not the run the monitor found overdue
   spare* s = take_spare();
   if (s == nullptr) {
     refused_.fetch_add(1, std::memory_order_relaxed);
@@ -386,6 +410,7 @@ void scheduler::monitor_main() {
   const int signal_number = installed_signal.load(std::memory_order_relaxed);
   const auto interval = std::max<std::chrono::nanoseconds>(options_.preempt_after / 2,
                                                            std::chrono::microseconds(100));
+  const std::int64_t slice_ns = std::chrono::nanoseconds(options_.preempt_after).count();
   std::unique_lock lock(monitor_lock_);
   while (!stopping_.load(std::memory_order_acquire)) {
     // Every worker parked: nothing can be running long, so sleep until a worker
@@ -415,20 +440,24 @@ void scheduler::monitor_main() {
       add_spare();
       lock.lock();
     }
+    const std::int64_t now = now_ns();
     for (auto& wp : workers_) {
       worker& w = *wp;
-      if (!w.running_.load(std::memory_order_relaxed)) {
-        w.same_samples_ = 0;
-        continue;
-      }
       std::uint64_t runs = w.runs_.load(std::memory_order_relaxed);
-      if (runs != w.last_runs_) {
+      if (!w.running_.load(std::memory_order_relaxed) || runs != w.last_runs_) {
+        // A new task (or none): its time starts now, give or take a sample.
         w.last_runs_ = runs;
-        w.same_samples_ = 0;
+        w.run_seen_ns_ = now;
+        w.run_excused_ns_ = w.excused_ns_.load(std::memory_order_relaxed);
         continue;
       }
-      if (++w.same_samples_ < 2) continue;  // the same task for preempt_after
-      w.same_samples_ = 0;
+      // The same task as at the last sample: has its own time, the stalls the
+      // runtime excused left out, reached the slice? (The first sample of a run
+      // may come up to one interval after it began: a task is preempted after
+      // preempt_after to preempt_after + interval of its own time.)
+      const std::int64_t excused = w.excused_ns_.load(std::memory_order_relaxed);
+      std::int64_t own = now - w.run_seen_ns_ - (excused - w.run_excused_ns_);
+      if (own < slice_ns) continue;
       if (hogs_running_.load(std::memory_order_relaxed) >= options_.max_preempted_threads) {
         if (!budget_warned_.exchange(true))
           std::fprintf(stderr,
@@ -439,7 +468,10 @@ void scheduler::monitor_main() {
       }
       if (spares_ready_.load(std::memory_order_relaxed) == 0) continue;
       int tid = w.tid_.load(std::memory_order_acquire);
-      if (tid != 0) ::syscall(SYS_tgkill, ::getpid(), tid, signal_number);
+      if (tid == 0) continue;
+      w.request_excused_ns_.store(excused, std::memory_order_relaxed);
+      w.request_runs_.store(runs, std::memory_order_release);
+      ::syscall(SYS_tgkill, ::getpid(), tid, signal_number);
     }
   }
 }

@@ -150,6 +150,12 @@ class scheduler {
 
   static std::int64_t now_ns() noexcept;
 
+  // Tells the preemption monitor that the calling worker thread just spent `ns` in
+  // runtime work that is not its task's own time (faulting in fresh memory for the
+  // allocator): the monitor does not count it toward the task's time slice. Call
+  // inside a critical section. No effect on threads that own no worker.
+  static void excuse_stall(std::int64_t ns) noexcept;
+
   preemption_statistics preemption_stats() const noexcept;
   // Threads still running a task that was preempted (they own no worker).
   std::uint32_t preempted_threads() const noexcept {

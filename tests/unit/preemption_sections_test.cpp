@@ -1,0 +1,128 @@
+// Unit tests of preemption around runtime code, on a bare scheduler: a preemption
+// signal that arrives while the thread is inside a critical section is deferred to
+// the section's end, and a stall the runtime excuses (the allocator faulting in
+// fresh memory) does not count toward the task's time slice
+// (docs/design/preemption.md).
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <chrono>
+#include <thread>
+
+#include "beamline/detail/thread_state.hpp"
+#include "sched/scheduler.hpp"
+
+namespace {
+
+namespace sched = beamline::sched;
+using beamline::detail::critical_section;
+using beamline::detail::this_thread;
+using namespace std::chrono_literals;
+using clock_type = std::chrono::steady_clock;
+
+enum class body {
+  plain_loop,          // the task's own code, far past its slice
+  loop_in_section,     // the same inside a runtime critical section
+  excused_in_section,  // the same, then excused as a runtime stall
+};
+
+struct harness {
+  body what;
+  clock_type::duration slice;
+  std::atomic<bool> ran{false};
+  bool worker_kept_in_section = false;
+  bool worker_kept_after = false;
+};
+
+void loop_for(clock_type::duration d) {
+  auto until = clock_type::now() + d;
+  while (clock_type::now() < until) {
+  }
+}
+
+sched::run_outcome run_probe(void* context, beamline::detail::schedulable*) {
+  auto& h = *static_cast<harness*>(context);
+  void* mine = this_thread.worker;
+  // A task's own code runs at critical depth 0, as a process's does (run_process).
+  this_thread.critical_depth.store(0, std::memory_order_relaxed);
+  std::atomic_signal_fence(std::memory_order_seq_cst);
+  const auto overdue = h.slice * 10;
+  switch (h.what) {
+    case body::plain_loop:
+      loop_for(overdue);
+      break;
+    case body::loop_in_section: {
+      critical_section section;
+      loop_for(overdue);
+      h.worker_kept_in_section = this_thread.worker == mine;
+      break;
+    }
+    case body::excused_in_section: {
+      critical_section section;
+      auto start = sched::scheduler::now_ns();
+      loop_for(overdue);
+      sched::scheduler::excuse_stall(sched::scheduler::now_ns() - start);
+      h.worker_kept_in_section = this_thread.worker == mine;
+      break;
+    }
+  }
+  if (h.what == body::excused_in_section) {
+    // Own code again, for less than a slice but more than the monitor's sample
+    // period (half a slice): the monitor sees the task's time without the stall
+    // and lets it be.
+    loop_for(h.slice * 6 / 10);
+  }
+  h.worker_kept_after = this_thread.worker == mine;
+  std::atomic_signal_fence(std::memory_order_seq_cst);
+  this_thread.critical_depth.store(1, std::memory_order_relaxed);
+  h.ran.store(true);
+  return sched::run_outcome::done;
+}
+
+// Runs one probe task on a one-worker scheduler and returns its statistics.
+sched::preemption_statistics run_one(harness& h) {
+  sched::scheduler_options options;
+  options.workers = 1;
+  options.preempt_after = h.slice;
+  sched::scheduler_hooks hooks;
+  hooks.context = &h;
+  hooks.run = &run_probe;
+  hooks.idle = [](void* context) { return static_cast<harness*>(context)->ran.load(); };
+  sched::scheduler scheduler(options, hooks);
+  beamline::detail::schedulable task;
+  scheduler.ready(&task);
+  scheduler.run();
+  // A preempted thread may still be finishing its task: the scheduler must outlive it.
+  while (scheduler.preempted_threads() != 0) std::this_thread::sleep_for(1ms);
+  return scheduler.preemption_stats();
+}
+
+TEST(preemption_sections, a_task_past_its_slice_loses_its_worker) {
+  harness h{body::plain_loop, 2ms};
+  auto stats = run_one(h);
+  EXPECT_TRUE(h.ran.load());
+  EXPECT_FALSE(h.worker_kept_after);
+  EXPECT_EQ(stats.preemptions, 1u);
+}
+
+TEST(preemption_sections, a_signal_inside_a_critical_section_waits_for_its_end) {
+  harness h{body::loop_in_section, 2ms};
+  auto stats = run_one(h);
+  EXPECT_TRUE(h.worker_kept_in_section) << "handed off inside a critical section";
+  EXPECT_FALSE(h.worker_kept_after) << "the deferred hand-off did not happen at its end";
+  EXPECT_GE(stats.deferred, 1u);
+  EXPECT_EQ(stats.preemptions, 1u);
+}
+
+TEST(preemption_sections, an_excused_stall_does_not_count_toward_the_slice) {
+  // A longer slice than the default, so that a busy machine delaying this thread
+  // by a millisecond does not push its own time over the slice.
+  harness h{body::excused_in_section, 10ms};
+  auto stats = run_one(h);
+  EXPECT_TRUE(h.worker_kept_in_section);
+  EXPECT_TRUE(h.worker_kept_after) << "preempted for time the runtime excused";
+  EXPECT_GE(stats.deferred, 1u);
+  EXPECT_EQ(stats.preemptions, 0u);
+}
+
+}  // namespace
