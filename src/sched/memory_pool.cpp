@@ -15,30 +15,20 @@
 #include "beamline/detail/thread_state.hpp"
 #include "sched/scheduler.hpp"
 
-#if defined(__SANITIZE_ADDRESS__)
-#define BEAMLINE_POOL_BYPASS 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define BEAMLINE_POOL_BYPASS 1
-#endif
-#endif
-
 namespace beamline::sched {
 namespace {
 
-// Size classes: 16-byte steps to 512, 64-byte steps to 2048, 256-byte steps to 8192.
-constexpr std::size_t class_count = 32 + 24 + 24;
+using detail::pool_class_count;
+using detail::pool_free_list;
+
+constexpr std::size_t class_count = pool_class_count;
 
 constexpr std::size_t class_of(std::size_t size) noexcept {
-  if (size <= 512) return size == 0 ? 0 : (size + 15) / 16 - 1;
-  if (size <= 2048) return 32 + (size - 512 + 63) / 64 - 1;
-  return 56 + (size - 2048 + 255) / 256 - 1;
+  return detail::pool_class_of(size);
 }
 
 constexpr std::size_t class_size(std::size_t index) noexcept {
-  if (index < 32) return (index + 1) * 16;
-  if (index < 56) return 512 + (index - 32 + 1) * 64;
-  return 2048 + (index - 56 + 1) * 256;
+  return detail::pool_class_size(index);
 }
 
 static_assert(class_of(16) == 0 && class_of(17) == 1 && class_of(512) == 31);
@@ -46,18 +36,8 @@ static_assert(class_of(513) == 32 && class_of(2048) == 55 && class_of(2049) == 5
 static_assert(class_of(detail::max_pooled_size) == class_count - 1);
 static_assert(class_size(class_of(300)) >= 300 && class_size(class_of(5000)) >= 5000);
 
-// Blocks moved between a thread cache and the central list at once (a table: the
-// free path must not divide).
-constexpr auto batch_sizes = [] {
-  std::array<std::uint32_t, class_count> sizes{};
-  for (std::size_t i = 0; i < class_count; ++i) {
-    std::size_t n = 16384 / class_size(i);
-    sizes[i] = static_cast<std::uint32_t>(n < 8 ? 8 : (n > 128 ? 128 : n));
-  }
-  return sizes;
-}();
 constexpr std::uint32_t batch_size(std::size_t index) noexcept {
-  return batch_sizes[index];
+  return detail::pool_batch_sizes[index];
 }
 
 struct free_block {
@@ -142,8 +122,10 @@ class stall_section {
 // frees and allocates around a boundary does not take the central lock each time.
 class thread_cache {
  public:
+  pool_free_list* active_lists() noexcept { return active_.data(); }
+
   void* allocate(std::size_t index) {
-    list& l = active_[index];
+    pool_free_list& l = active_[index];
     if (l.head == nullptr) {
       if (reserve_[index].head != nullptr) {
         l = reserve_[index];
@@ -152,16 +134,16 @@ class thread_cache {
         refill(index);
       }
     }
-    free_block* b = l.head;
+    auto* b = static_cast<free_block*>(l.head);
     l.head = b->next;
     --l.count;
     return b;
   }
 
   void deallocate(void* block, std::size_t index) noexcept {
-    list& l = active_[index];
+    pool_free_list& l = active_[index];
     auto* b = static_cast<free_block*>(block);
-    b->next = l.head;
+    b->next = static_cast<free_block*>(l.head);
     l.head = b;
     if (++l.count < batch_size(index)) return;
     if (reserve_[index].head != nullptr) give_to_central(index, reserve_[index]);
@@ -178,15 +160,10 @@ class thread_cache {
   }
 
  private:
-  struct list {
-    free_block* head = nullptr;
-    std::uint32_t count = 0;
-  };
-
-  static void give_to_central(std::size_t index, const list& l) noexcept {
+  static void give_to_central(std::size_t index, const pool_free_list& l) noexcept {
     central_state& c = central();
     std::lock_guard guard(c.locks[index]);
-    c.batches[index].push_back({l.head, l.count});
+    c.batches[index].push_back({static_cast<free_block*>(l.head), l.count});
   }
 
   void refill(std::size_t index) {
@@ -225,15 +202,16 @@ class thread_cache {
     active_[index] = {head, n};
   }
 
-  std::array<list, class_count> active_{};
-  std::array<list, class_count> reserve_{};
+  std::array<pool_free_list, class_count> active_{};  // pool_active_lists: inline paths
+  std::array<pool_free_list, class_count> reserve_{};
   char* region_cursor_ = nullptr;
   char* region_end_ = nullptr;
 };
 
-// The fast path reads one constinit thread-local pointer. The cache is made on a
-// thread's first allocation; `cache_owner` flushes it when the thread ends, after
-// which the thread's allocations go to the central lists directly.
+// The inline fast paths (allocation.hpp) read one constinit thread-local pointer,
+// pool_active_lists. The cache is made on a thread's first allocation; `cache_owner`
+// flushes it when the thread ends, after which the thread's allocations go to the
+// central lists directly.
 constinit thread_local thread_cache* current_cache = nullptr;
 constinit thread_local bool cache_gone = false;
 
@@ -241,6 +219,7 @@ struct cache_owner {
   thread_cache* cache = nullptr;
   ~cache_owner() {
     if (cache == nullptr) return;
+    detail::pool_active_lists = nullptr;
     cache->flush();
     delete cache;
     current_cache = nullptr;
@@ -254,6 +233,9 @@ thread_local cache_owner owner;
   if (cache_gone) return nullptr;
   owner.cache = new thread_cache();
   current_cache = owner.cache;
+#if !defined(BEAMLINE_POOL_BYPASS)
+  detail::pool_active_lists = current_cache->active_lists();
+#endif
   return current_cache;
 }
 
@@ -296,25 +278,27 @@ void memory_pool_flush_thread_cache() noexcept {
 
 namespace beamline::detail {
 
+constinit thread_local pool_free_list* pool_active_lists = nullptr;
+
 #if defined(BEAMLINE_POOL_BYPASS)
 
-void* pool_allocate(std::size_t size) {
+void* pool_allocate_slow(std::size_t size) {
   return ::operator new(size);
 }
-void pool_deallocate(void* block, std::size_t) noexcept {
+void pool_deallocate_slow(void* block, std::size_t) noexcept {
   ::operator delete(block);
 }
 
 #else
 
-void* pool_allocate(std::size_t size) {
+void* pool_allocate_slow(std::size_t size) {
   if (size > max_pooled_size) return ::operator new(size);
   std::size_t index = sched::class_of(size);
   if (sched::thread_cache* cache = sched::this_thread_cache()) return cache->allocate(index);
   return sched::allocate_uncached(index);
 }
 
-void pool_deallocate(void* block, std::size_t size) noexcept {
+void pool_deallocate_slow(void* block, std::size_t size) noexcept {
   if (size > max_pooled_size) return ::operator delete(block);
   std::size_t index = sched::class_of(size);
   if (sched::current_cache != nullptr) return sched::current_cache->deallocate(block, index);

@@ -10,6 +10,12 @@
 // per class), so blocks freed on one thread (a receiver) flow back to the thread
 // that allocates (the senders) a batch at a time.
 //
+// The fast paths (a pop from or a push onto the calling thread's active list of the
+// class) are inline in beamline/detail/allocation.hpp, through one constinit
+// thread-local pointer to that thread's lists: with them out of line, a message's
+// allocation and free cost about 80 instructions (callgrind on W5), and inlining
+// them made W5 20 % faster, W1 8 % and W7 6 % (2 workers, 7 alternating runs).
+//
 // Invariants:
 // - A block is in exactly one place: in use, in one thread cache, or in one central
 //   batch. Blocks move between threads only in whole batches through the central
