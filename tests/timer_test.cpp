@@ -110,4 +110,41 @@ TEST_P(timer, timers_of_processes_that_died_do_not_leak) {
   });
 }
 
+TEST_P(timer, timeouts_that_race_messages_and_kills_are_safe) {
+  // Receive timeouts expire on one worker while their processes, on another, take a
+  // message (which re-arms the timer) or are killed (which frees it): the worker that
+  // expires a timer must be done with it before its owner may reuse it.
+  const int waiters = static_cast<int>(scaled(64));
+  const int rounds = static_cast<int>(scaled(200));
+  int answers = 0;
+  run([&]() -> bl::process {
+    bl::pid me = bl::self();
+    std::vector<bl::pid> pids;
+    for (int i = 0; i < waiters; ++i)
+      pids.push_back(bl::spawn([me]() -> bl::process {
+        int timed_out = 0;
+        for (;;) {
+          bool done = false;
+          co_await bl::receive([&](int) {}, [&](const std::string&) { done = true; },
+                               bl::after(1ms, [&] { ++timed_out; }));
+          if (done) break;
+        }
+        bl::send(me, timed_out);
+      }));
+    for (int r = 0; r < rounds; ++r) {
+      for (const bl::pid& p : pids) bl::send(p, r);
+      co_await bl::sleep(1ms);
+    }
+    for (int i = 0; i < waiters; i += 2)
+      bl::exit(pids[static_cast<std::size_t>(i)], bl::atoms::kill);
+    for (int i = 1; i < waiters; i += 2)
+      bl::send(pids[static_cast<std::size_t>(i)], std::string("stop"));
+    for (int i = 1; i < waiters; i += 2) {
+      co_await bl::receive<int>();
+      ++answers;
+    }
+  });
+  EXPECT_EQ(answers, waiters / 2);
+}
+
 }  // namespace

@@ -800,11 +800,13 @@ void scheduler::expire_timers(worker& w) {
     std::lock_guard guard(w.timer_lock_);
     w.wheel_.advance(now_tick, [&](timer_node& node) {
       auto& timer = static_cast<scheduled_timer&>(node);
-      // Release: whoever sees the timer disarmed (cancel_timer's acquire load) also
-      // sees the wheel done with the node, and may free or re-arm it.
+      // The hook reads the timer first; only then is it disarmed. Release: whoever
+      // sees the timer disarmed (cancel_timer's acquire load, which then skips the
+      // lock) also sees the wheel and the hook done with it, and may free or re-arm
+      // it at once.
+      hooks_.timer_expired(hooks_.context, &timer);
       timer.owner.store(nullptr, std::memory_order_release);
       w.timer_count_.fetch_sub(1, std::memory_order_relaxed);
-      hooks_.timer_expired(hooks_.context, &timer);
       fired = true;
     });
   }

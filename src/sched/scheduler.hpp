@@ -62,8 +62,9 @@ struct scheduler_hooks {
   // Called by a worker about to park: true if nothing is left to run (the scheduler
   // then stops, as when every process has ended).
   bool (*idle)(void* context) = nullptr;
-  // Called under a wheel's lock for each expired timer, then once after the lock is
-  // released (so deliveries happen outside it).
+  // Called under a wheel's lock for each expired timer, while the timer still counts
+  // as armed (so its owner cannot free it during the call), then once after the lock
+  // is released (so deliveries happen outside it).
   void (*timer_expired)(void* context, timer_node* timer) = nullptr;
   void (*timers_fired)(void* context) = nullptr;
   void (*worker_started)(void* context, unsigned index) = nullptr;
