@@ -137,8 +137,17 @@ class [[nodiscard]] task {
 };
 
 namespace detail {
+// Throws std::logic_error: `operation` needs a process and none runs on this thread.
+[[noreturn]] void throw_not_in_process(const char* operation);
 // The running process; throws std::logic_error naming `operation` outside one.
-process_control& current_process(const char* operation);
+inline process_control& current_process(const char* operation) {
+  process_control* p = this_thread.process;
+  if (p == nullptr) [[unlikely]]
+    throw_not_in_process(operation);
+  return *p;
+}
+// check()'s slow path: signals are pending or the process is exiting.
+void check_signals(process_control& p);
 }  // namespace detail
 
 // The calling process's pid. Outside a process: std::logic_error.
@@ -148,8 +157,14 @@ pid self();
 // Awaited (co_await check()), it also yields when the time slice is spent.
 class check {
  public:
-  check();
-  bool await_ready() const noexcept;
+  check() {
+    detail::process_control& p = detail::current_process("check");
+    --detail::this_thread.budget;
+    ++p.reductions_;
+    if (p.inbox_nonempty() || p.exiting_) [[unlikely]]
+      detail::check_signals(p);
+  }
+  bool await_ready() const noexcept { return detail::this_thread.budget > 0; }
   void await_suspend(std::coroutine_handle<> h) noexcept;
   void await_resume() const noexcept {}
 };

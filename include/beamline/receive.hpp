@@ -151,13 +151,23 @@ class receive_awaiter : public receive_base {
   }
 
   bool await_ready() {
-    process_ = &current_process("receive");
-    return process_->receive_ready(*this);
+    process_control& p = current_process("receive");
+    process_ = &p;
+    // The common case inline: the first message in the queue is accepted.
+    if (since_key == 0 && p.receive_fast_ready() && p.queue_head_ != nullptr) {
+      int found = match(p.queue_head_, std::index_sequence_for<Handlers...>{});
+      if (found >= 0) {
+        matched_index = found;
+        at_head = true;
+        return true;
+      }
+    }
+    return p.receive_ready(*this);
   }
   void await_suspend(std::coroutine_handle<> h) noexcept { process_->receive_suspend(*this, h); }
 
   result_type await_resume() {
-    signal* node = process_->receive_take(*this);
+    signal* node = at_head ? process_->take_first() : process_->receive_take(*this);
     if (node == nullptr) {
       if constexpr (is_after<After>::value) {
         return static_cast<result_type>(after_.handler());

@@ -22,6 +22,7 @@
 
 #include "beamline/atom.hpp"
 #include "beamline/detail/signal.hpp"
+#include "beamline/detail/thread_state.hpp"
 #include "beamline/pid.hpp"
 
 namespace beamline {
@@ -54,9 +55,16 @@ constexpr bool check_sendable() {
 
 class node_runtime;
 
+// Throws std::logic_error: `operation` needs a node and this thread has none.
+[[noreturn]] void throw_no_node(const char* operation);
 // The node a send from this thread goes to: the running process's node, or the
 // node whose API the thread is calling; std::logic_error otherwise.
-node_runtime& sending_node(const char* operation);
+inline node_runtime& sending_node(const char* operation) {
+  node_runtime* node = this_thread.node;
+  if (node == nullptr) [[unlikely]]
+    throw_no_node(operation);
+  return *node;
+}
 // Delivers s (a message addressed to `to`) and takes ownership of it.
 void send_signal(node_runtime& node, const pid& to, signal* s) noexcept;
 pid whereis_or_badarg(node_runtime& node, atom name);

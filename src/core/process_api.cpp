@@ -21,20 +21,19 @@ namespace beamline {
 
 namespace detail {
 
-process_control& current_process(const char* operation) {
-  process_control* p = this_thread.process;
-  if (p == nullptr)
-    throw std::logic_error(std::string("beamline::") + operation +
-                           " must be called from a process (this thread is not running one)");
-  return *p;
+void throw_not_in_process(const char* operation) {
+  throw std::logic_error(std::string("beamline::") + operation +
+                         " must be called from a process (this thread is not running one)");
 }
 
-node_runtime& sending_node(const char* operation) {
-  node_runtime* node = this_thread.node;
-  if (node == nullptr)
-    throw std::logic_error(std::string("beamline::") + operation +
-                           " needs a node: call it from a process, or use node::" + operation);
-  return *node;
+void check_signals(process_control& p) {
+  if (p.inbox_nonempty()) p.drain_inbox();
+  if (p.exiting_) p.throw_exit();
+}
+
+void throw_no_node(const char* operation) {
+  throw std::logic_error(std::string("beamline::") + operation +
+                         " needs a node: call it from a process, or use node::" + operation);
 }
 
 node_runtime& spawning_node(const char* operation) {
@@ -51,14 +50,6 @@ void charge_reduction() noexcept {
 }
 
 }  // namespace
-
-void send_signal(node_runtime& node, const pid& to, signal* s) noexcept {
-  std::uint32_t penalty = node.deliver_message(to, s);
-  if (process_control* p = this_thread.process) {
-    this_thread.budget -= static_cast<std::int32_t>(1 + penalty);
-    p->reductions_ += 1 + penalty;
-  }
-}
 
 pid whereis_or_badarg(node_runtime& node, atom name) {
   std::optional<pid> p = node.names().whereis(name);
@@ -159,18 +150,6 @@ using detail::this_thread;
 
 pid self() {
   return current_process("self").self();
-}
-
-check::check() {
-  process_control& p = current_process("check");
-  --this_thread.budget;
-  ++p.reductions_;
-  if (p.inbox_nonempty()) p.drain_inbox();
-  if (p.exiting_) p.throw_exit();
-}
-
-bool check::await_ready() const noexcept {
-  return this_thread.budget > 0;
 }
 
 void check::await_suspend(std::coroutine_handle<> h) noexcept {

@@ -69,10 +69,6 @@ signal* make_control_signal(signal_kind kind, const pid& from, const ref& monito
 
 // --- the message queue ------------------------------------------------------------
 
-bool process_control::inbox_nonempty() const noexcept {
-  return slot_->inbox.load(std::memory_order_relaxed) != nullptr;
-}
-
 void process_control::drain_inbox() {
   signal* chain = inbox_take_all(*slot_);
   while (chain != nullptr) {

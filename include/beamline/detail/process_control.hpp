@@ -26,8 +26,10 @@
 #include <cstdint>
 #include <exception>
 
+#include "beamline/detail/process_slot.hpp"
 #include "beamline/detail/schedulable.hpp"
 #include "beamline/detail/signal.hpp"
+#include "beamline/detail/thread_state.hpp"
 #include "beamline/pid.hpp"
 #include "beamline/term.hpp"
 
@@ -35,7 +37,6 @@ namespace beamline::detail {
 
 class node_runtime;
 class process_control;
-struct process_slot;
 struct receive_timer;
 struct relations;
 
@@ -52,6 +53,7 @@ struct receive_base {
   std::uint64_t since_key = 0;    // the mark to start scanning from; 0: the first message
   std::int32_t matched_index = -1;
   bool timed_out = false;
+  bool at_head = false;  // matched the queue's first message without suspending
 };
 
 // Storage for a stateful callable and its arguments, owned by the process it spawned.
@@ -73,13 +75,40 @@ class process_control : public schedulable {
   // Moves every signal in the inbox into this process: messages are appended to the
   // queue, other signals are acted upon (which may end the process: see exiting_).
   void drain_inbox();
-  bool inbox_nonempty() const noexcept;
+  bool inbox_nonempty() const noexcept {
+    return slot_->inbox.load(std::memory_order_relaxed) != nullptr;
+  }
   // Removes the message *link points to from the queue, keeping the save point, the
   // tail and the marks valid. The caller owns the removed node.
   signal* unlink_message(signal** link) noexcept;
   signal** scan_start(std::uint64_t since_key) noexcept;
 
   // --- receive (called by receive.hpp's awaiter) ---------------------------------
+  // The fast path, for a receive without a mark: true if the slice allows one more
+  // receive, pending signals have been drained and the process is not exiting; the
+  // caller may then take the queue's first message with take_first() if a handler
+  // accepts it, and otherwise goes the slow way (receive_ready).
+  bool receive_fast_ready() {
+    if (this_thread.budget <= 1) return false;  // the slow path yields
+    if (inbox_nonempty()) drain_inbox();
+    return !exiting_;
+  }
+  // Removes the queue's first message (the fast path matched it) and charges the
+  // receive's reduction. The receive never suspended: no timer is armed for it.
+  signal* take_first() noexcept {
+    --this_thread.budget;
+    ++reductions_;
+    ++messages_scanned_;
+    signal* s = queue_head_;
+    queue_head_ = s->next;
+    if (queue_tail_ == &s->next) queue_tail_ = &queue_head_;
+    for (mark& m : marks_)
+      if (m.link == &s->next) m.link = &queue_head_;
+    --queue_length_;
+    save_ = &queue_head_;
+    s->next = nullptr;
+    return s;
+  }
   bool receive_ready(receive_base& r);
   void receive_suspend(receive_base& r, std::coroutine_handle<> h) noexcept;
   signal* receive_take(receive_base& r) noexcept;  // the matched node, unlinked; or null

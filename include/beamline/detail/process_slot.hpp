@@ -1,0 +1,43 @@
+// beamline/detail/process_slot.hpp: the part of a process that other threads touch.
+//
+// A slot of the process table (src/core/process_table.hpp, which documents the
+// inbox protocol and slot reuse). It is here, in a public header, so that the
+// owner's cheapest test, "has anything arrived?", is inline on every receive and
+// check().
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+
+#include "beamline/detail/signal.hpp"
+
+namespace beamline::detail {
+
+class process_control;
+
+inline signal* blocked_tag() noexcept {
+  return reinterpret_cast<signal*>(std::uintptr_t{1});
+}
+inline signal* closed_tag() noexcept {
+  return reinterpret_cast<signal*>(std::uintptr_t{2});
+}
+
+struct process_slot {
+  std::atomic<signal*> inbox{nullptr};
+  std::atomic<std::uint32_t> serial{0};
+  std::atomic<std::uint32_t> name{0};  // registered name's atom index + 1; 0: none
+  // About how many messages wait for the owner (inbox and message queue): senders
+  // add one (a plain load and store, so concurrent sends may lose counts: a
+  // heuristic, not a count), and the owner sets it to its queue length when it
+  // drains. Sends to a process with a backlog cost the
+  // sender more reductions, as on BEAM, so a flood slows its senders down instead
+  // of growing the receiver's queue without bound.
+  std::atomic<std::uint32_t> backlog{0};
+  // The worker the owner last ran on (node_runtime's worker tag; 0: none): the send
+  // penalty applies only to senders on that worker, the only ones whose slices
+  // compete with the owner's.
+  std::atomic<std::uint32_t> worker_tag{0};
+  process_control* pcb = nullptr;  // the occupant; set before it is runnable
+};
+
+}  // namespace beamline::detail
