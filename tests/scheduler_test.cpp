@@ -147,6 +147,78 @@ TEST_P(scheduler, a_flood_slows_its_senders_instead_of_growing_the_queue) {
   EXPECT_LT(longest_queue, senders * per_sender / 4);
 }
 
+// Spins for `d` of wall time: work of a known cost in every build.
+void spin_for(std::chrono::nanoseconds d) {
+  auto until = std::chrono::steady_clock::now() + d;
+  while (std::chrono::steady_clock::now() < until) {
+  }
+}
+
+TEST_P(scheduler, flood_senders_move_to_their_receivers_worker_and_feel_its_backlog) {
+  // Senders on other workers than a flooded receiver's move to its worker (flood
+  // affinity), where sends into its backlog cost them more: the back-pressure of
+  // the single-worker test above then holds on any number of workers.
+  if (GetParam().schedulers < 2) GTEST_SKIP() << "needs workers to move between";
+  const int senders = 20;
+  const long per_sender = std::max(scaled(50000), 20000L);
+  std::uint32_t longest_queue = 0;
+  auto o = options();
+  o.reductions_per_slice = 2000;
+  o.flood_send_cost = 1s;  // sanitizer builds send slowly: judge by volume alone
+  bl::node node(o);
+  node.spawn([&]() -> bl::process {
+    bl::pid me = bl::self();
+    for (int s = 0; s < senders; ++s)
+      bl::spawn([me, per_sender]() -> bl::process {
+        for (long i = 0; i < per_sender; ++i) {
+          bl::send(me, i);
+          co_await bl::check();
+        }
+      });
+    auto& pcb = bl::detail::current_process("test");
+    for (long k = 0; k < senders * per_sender; ++k) {
+      co_await bl::receive<long>();
+      longest_queue = std::max(longest_queue, pcb.queue_length_);
+    }
+  });
+  node.run();
+  EXPECT_EQ(node.statistics().live_processes, 0u);
+  EXPECT_GT(node.statistics().flood_migrations, 0u);
+  EXPECT_LT(longest_queue, senders * per_sender / 4);
+}
+
+TEST_P(scheduler, senders_that_work_between_sends_are_not_moved_by_a_flood) {
+  // Producers that spend a microsecond on each message flood a slower consumer:
+  // moving them to its worker would take its CPU, so they stay in parallel.
+  if (GetParam().schedulers < 2) GTEST_SKIP() << "needs workers to move between";
+  const int producers = 4;
+  constexpr long per_producer = 2000;
+  std::uint32_t longest_queue = 0;
+  auto o = options();
+  o.reductions_per_slice = 2000;
+  bl::node node(o);
+  node.spawn([&]() -> bl::process {
+    bl::pid me = bl::self();
+    for (int s = 0; s < producers; ++s)
+      bl::spawn([me]() -> bl::process {
+        for (long i = 0; i < per_producer; ++i) {
+          spin_for(1us);
+          bl::send(me, i);
+          co_await bl::check();
+        }
+      });
+    auto& pcb = bl::detail::current_process("test");
+    for (long k = 0; k < producers * per_producer; ++k) {
+      co_await bl::receive<long>();
+      longest_queue = std::max(longest_queue, pcb.queue_length_);
+      spin_for(4us);
+    }
+  });
+  node.run();
+  EXPECT_EQ(node.statistics().live_processes, 0u);
+  EXPECT_EQ(node.statistics().flood_migrations, 0u);
+}
+
 TEST_P(scheduler, set_priority_returns_the_previous_level) {
   run([&]() -> bl::process {
     EXPECT_EQ(bl::set_priority(bl::priority::high), bl::priority::normal);

@@ -44,16 +44,25 @@ struct node_options {
   // Print a line on stderr when a process ends because of an uncaught exception
   // (not for exit() or exit signals), as Erlang's error logger does.
   bool log_crashes = true;
+  // Threads of the dirty pools that run bl::blocking calls (0: one per scheduler
+  // for cpu; 10 for io, as the BEAM's dirty IO schedulers).
+  unsigned dirty_cpu_threads = 0;
+  unsigned dirty_io_threads = 10;
+  // Flood affinity (docs/design/scheduler.md): a process that spends a time slice
+  // sending into a large backlog (1,024 messages or more) of a process on another
+  // worker, its sends at most flood_send_cost apart on average, moves to that
+  // worker and stays there, out of reach of work stealing, while it keeps
+  // flooding; the receiver reads the messages from its own cache, and the
+  // penalty on sends into a backlog slows the senders down. Off: processes stay
+  // where work stealing puts them.
+  bool flood_affinity = true;
+  std::chrono::nanoseconds flood_send_cost{128};
   // Asynchronous preemption (docs/design/preemption.md): a process that runs for
   // longer than preempt_after without reaching a suspension point keeps running on
   // its own thread at a lower OS priority while its worker moves on. At most
   // max_preempted_threads such threads exist at once; beyond that, long-running
   // processes keep their workers (with a warning). The signal is SIGURG unless
   // preemption_signal names another.
-  // Threads of the dirty pools that run bl::blocking calls (0: one per scheduler
-  // for cpu; 10 for io, as the BEAM's dirty IO schedulers).
-  unsigned dirty_cpu_threads = 0;
-  unsigned dirty_io_threads = 10;
   bool preemption = true;
   std::chrono::microseconds preempt_after{2000};
   unsigned max_preempted_threads = 256;
@@ -63,8 +72,9 @@ struct node_options {
     unsigned n = std::thread::hardware_concurrency();
     return n == 0 ? 1 : n;
   }
-  // Reads --schedulers N, --max-processes N, --deterministic SEED and
-  // --no-preemption from the command line (other arguments are left for the program).
+  // Reads --schedulers N, --max-processes N, --deterministic SEED, --no-preemption
+  // and --no-flood-affinity from the command line (other arguments are left for the
+  // program).
   static node_options from_args(int argc, char** argv);
 };
 
@@ -75,6 +85,7 @@ struct node_statistics {
   std::uint64_t preemptions;        // times a worker moved on without its running process
   std::uint32_t preempted_threads;  // threads now running a preempted process
   std::uint32_t spare_threads;      // threads ready to take a worker over
+  std::uint64_t flood_migrations;   // processes moved to the worker they flood
 };
 
 class node {

@@ -29,6 +29,8 @@ node_options node_options::from_args(int argc, char** argv) {
       o.max_processes = static_cast<std::uint32_t>(number(i, "--max-processes"));
     } else if (std::strcmp(argv[i], "--no-preemption") == 0) {
       o.preemption = false;
+    } else if (std::strcmp(argv[i], "--no-flood-affinity") == 0) {
+      o.flood_affinity = false;
     } else if (std::strcmp(argv[i], "--deterministic") == 0) {
       o.deterministic = true;
       o.shuffle_seed = number(i, "--deterministic");

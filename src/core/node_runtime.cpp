@@ -1,6 +1,7 @@
 // node_runtime.cpp: see node_runtime.hpp.
 #include "core/node_runtime.hpp"
 
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <stdexcept>
@@ -17,6 +18,18 @@
 namespace beamline::detail {
 
 namespace {
+
+// Flood affinity (yield_outcome). A sender that made at least flood_min_sends
+// sends to processes of one other worker in one run, at most
+// node_options::flood_send_cost apart on average, moves there. That cost (128 ns
+// by default) is about what one send takes when the receiver's worker is reading
+// the same mailbox (a cross-core transfer of its line, 60-100 ns here): a sender
+// that spends longer per message on work of its own is better left running in
+// parallel. A moved process stays while it spends at least a quarter of each run
+// on sends to its new neighbours; a receiver whose queue holds flood_backlog
+// messages stays where it is.
+constexpr std::uint32_t flood_backlog = 1024;
+constexpr std::uint32_t flood_min_sends = 256;
 
 sched::scheduler_options scheduler_options_from(const node_options& o) {
   sched::scheduler_options s;
@@ -140,7 +153,10 @@ node_statistics node_runtime::statistics() const noexcept {
   std::uint64_t spawned = outside_spawned_.load(std::memory_order_acquire);
   for (const auto& w : workers_) spawned += w->spawned.load(std::memory_order_acquire);
   sched::preemption_statistics p = scheduler_.preemption_stats();
-  return {spawned, exited, spawned - exited, p.preemptions, p.preempted_threads, p.spare_threads};
+  std::uint64_t migrations = 0;
+  for (const auto& w : workers_) migrations += w->migrations.load(std::memory_order_relaxed);
+  return {spawned,         exited,    spawned - exited, p.preemptions, p.preempted_threads,
+          p.spare_threads, migrations};
 }
 
 bool node_runtime::deliver(const pid& to, signal* s) noexcept {
@@ -178,9 +194,18 @@ std::uint32_t node_runtime::deliver_message(const pid& to, signal* s) noexcept {
       // its senders on the receiver's worker shorter and shorter slices, so the
       // receiver gets its turn there. Senders on other workers do not compete with
       // it for a slice: shortening theirs would only add switches.
+      // (The worker state is only read here, and its tag never changes: if a
+      // preemption took the worker away since, the answer is merely stale.)
       worker_state* w = this_worker_state();
-      if (w == nullptr || slot->worker_tag.load(std::memory_order_relaxed) != w->tag) return 0;
-      return backlog >> 8;
+      if (w == nullptr) return 0;
+      std::uint32_t tag = slot->worker_tag.load(std::memory_order_relaxed);
+      if (tag != w->tag) {
+        if (tag != 0) note_remote_send(tag);
+        return 0;
+      }
+      std::uint32_t penalty = backlog >> 8;
+      if (process_control* p = this_thread.process) p->local_send_cost_ += 1 + penalty;
+      return penalty;
     }
     case push_result::woke:
       make_runnable(*slot->pcb);
@@ -190,6 +215,52 @@ std::uint32_t node_runtime::deliver_message(const pid& to, signal* s) noexcept {
       return 0;
   }
   return 0;
+}
+
+// A message queued for a process on another worker (worker `tag`): counted for
+// the running process's flood affinity, which yield_outcome judges. In a critical
+// section: a preemption must not hand the worker, and its state, to another
+// thread between the look-up and the writes.
+void node_runtime::note_remote_send(std::uint32_t tag) noexcept {
+  critical_section in_runtime;
+  worker_state* w = this_worker_state();
+  if (w == nullptr) return;
+  if (w->flood_sends == 0 || w->flood_tag != tag) {
+    w->flood_tag = tag;
+    w->flood_sends = 0;
+    w->flood_since_ns = sched::scheduler::now_ns();
+  }
+  ++w->flood_sends;
+}
+
+// Where a process that yields goes (docs/design/scheduler.md, "Flood affinity").
+// A process that spent its run streaming messages to one process on another
+// worker, and doing little else, moves to that worker: there the messages are
+// read from the cache they were written to, and the penalty on sends into a
+// backlog gives the receiver its turn. A process with a large backlog of its own
+// stays where it is. Either way it stays on its worker, out of thieves' reach,
+// while it keeps streaming to a neighbour or being flooded, and at the latest
+// until it next waits.
+sched::run_outcome node_runtime::yield_outcome(process_control& p,
+                                               std::int32_t start_budget) noexcept {
+  if (p.priority != priority::normal || workers_.size() < 2 || !options_.flood_affinity)
+    return sched::run_outcome::yield;
+  worker_state* w = this_worker_state();
+  if (w == nullptr) return sched::run_outcome::yield;  // preempted: no worker of its own
+  const bool flooded = p.queue_length_ >= flood_backlog;
+  if (!flooded && w->flood_sends >= flood_min_sends &&
+      sched::scheduler::now_ns() - w->flood_since_ns <
+          static_cast<std::int64_t>(w->flood_sends) * options_.flood_send_cost.count()) {
+    w->migrations.store(w->migrations.load(std::memory_order_relaxed) + 1,
+                        std::memory_order_relaxed);
+    scheduler_.move_to(&p, w->flood_tag - 1);  // p may run there at once
+    return sched::run_outcome::moved;
+  }
+  const std::int64_t spent =
+      std::max<std::int64_t>(1, std::int64_t{start_budget} - this_thread.budget);
+  const bool streaming = std::int64_t{p.local_send_cost_} * 4 >= spent;
+  p.affine = flooded || (p.affine != 0 && streaming) ? 1 : 0;
+  return sched::run_outcome::yield;
 }
 
 // Here rather than beside the rest of the process API: deliver_message, on every
@@ -234,6 +305,7 @@ node_runtime::receive_step node_runtime::advance_receive(process_control& p) noe
     }
     if (this_thread.budget <= 0) return receive_step::yield;
     --this_thread.budget;
+    p.affine = 0;  // a process that waits is woken wherever its waker runs
     // On success another thread may wake and run p at once: do not touch it again.
     if (inbox_try_block(*p.slot_)) return receive_step::wait;
   }
@@ -247,17 +319,23 @@ sched::run_outcome node_runtime::run_process(void* self, sched::schedulable* tas
   using sched::run_outcome;
   {
     auto* w = static_cast<worker_state*>(this_thread.node_worker);
-    std::uint32_t tag = w != nullptr ? w->tag : 0;
+    std::uint32_t tag = 0;
+    if (w != nullptr) {
+      tag = w->tag;
+      if (w->flood_sends != 0) w->flood_sends = 0;
+    }
     if (p.slot_->worker_tag.load(std::memory_order_relaxed) != tag)
       p.slot_->worker_tag.store(tag, std::memory_order_relaxed);
+    p.local_send_cost_ = 0;
   }
+  const std::int32_t start_budget = this_thread.budget;
 
-  auto outcome_of = [](receive_step step) {
+  auto outcome_of = [&node, &p, start_budget](receive_step step) {
     switch (step) {
       case receive_step::wait:
         return run_outcome::wait;
       case receive_step::yield:
-        return run_outcome::yield;
+        return node.yield_outcome(p, start_budget);
       default:
         return run_outcome::done;
     }
@@ -309,7 +387,7 @@ sched::run_outcome node_runtime::run_process(void* self, sched::schedulable* tas
         return run_outcome::done;
       case run_state::yielded:
       case run_state::receive_yield:
-        return run_outcome::yield;
+        return node.yield_outcome(p, start_budget);
       case run_state::waiting: {
         receive_step step = node.advance_receive(p);
         if (step != receive_step::resume) return outcome_of(step);

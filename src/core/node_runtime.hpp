@@ -112,8 +112,16 @@ class node_runtime {
     std::uint32_t epoch;  //   and its wait epoch
   };
 
-  struct worker_state {
+  // One per worker, written by the thread that runs the worker: a cache line of
+  // its own, so workers do not share one.
+  struct alignas(64) worker_state {
     std::uint32_t tag = 0;  // index + 1 (process_slot::worker_tag)
+    // Flood affinity, for the process running now: its sends in this run queued
+    // for processes of another worker (flood_tag's), and when the first was made.
+    std::uint32_t flood_tag = 0;
+    std::uint32_t flood_sends = 0;
+    std::int64_t flood_since_ns = 0;
+    std::atomic<std::uint64_t> migrations{0};  // owner-written
     slot_cache slots;
     std::atomic<std::uint64_t> spawned{0};
     std::atomic<std::uint64_t> exited{0};
@@ -122,6 +130,8 @@ class node_runtime {
   };
 
   worker_state* this_worker_state() noexcept;
+  void note_remote_send(std::uint32_t tag) noexcept;
+  sched::run_outcome yield_outcome(process_control& p, std::int32_t start_budget) noexcept;
 
   static sched::run_outcome run_process(void* self, sched::schedulable* task);
   static bool on_idle(void* self);

@@ -114,12 +114,21 @@ class stall_section {
   std::int64_t start_;
 };
 
-// A thread's free lists. Per class: the active list, and at most one full batch in
-// reserve. Freeing fills the active list up to a batch; a full active list becomes
-// the reserve (and a previous reserve goes to the central list). Allocating takes
-// from the active list, then the reserve, then the central list. Lists move
-// whole, never split, and the reserve gives a batch of hysteresis so a thread that
-// frees and allocates around a boundary does not take the central lock each time.
+// Full batches a thread keeps per class before it gives them to the central list:
+// about this many bytes' worth.
+constexpr std::size_t stash_bytes = std::size_t{256} << 10;
+
+// A thread's free lists. Per class: the active list, one full batch in reserve,
+// and a stash of full batches up to stash_bytes. Freeing fills the active list up
+// to a batch; a full active list becomes the reserve, and a previous reserve goes
+// to the stash, or to the central list when the stash is full. Allocating takes
+// from the active list, then the reserve, then the stash, then the central list.
+// Lists move whole, never split. The reserve gives a batch of hysteresis so a
+// thread that frees and allocates around a boundary does not take the central
+// lock each time; the stash keeps a worker's blocks on its worker when its
+// receivers free thousands of messages in one slice that its senders allocate in
+// the next (through the central list they would be taken by whichever thread asks
+// first, and every message would then be a cross-core miss).
 class thread_cache {
  public:
   pool_free_list* active_lists() noexcept { return active_.data(); }
@@ -130,6 +139,9 @@ class thread_cache {
       if (reserve_[index].head != nullptr) {
         l = reserve_[index];
         reserve_[index] = {};
+      } else if (!stash_[index].empty()) {
+        l = stash_[index].back();
+        stash_[index].pop_back();
       } else {
         refill(index);
       }
@@ -146,7 +158,7 @@ class thread_cache {
     b->next = static_cast<free_block*>(l.head);
     l.head = b;
     if (++l.count < batch_size(index)) return;
-    if (reserve_[index].head != nullptr) give_to_central(index, reserve_[index]);
+    if (reserve_[index].head != nullptr) stash(index, reserve_[index]);
     reserve_[index] = l;
     l = {};
   }
@@ -155,11 +167,30 @@ class thread_cache {
     for (std::size_t i = 0; i < class_count; ++i) {
       if (active_[i].count != 0) give_to_central(i, active_[i]);
       if (reserve_[i].count != 0) give_to_central(i, reserve_[i]);
+      for (const pool_free_list& b : stash_[i]) give_to_central(i, b);
+      stash_[i].clear();
       active_[i] = reserve_[i] = {};
     }
   }
 
  private:
+  static std::size_t stash_limit(std::size_t index) noexcept {
+    return stash_bytes / (class_size(index) * batch_size(index));
+  }
+
+  void stash(std::size_t index, const pool_free_list& l) noexcept {
+    std::vector<pool_free_list>& s = stash_[index];
+    if (s.size() < stash_limit(index)) {
+      try {
+        s.push_back(l);
+        return;
+      } catch (const std::bad_alloc&) {
+        // no room for the record: the batch goes to the central list
+      }
+    }
+    give_to_central(index, l);
+  }
+
   static void give_to_central(std::size_t index, const pool_free_list& l) noexcept {
     central_state& c = central();
     std::lock_guard guard(c.locks[index]);
@@ -204,6 +235,7 @@ class thread_cache {
 
   std::array<pool_free_list, class_count> active_{};  // pool_active_lists: inline paths
   std::array<pool_free_list, class_count> reserve_{};
+  std::array<std::vector<pool_free_list>, class_count> stash_{};
   char* region_cursor_ = nullptr;
   char* region_end_ = nullptr;
 };

@@ -4,8 +4,9 @@
 // Why: spawning a process and sending a message each allocate. Fresh memory is
 // expensive on these machines (a first touch of a 4 KiB page costs ~2 us), and a
 // general-purpose malloc pays for headers and cross-thread frees. Here a block
-// belongs to a size class; a thread keeps, per class, an active free list and at
-// most one full batch in reserve, and recycles blocks without synchronisation.
+// belongs to a size class; a thread keeps, per class, an active free list, one full
+// batch in reserve and a stash of full batches (up to 256 KiB), and recycles
+// blocks without synchronisation.
 // Lists move whole between a thread and the central list of the class (one mutex
 // per class), so blocks freed on one thread (a receiver) flow back to the thread
 // that allocates (the senders) a batch at a time.

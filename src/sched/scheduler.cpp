@@ -107,6 +107,15 @@ class alignas(64) worker {
   std::mt19937_64 random_;
   bool spinning_ = false;
 
+  // Flood affinity: the owner's unstealable list of normal-priority tasks (it takes
+  // turns with the normal queue), and tasks other workers moved here (inbound_,
+  // under inbound_lock_; inbound_count_ lets the owner skip the lock).
+  std::deque<schedulable*> affine_;
+  bool affine_turn_ = false;
+  std::mutex inbound_lock_;
+  std::vector<schedulable*> inbound_;
+  std::atomic<std::uint32_t> inbound_count_{0};
+
   // The timer wheel; timer_count_ lets the owner skip the lock when it is empty.
   std::mutex timer_lock_;
   timer_wheel wheel_{timer_wheel::tick_of(scheduler::now_ns())};
@@ -300,7 +309,12 @@ void scheduler::worker_main(worker& w) {
       return;
     }
     w.running_.store(false, std::memory_order_relaxed);
-    if (outcome == run_outcome::yield) push_local(w, task);
+    if (outcome == run_outcome::yield) {
+      if (task->affine != 0 && task->priority == priority::normal)
+        w.affine_.push_back(task);
+      else
+        push_local(w, task);
+    }
   }
   w.running_.store(false, std::memory_order_relaxed);
   if (hooks_.worker_stopping) hooks_.worker_stopping(hooks_.context, w.index_);
@@ -524,6 +538,13 @@ schedulable* scheduler::pop_local(worker& w) {
     push_local(w, t);
   }
   run_queue<schedulable>& normal = w.queues_[2];
+  if (w.inbound_count_.load(std::memory_order_relaxed) != 0) take_inbound(w);
+  if (!w.affine_.empty() && ((w.affine_turn_ = !w.affine_turn_) || normal.empty())) {
+    schedulable* t = w.affine_.front();
+    w.affine_.pop_front();
+    this_thread.budget = options_.reductions_per_slice;
+    return t;
+  }
   for (;;) {
     schedulable* t = options_.deterministic ? normal.pop_random(w.random_) : normal.pop_front();
     if (t == nullptr) return nullptr;
@@ -634,6 +655,7 @@ schedulable* scheduler::find_work_slow(worker& w) {
 
 bool scheduler::work_visible(const worker& w) const noexcept {
   if (global_size_.load(std::memory_order_seq_cst) != 0) return true;
+  if (!w.affine_.empty() || w.inbound_count_.load(std::memory_order_seq_cst) != 0) return true;
   for (const auto& other : workers_)
     for (const auto& q : other->queues_)
       if (!q.empty()) return true;
@@ -728,6 +750,46 @@ void scheduler::wake_one() noexcept {
   wake(*w);
 }
 
+void scheduler::wake_if_parked(worker& w) noexcept {
+  // Dekker with park(): it registers on idle_ and then reads what is visible to it;
+  // the caller published the work and now reads whether it is registered.
+  std::atomic_thread_fence(std::memory_order_seq_cst);
+  if (idle_count_.load(std::memory_order_seq_cst) == 0) return;
+  {
+    std::lock_guard guard(idle_lock_);
+    if (!w.on_idle_list_) return;
+    w.on_idle_list_ = false;
+    idle_.erase(std::find(idle_.begin(), idle_.end(), &w));
+    idle_count_.fetch_sub(1, std::memory_order_seq_cst);
+    spinning_.fetch_add(1, std::memory_order_seq_cst);
+  }
+  wake(w);
+}
+
+void scheduler::take_inbound(worker& w) noexcept {
+  std::lock_guard guard(w.inbound_lock_);
+  w.affine_.insert(w.affine_.end(), w.inbound_.begin(), w.inbound_.end());
+  w.inbound_.clear();
+  w.inbound_count_.store(0, std::memory_order_relaxed);
+}
+
+void scheduler::move_to(schedulable* task, unsigned index) noexcept {
+  detail::critical_section in_runtime;  // this thread's worker must stay ours
+  task->affine = 1;
+  worker& target = *workers_[index];
+  if (this_worker() == &target) {
+    target.affine_.push_back(task);
+    return;
+  }
+  {
+    std::lock_guard guard(target.inbound_lock_);
+    target.inbound_.push_back(task);
+    target.inbound_count_.store(static_cast<std::uint32_t>(target.inbound_.size()),
+                                std::memory_order_seq_cst);
+  }
+  wake_if_parked(target);
+}
+
 void scheduler::push_local(worker& w, schedulable* task) noexcept {
   run_queue<schedulable>& q = w.queues_[queue_index(task->priority)];
   if (q.push_back(task)) return;
@@ -816,6 +878,12 @@ void scheduler::expire_timers(worker& w) {
 void scheduler::discard_queued() noexcept {
   for (auto& w : workers_) {
     w->run_next_ = nullptr;
+    w->affine_.clear();
+    {
+      std::lock_guard guard(w->inbound_lock_);
+      w->inbound_.clear();
+      w->inbound_count_.store(0, std::memory_order_relaxed);
+    }
     for (auto& q : w->queues_)
       while (q.pop_front() != nullptr) {
       }

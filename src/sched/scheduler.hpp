@@ -17,6 +17,11 @@
 //   is in flight (`spinning_`), so a burst of work does not stampede the workers.
 // - Each worker has a timing wheel under its own lock; a parked worker sleeps until
 //   its next deadline.
+// - Flood affinity: a task the hook marks `affine` goes, when it yields, to its
+//   worker's affine list instead of the run queue; thieves never take from that
+//   list, and the worker takes turns between it and the normal queue. move_to()
+//   hands such a task to another worker through that worker's inbound list (a
+//   mutex; a migration is rare), waking it if it is parked.
 //
 // Invariants:
 // - A task is in at most one place: one run queue slot, one run-next slot, the
@@ -54,6 +59,7 @@ enum class run_outcome : std::uint8_t {
   wait,   // the task is parked elsewhere; someone will call ready() for it
   yield,  // the task wants to run again later (queue tail)
   done,   // the task is gone
+  moved,  // the hook gave the task to another worker (scheduler::move_to)
 };
 
 struct scheduler_hooks {
@@ -130,6 +136,10 @@ class scheduler {
 
   // A task became runnable (see the class comment for where it goes).
   void ready(schedulable* task) noexcept;
+  // From the run hook, as its last act before returning run_outcome::moved: the
+  // task (which yielded) continues on worker `index`, in its unstealable list, and
+  // sets its `affine` flag so that it stays there (flood affinity).
+  void move_to(schedulable* task, unsigned index) noexcept;
 
   // Arms `timer` for `deadline_ns` (steady clock) in the calling worker's wheel (or
   // worker 0's off the workers). False if the deadline has already passed: the
@@ -186,6 +196,8 @@ class scheduler {
   bool park(worker& w);
   void wake_one() noexcept;
   void wake(worker& w) noexcept;
+  void wake_if_parked(worker& w) noexcept;
+  void take_inbound(worker& w) noexcept;
   void stop_spinning(worker& w) noexcept;
 
   void start_thread(void (*body)(scheduler&, void*), void* argument);

@@ -145,6 +145,9 @@ class process_control : public schedulable {
   bool trap_exit_ = false;
   bool exiting_ = false;   // an exit has been decided; exit_reason_ holds why
   bool has_name_ = false;  // registered under a name (registry owns the mapping)
+  // Reductions the current run spent on messages queued for processes on this
+  // worker (flood affinity keeps a process that streams to a neighbour beside it).
+  std::uint32_t local_send_cost_ = 0;
 
   // The message queue: a singly linked FIFO of message signals.
   signal* queue_head_ = nullptr;

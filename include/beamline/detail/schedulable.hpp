@@ -19,6 +19,10 @@ namespace detail {
 struct schedulable {
   beamline::priority priority = beamline::priority::normal;
   std::uint8_t low_skip = 0;  // turns a low-priority task still gives up (sched owned)
+  // Set by the task's owner while it runs: when it yields it stays on the worker
+  // it ran on, in a list thieves do not take from (flood affinity,
+  // docs/design/scheduler.md). Normal priority only.
+  std::uint8_t affine = 0;
 };
 
 }  // namespace detail
