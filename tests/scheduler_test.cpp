@@ -112,18 +112,15 @@ TEST_P(scheduler, work_spreads_to_every_worker) {
   EXPECT_EQ(sum, expected);
 }
 
-TEST_P(scheduler, a_flood_slows_its_senders_instead_of_growing_the_queue) {
-  // On one worker the receiver competes only with its senders, whose sends cost
-  // more as its queue grows. With several workers, senders on the other workers
-  // can outpace one receiver however short their slices (as on BEAM).
-  if (GetParam().schedulers != 1) GTEST_SKIP() << "a single-worker property";
-  const int senders = 20;
-  const long per_sender = std::max(scaled(50000), 5000L);
+// Runs `senders` processes that each send `per_sender` integers to one receiver,
+// and returns the receiver's longest queue and the node's statistics.
+struct flood_outcome {
   std::uint32_t longest_queue = 0;
-  // Slices short against each sender's volume, so that the penalty can act at
-  // every test scale (sanitizer builds send fewer messages).
-  auto o = options();
-  o.reductions_per_slice = 500;
+  bl::node_statistics statistics{};
+};
+
+flood_outcome run_flood(const bl::node_options& o, int senders, long per_sender) {
+  flood_outcome out;
   bl::node node(o);
   node.spawn([&]() -> bl::process {
     bl::pid me = bl::self();
@@ -137,14 +134,29 @@ TEST_P(scheduler, a_flood_slows_its_senders_instead_of_growing_the_queue) {
     auto& pcb = bl::detail::current_process("test");
     for (long k = 0; k < senders * per_sender; ++k) {
       co_await bl::receive<long>();
-      longest_queue = std::max(longest_queue, pcb.queue_length_);
+      out.longest_queue = std::max(out.longest_queue, pcb.queue_length_);
     }
   });
   node.run();
-  EXPECT_EQ(node.statistics().live_processes, 0u);
+  out.statistics = node.statistics();
+  return out;
+}
+
+TEST_P(scheduler, a_flood_slows_its_senders_instead_of_growing_the_queue) {
+  // On one worker the receiver competes only with its senders, whose sends cost
+  // more as its queue grows.
+  if (GetParam().schedulers != 1) GTEST_SKIP() << "a single-worker property";
+  const int senders = 20;
+  const long per_sender = std::max(scaled(50000), 5000L);
+  // Slices short against each sender's volume, so that the penalty can act at
+  // every test scale (sanitizer builds send fewer messages).
+  auto o = options();
+  o.reductions_per_slice = 500;
+  flood_outcome out = run_flood(o, senders, per_sender);
+  EXPECT_EQ(out.statistics.live_processes, 0u);
   // Without back-pressure the senders, taking turns with the receiver, queue up
   // most of the messages before the receiver has taken many.
-  EXPECT_LT(longest_queue, senders * per_sender / 4);
+  EXPECT_LT(out.longest_queue, senders * per_sender / 4);
 }
 
 // Spins for `d` of wall time: work of a known cost in every build.
@@ -161,30 +173,16 @@ TEST_P(scheduler, flood_senders_move_to_their_receivers_worker_and_feel_its_back
   if (GetParam().schedulers < 2) GTEST_SKIP() << "needs workers to move between";
   const int senders = 20;
   const long per_sender = std::max(scaled(50000), 20000L);
-  std::uint32_t longest_queue = 0;
   auto o = options();
   o.reductions_per_slice = 2000;
   o.flood_send_cost = 1s;  // sanitizer builds send slowly: judge by volume alone
-  bl::node node(o);
-  node.spawn([&]() -> bl::process {
-    bl::pid me = bl::self();
-    for (int s = 0; s < senders; ++s)
-      bl::spawn([me, per_sender]() -> bl::process {
-        for (long i = 0; i < per_sender; ++i) {
-          bl::send(me, i);
-          co_await bl::check();
-        }
-      });
-    auto& pcb = bl::detail::current_process("test");
-    for (long k = 0; k < senders * per_sender; ++k) {
-      co_await bl::receive<long>();
-      longest_queue = std::max(longest_queue, pcb.queue_length_);
-    }
-  });
-  node.run();
-  EXPECT_EQ(node.statistics().live_processes, 0u);
-  EXPECT_GT(node.statistics().flood_migrations, 0u);
-  EXPECT_LT(longest_queue, senders * per_sender / 4);
+  // Nor let a slow build's long slices be preempted: a sender preempted off its
+  // worker keeps sending from its own thread, where no worker can take it in.
+  o.preemption = false;
+  flood_outcome out = run_flood(o, senders, per_sender);
+  EXPECT_EQ(out.statistics.live_processes, 0u);
+  EXPECT_GT(out.statistics.flood_migrations, 0u);
+  EXPECT_LT(out.longest_queue, senders * per_sender / 4);
 }
 
 TEST_P(scheduler, senders_that_work_between_sends_are_not_moved_by_a_flood) {
