@@ -135,6 +135,14 @@ struct signal_owner {
   ~signal_owner() { destroy(node); }
 };
 
+// The same for a message whose payload type is known (a handler accepts only
+// messages of exactly its types): no type-erased call.
+template <class Values>
+struct typed_signal_owner {
+  signal* node;
+  ~typed_signal_owner() { destroy_signal<Values>(node); }
+};
+
 template <class After, class... Handlers>
 class receive_awaiter : public receive_base {
  public:
@@ -175,7 +183,6 @@ class receive_awaiter : public receive_base {
         std::terminate();  // unreachable: without after, receive only resumes on a match
       }
     } else if constexpr (sizeof...(Handlers) > 0) {
-      signal_owner owner{node};
       return dispatch<0>(node, matched_index);
     } else {
       std::terminate();  // unreachable: no handler, no match
@@ -227,6 +234,7 @@ class receive_awaiter : public receive_base {
     }
     using H = std::tuple_element_t<I, std::tuple<Handlers...>>;
     using traits = handler_traits<H>;
+    typed_signal_owner<typename traits::values> owner{node};
     auto& handler = handler_info<H>::of(std::get<I>(handlers_));
     auto& values = payload_of<typename traits::values>(node);
     return invoke<typename traits::params>(handler, values,
