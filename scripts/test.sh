@@ -1,23 +1,24 @@
 #!/usr/bin/env bash
-# Builds beamline in the release, asan-ubsan and tsan configurations with warnings as
-# errors, builds every example and benchmark, and runs the whole test suite in each.
-# The last lines are ctest's summary of the release run.
+# Builds beamline in the tsan, asan-ubsan, debug and release configurations with
+# warnings as errors, builds every example and benchmark, and runs the whole test suite
+# in each. The last lines are ctest's summary of the release run.
 #
-#   scripts/test.sh            all three configurations
+#   scripts/test.sh            all four configurations
 #   scripts/test.sh release    only the named ones
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/deps.sh
 
 presets=("$@")
-[ ${#presets[@]} -gt 0 ] || presets=(tsan asan-ubsan release)
+[ ${#presets[@]} -gt 0 ] || presets=(tsan asan-ubsan debug release)
 jobs=$(nproc)
 
 for preset in "${presets[@]}"; do
   echo "=== $preset: configure and build"
-  # The sanitizer builds use clang, the release build g++: both stay warning-free.
+  # The sanitizer builds use clang; the debug (assertions compiled in) and release
+  # builds g++: both compilers stay warning-free.
   cxx=g++ cc=gcc
-  [ "$preset" = release ] || { cxx=clang++; cc=clang; }
+  case "$preset" in tsan | asan-ubsan) cxx=clang++ cc=clang ;; esac
   # A build directory configured with another compiler would be reconfigured
   # without the preset's settings: start it afresh.
   cache="build/$preset/CMakeCache.txt"
