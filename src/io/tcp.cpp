@@ -17,8 +17,11 @@
 #include <cerrno>
 #include <climits>
 #include <cstring>
+#include <stdexcept>
+#include <string>
 #include <utility>
 
+#include "io/framing.hpp"
 #include "io/poller.hpp"
 
 namespace beamline::net {
@@ -51,32 +54,15 @@ struct tcp_operations {
   // its start. 1: got bytes; 0: end of stream; -1: would block; -2: error (in r).
   static int fill(request& r, std::size_t wanted) noexcept {
     tcp_socket& s = socket_of(r);
-    tcp_socket::input_buffer& in = s.input_;
-    if (in.begin == in.end) in.begin = in.end = 0;
-    const std::size_t held = in.end - in.begin;
-    if (in.capacity < wanted || in.capacity == held) {
-      // Bounded: never beyond what the largest frame or line needs.
-      const std::size_t most = std::max<std::size_t>(s.framing_.max_size + 4, 4096);
-      std::size_t capacity = std::max<std::size_t>({wanted, std::min(in.capacity * 2, most), 4096});
-      auto* grown = new (std::nothrow) char[capacity];
-      if (grown == nullptr) {
-        r.error = std::make_error_code(std::errc::not_enough_memory);
-        return -2;
-      }
-      if (held != 0) std::memcpy(grown, in.data.get() + in.begin, held);
-      in.data.reset(grown);
-      in.capacity = capacity;
-      in.begin = 0;
-      in.end = held;
-    } else if (in.begin != 0 && (in.capacity - in.begin < wanted || in.end == in.capacity)) {
-      std::memmove(in.data.get(), in.data.get() + in.begin, held);
-      in.begin = 0;
-      in.end = held;
+    std::span<char> room = s.input_.room(wanted, detail::input_limit(s.framing_));
+    if (room.empty()) {  // the scans never ask for more than input_limit: out of memory
+      r.error = std::make_error_code(std::errc::not_enough_memory);
+      return -2;
     }
     for (;;) {
-      ssize_t n = ::recv(s.handle_.fd(), in.data.get() + in.end, in.capacity - in.end, 0);
+      ssize_t n = ::recv(s.handle_.fd(), room.data(), room.size(), 0);
       if (n > 0) {
-        in.end += static_cast<std::size_t>(n);
+        s.input_.commit(static_cast<std::size_t>(n));
         return 1;
       }
       if (n == 0) return 0;
@@ -89,11 +75,7 @@ struct tcp_operations {
 
   // Copies buffered input to the caller's buffer; returns the bytes copied.
   static std::size_t take_buffered(tcp_socket& s, char* to, std::size_t size) noexcept {
-    tcp_socket::input_buffer& in = s.input_;
-    std::size_t n = std::min(size, in.end - in.begin);
-    if (n != 0) std::memcpy(to, in.data.get() + in.begin, n);
-    in.begin += n;
-    return n;
+    return s.input_.take(to, size);
   }
 
   static bool not_open(request& r) noexcept {
@@ -148,30 +130,26 @@ struct tcp_operations {
     return true;
   }
 
-  // read_until: r.done counts the buffered bytes already searched; r.count is 1
-  // once the delimiter is found at offset r.size from the buffer's start.
-  static bool read_until(request& r) noexcept {
+  // Scans the buffered input with `scan` (framing.hpp), reading more while it is
+  // undecided; r.count is 1 once it finds a frame or line, of r.header_size prefix
+  // bytes and r.size more at the buffer's start.
+  template <class Scan>
+  static bool read_frame(request& r, Scan scan) noexcept {
     if (not_open(r)) return true;
     tcp_socket& s = socket_of(r);
-    const std::size_t limit = s.framing_.max_size;
     for (;;) {
-      tcp_socket::input_buffer& in = s.input_;
-      std::size_t held = in.end - in.begin;
-      if (held > r.done) {
-        const char* start = in.data.get() + in.begin;
-        const void* found = std::memchr(start + r.done, r.delimiter, held - r.done);
-        if (found != nullptr) {
-          r.size = static_cast<std::size_t>(static_cast<const char*>(found) - start);
-          r.count = 1;
-          return true;
-        }
-        r.done = held;
-      }
-      if (held > limit) {
-        r.error = make_error_code(error::line_too_long);
+      const detail::frame_scan found = scan(s);
+      if (found.what == detail::frame_scan::outcome::found) {
+        r.header_size = found.header;
+        r.size = found.size;
+        r.count = 1;
         return true;
       }
-      int got = fill(r, std::min(limit + 1, std::max<std::size_t>(held * 2, held + 4096)));
+      if (found.what == detail::frame_scan::outcome::failed) {
+        r.error = make_error_code(found.failure);
+        return true;
+      }
+      int got = fill(r, found.wanted);
       if (got == -1) return false;
       if (got == -2) return true;
       if (got == 0) {
@@ -179,70 +157,36 @@ struct tcp_operations {
         return true;
       }
     }
+  }
+
+  // read_until: r.done counts the buffered bytes already searched.
+  static bool read_until(request& r) noexcept {
+    return read_frame(r, [&r](tcp_socket& s) noexcept {
+      return detail::scan_line(s.framing_, r.delimiter, s.input_.data(), s.input_.size(), r.done);
+    });
   }
 
   static result<std::string> read_until_done(request& r, bool finished) {
     if (!finished) return std::errc::timed_out;
     if (r.error) return r.error;
-    tcp_socket::input_buffer& in = socket_of(r).input_;
-    std::string line(in.data.get() + in.begin, r.size);
-    in.begin += r.size + 1;
+    detail::input_buffer& in = socket_of(r).input_;
+    std::string line(in.data(), r.size);
+    in.consume(r.size + 1);
     return line;
   }
 
-  // read_packet: r.count is 1 once the frame at the buffer's start is complete,
-  // with its header of r.header_size bytes and r.size payload bytes.
   static bool read_packet(request& r) noexcept {
-    if (not_open(r)) return true;
-    tcp_socket& s = socket_of(r);
-    const framing& f = s.framing_;
-    const std::size_t limit = f.max_size == 0 ? 1 : f.max_size;
-    for (;;) {
-      tcp_socket::input_buffer& in = s.input_;
-      std::size_t held = in.end - in.begin;
-      std::size_t wanted;
-      if (f.header_bytes == 0) {
-        if (held != 0) {
-          r.header_size = 0;
-          r.size = std::min(held, limit);
-          r.count = 1;
-          return true;
-        }
-        wanted = std::min<std::size_t>(limit, 65536);
-      } else if (held < f.header_bytes) {
-        wanted = f.header_bytes;
-      } else {
-        const auto* h = reinterpret_cast<const unsigned char*>(in.data.get() + in.begin);
-        std::size_t length = 0;
-        for (unsigned i = 0; i < f.header_bytes; ++i) length = (length << 8) | h[i];
-        if (length > limit) {
-          r.error = make_error_code(error::frame_too_large);
-          return true;
-        }
-        if (held >= f.header_bytes + length) {
-          r.header_size = f.header_bytes;
-          r.size = length;
-          r.count = 1;
-          return true;
-        }
-        wanted = f.header_bytes + length;
-      }
-      int got = fill(r, wanted);
-      if (got == -1) return false;
-      if (got == -2) return true;
-      if (got == 0) {
-        r.error = make_error_code(error::end_of_stream);
-        return true;
-      }
-    }
+    return read_frame(r, [](tcp_socket& s) noexcept {
+      return detail::scan_packet(s.framing_, s.input_.data(), s.input_.size());
+    });
   }
 
   static result<std::string> read_packet_done(request& r, bool finished) {
     if (!finished) return std::errc::timed_out;
     if (r.error) return r.error;
-    tcp_socket::input_buffer& in = socket_of(r).input_;
-    std::string payload(in.data.get() + in.begin + r.header_size, r.size);
-    in.begin += r.header_size + r.size;
+    detail::input_buffer& in = socket_of(r).input_;
+    std::string payload(in.data() + r.header_size, r.size);
+    in.consume(r.header_size + r.size);
     return payload;
   }
 
@@ -363,18 +307,15 @@ struct tcp_operations {
 
 // --- tcp_socket -------------------------------------------------------------------------
 
-tcp_socket::input_buffer::input_buffer(input_buffer&& other) noexcept
-    : data(std::move(other.data)),
-      capacity(std::exchange(other.capacity, 0)),
-      begin(std::exchange(other.begin, 0)),
-      end(std::exchange(other.end, 0)) {}
-
-tcp_socket::input_buffer& tcp_socket::input_buffer::operator=(input_buffer&& other) noexcept {
-  data = std::move(other.data);
-  capacity = std::exchange(other.capacity, 0);
-  begin = std::exchange(other.begin, 0);
-  end = std::exchange(other.end, 0);
-  return *this;
+void tcp_socket::set_framing(const framing& f) {
+  if (f.header_bytes != 0 && f.header_bytes != 1 && f.header_bytes != 2 && f.header_bytes != 4)
+    throw std::invalid_argument("beamline::net::framing: header_bytes must be 0, 1, 2 or 4, not " +
+                                std::to_string(f.header_bytes));
+  if (f.max_size < 1 || f.max_size > framing::largest_max_size)
+    throw std::invalid_argument("beamline::net::framing: max_size must be from 1 to " +
+                                std::to_string(framing::largest_max_size) + ", not " +
+                                std::to_string(f.max_size));
+  framing_ = f;
 }
 
 operation<result<tcp_socket>> tcp_socket::connect(const address& to,
@@ -479,9 +420,11 @@ operation<result<void>> tcp_socket::write_packet(std::string_view payload,
   r.object = this;
   r.data = const_cast<char*>(payload.data());
   r.size = payload.size();
+  // framing_ is valid() (set_framing checks): n is 0, 1, 2 or 4, and fits r.header.
   const unsigned n = framing_.header_bytes;
+  static_assert(sizeof r.header >= 4);
   if (n != 0) {
-    const std::size_t most = n >= 4 ? std::size_t{0xffffffff} : (std::size_t{1} << (8 * n)) - 1;
+    const std::size_t most = n == 4 ? std::size_t{0xffffffff} : (std::size_t{1} << (8 * n)) - 1;
     if (payload.size() > most || payload.size() > framing_.max_size) {
       r.error = make_error_code(error::frame_too_large);
       r.object = nullptr;
@@ -506,11 +449,11 @@ result<void> tcp_socket::shutdown(shutdown_how how) {
 
 void tcp_socket::close() noexcept {
   handle_.close();
-  input_ = input_buffer();
+  input_ = detail::input_buffer();
 }
 
 int tcp_socket::release() noexcept {
-  input_ = input_buffer();
+  input_ = detail::input_buffer();
   return handle_.release();
 }
 

@@ -7,6 +7,8 @@
 
 #include <array>
 #include <atomic>
+#include <limits>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -247,6 +249,134 @@ TEST_P(tcp, a_line_longer_than_the_limit_is_an_error) {
     EXPECT_LE(s->buffered(), 4096u);
   });
   EXPECT_EQ(got, net::error::line_too_long);
+}
+
+TEST_P(tcp, a_line_longer_than_the_limit_is_an_error_even_when_it_arrives_whole) {
+  // The line and its delimiter come in one write, so one read takes both: the
+  // delimiter lies beyond max_size + 1 bytes and must not be searched for.
+  std::vector<std::string> got;
+  run([&]() -> bl::process {
+    auto listener = listen_loopback();
+    std::uint16_t port = port_of(listener);
+    bl::spawn(
+        [](net::tcp_listener& l) -> bl::process {
+          auto s = co_await l.accept();
+          if (!s) co_return;
+          (void)co_await s->write("0123456789abcdef\nshort\n");
+          std::array<char, 1> end{};
+          (void)co_await s->read_some(end, 5s);
+        },
+        std::move(listener));
+    auto s = co_await net::tcp_socket::connect(net::address::loopback_v4(port), 5s);
+    if (!s) co_return;
+    s->set_framing({0, 10});
+    auto line = co_await s->read_until('\n', 5s);
+    got.push_back(line ? *line : line.error().message());
+    // Exactly max_size bytes is still a line.
+    s->set_framing({0, 16});
+    line = co_await s->read_until('\n', 5s);
+    got.push_back(line ? *line : line.error().message());
+  });
+  EXPECT_EQ(got, (std::vector<std::string>{make_error_code(net::error::line_too_long).message(),
+                                           "0123456789abcdef"}));
+}
+
+// Every header_bytes but 0, 1, 2 and 4, and every max_size outside 1..2^32-1.
+std::vector<net::framing> invalid_framings() {
+  std::vector<net::framing> bad;
+  for (unsigned header : {3u, 5u, 6u, 7u, 8u, 9u, 16u, 63u, 64u, 65u, 128u, 0x7fffffffu,
+                          0x80000000u, std::numeric_limits<unsigned>::max()})
+    bad.push_back({header, 1024});
+  for (unsigned header : {0u, 1u, 2u, 4u}) {
+    bad.push_back({header, 0});
+    bad.push_back({header, net::framing::largest_max_size + 1});
+    bad.push_back({header, std::numeric_limits<std::size_t>::max()});
+  }
+  bad.push_back({8, 0});
+  return bad;
+}
+
+TEST(tcp_framing, only_header_bytes_0_1_2_4_and_max_size_1_to_2_pow_32_are_valid) {
+  for (unsigned header = 0; header <= 256; ++header)
+    EXPECT_EQ((net::framing{header, 1024}.valid()),
+              header == 0 || header == 1 || header == 2 || header == 4)
+        << header;
+  for (const net::framing& f : invalid_framings())
+    EXPECT_FALSE(f.valid()) << f.header_bytes << " " << f.max_size;
+  for (std::size_t size : {std::size_t{1}, std::size_t{4096}, net::framing::largest_max_size})
+    EXPECT_TRUE((net::framing{4, size}.valid())) << size;
+  EXPECT_TRUE(net::framing{}.valid());
+}
+
+TEST(tcp_framing, set_framing_refuses_an_invalid_framing_and_keeps_the_old_one) {
+  net::tcp_socket closed;
+  closed.set_framing({2, 500});
+  for (const net::framing& f : invalid_framings()) {
+    EXPECT_THROW(closed.set_framing(f), std::invalid_argument)
+        << f.header_bytes << " " << f.max_size;
+    EXPECT_EQ(closed.current_framing().header_bytes, 2u);
+    EXPECT_EQ(closed.current_framing().max_size, 500u);
+  }
+  try {
+    closed.set_framing({5, 1024});
+    ADD_FAILURE() << "header_bytes 5 accepted";
+  } catch (const std::invalid_argument& e) {
+    EXPECT_NE(std::string(e.what()).find("header_bytes must be 0, 1, 2 or 4, not 5"),
+              std::string::npos)
+        << e.what();
+  }
+  try {
+    closed.set_framing({4, 0});
+    ADD_FAILURE() << "max_size 0 accepted";
+  } catch (const std::invalid_argument& e) {
+    EXPECT_NE(std::string(e.what()).find("max_size must be from 1 to 4294967295, not 0"),
+              std::string::npos)
+        << e.what();
+  }
+}
+
+TEST_P(tcp, packets_after_a_refused_framing_use_the_framing_before_it) {
+  // An invalid framing never reaches write_packet or read_packet: after each refusal
+  // a frame still goes out and comes back under the 2-byte framing set before.
+  std::vector<std::string> got;
+  std::size_t refused = 0;
+  run([&]() -> bl::process {
+    auto listener = listen_loopback();
+    std::uint16_t port = port_of(listener);
+    bl::spawn([](net::tcp_listener& l) { return echo_server(l, 1); }, std::move(listener));
+    auto s = co_await net::tcp_socket::connect(net::address::loopback_v4(port), 5s);
+    if (!s) co_return;
+    s->set_framing({2, 1000});
+    for (const net::framing& f : invalid_framings()) {
+      try {
+        s->set_framing(f);
+      } catch (const std::invalid_argument&) {
+        ++refused;
+      }
+      const std::string payload = std::to_string(f.header_bytes) + "/" + std::to_string(f.max_size);
+      if (!co_await s->write_packet(payload, 5s)) co_return;
+      // The echo carries the prefix too: read it raw, then as a frame.
+      std::array<char, 2> prefix{};
+      if (!co_await s->read_exact(prefix, 5s)) co_return;
+      got.push_back(std::to_string(static_cast<unsigned char>(prefix[0]) * 256 +
+                                   static_cast<unsigned char>(prefix[1])));
+      std::string body(payload.size(), '\0');
+      if (!co_await s->read_exact(body, 5s)) co_return;
+      got.back() += ":" + body;
+    }
+    // And read_packet, under the same framing.
+    if (!co_await s->write_packet("last", 5s)) co_return;
+    auto last = co_await s->read_packet(5s);
+    got.push_back(last ? *last : last.error().message());
+  });
+  std::vector<std::string> expected;
+  for (const net::framing& f : invalid_framings()) {
+    const std::string payload = std::to_string(f.header_bytes) + "/" + std::to_string(f.max_size);
+    expected.push_back(std::to_string(payload.size()) + ":" + payload);
+  }
+  expected.push_back("last");
+  EXPECT_EQ(refused, invalid_framings().size());
+  EXPECT_EQ(got, expected);
 }
 
 TEST_P(tcp, waits_time_out) {

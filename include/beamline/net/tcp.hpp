@@ -51,12 +51,64 @@ namespace beamline::net {
 // How read_packet and write_packet delimit messages.
 struct framing {
   // 0: raw (read_packet gives whatever arrived, up to max_size bytes); 1, 2 or 4:
-  // a big-endian length prefix of that many bytes before each payload.
+  // a big-endian length prefix of that many bytes before each payload (gen_tcp's
+  // {packet, N} allows the same four).
   unsigned header_bytes = 0;
   // The largest payload (read_packet: a larger prefix is net::error::frame_too_large)
-  // and the longest line read_until accepts (net::error::line_too_long).
+  // and the longest line read_until accepts (net::error::line_too_long). At least 1,
+  // at most largest_max_size.
   std::size_t max_size = std::size_t{16} << 20;
+
+  // What a 4-byte prefix can state; a larger max_size would only grow the buffer.
+  static constexpr std::size_t largest_max_size = 0xffffffff;
+
+  // Whether tcp_socket::set_framing accepts it.
+  constexpr bool valid() const noexcept {
+    return (header_bytes == 0 || header_bytes == 1 || header_bytes == 2 || header_bytes == 4) &&
+           max_size >= 1 && max_size <= largest_max_size;
+  }
 };
+
+}  // namespace beamline::net
+
+namespace beamline::detail {
+
+// The input a tcp_socket has read ahead for read_until and read_packet: bytes
+// [begin, end) of an array of `capacity` bytes. Pure memory management (no system
+// calls), defined with the frame scanning in src/io/framing.cpp, so that the fuzz
+// target drives the same code as the sockets.
+class input_buffer {
+ public:
+  input_buffer() noexcept = default;
+  input_buffer(input_buffer&& other) noexcept;
+  input_buffer& operator=(input_buffer&& other) noexcept;
+
+  const char* data() const noexcept { return data_.get() + begin_; }
+  std::size_t size() const noexcept { return end_ - begin_; }
+  std::size_t capacity() const noexcept { return capacity_; }
+
+  // Free space after the held bytes, with room for `wanted` bytes from the start of
+  // the held ones; grows (never beyond max(wanted, most, 4096) bytes) or compacts as
+  // needed. Empty only when memory runs out or `wanted` is no more than size() with
+  // the array full at `most` bytes.
+  std::span<char> room(std::size_t wanted, std::size_t most) noexcept;
+  // `n` bytes were written at the start of room().
+  void commit(std::size_t n) noexcept { end_ += n; }
+  // Drops `n` held bytes from the front.
+  void consume(std::size_t n) noexcept { begin_ += n; }
+  // Copies up to `size` held bytes to `to` and drops them; returns how many.
+  std::size_t take(char* to, std::size_t size) noexcept;
+
+ private:
+  std::unique_ptr<char[]> data_;
+  std::size_t capacity_ = 0;
+  std::size_t begin_ = 0;
+  std::size_t end_ = 0;
+};
+
+}  // namespace beamline::detail
+
+namespace beamline::net {
 
 enum class shutdown_how { read, write, both };
 
@@ -102,33 +154,27 @@ class tcp_socket {
   result<void> set_keepalive(bool on);
   result<void> set_receive_buffer_size(int bytes);
   result<void> set_send_buffer_size(int bytes);
-  void set_framing(const framing& f) noexcept { framing_ = f; }
+  // Throws std::invalid_argument, naming the field, unless f.valid() (header_bytes
+  // 0, 1, 2 or 4; max_size from 1 to framing::largest_max_size); the socket's
+  // framing is then unchanged. A framing is the program's own constant, so a wrong
+  // one is a programming error, like a wrong argument to a term accessor; check
+  // f.valid() first when it comes from configuration.
+  void set_framing(const framing& f);
   const net::framing& current_framing() const noexcept { return framing_; }
 
   result<address> local_address() const { return handle_.local_address(); }
   result<address> peer_address() const { return handle_.peer_address(); }
 
   // Bytes read from the connection but not yet returned by a read.
-  std::size_t buffered() const noexcept { return input_.end - input_.begin; }
+  std::size_t buffered() const noexcept { return input_.size(); }
 
  private:
   friend struct tcp_operations;
   explicit tcp_socket(detail::socket_handle handle) noexcept : handle_(std::move(handle)) {}
 
-  // Input read ahead by read_until and read_packet: bytes [begin, end) of data.
-  struct input_buffer {
-    std::unique_ptr<char[]> data;
-    std::size_t capacity = 0;
-    std::size_t begin = 0;
-    std::size_t end = 0;
-    input_buffer() noexcept = default;
-    input_buffer(input_buffer&& other) noexcept;
-    input_buffer& operator=(input_buffer&& other) noexcept;
-  };
-
   detail::socket_handle handle_;
-  net::framing framing_;
-  input_buffer input_;
+  net::framing framing_;  // always valid(): set_framing checks
+  detail::input_buffer input_;
 };
 
 struct listen_options {
