@@ -1,6 +1,9 @@
 // monitor_*: monitors and DOWN messages (semantics reference, section 4).
+#include <chrono>
+#include <functional>
 #include <set>
 #include <string>
+#include <utility>
 
 #include "support/node_fixture.hpp"
 
@@ -9,8 +12,39 @@ namespace {
 using namespace beamline_test;
 using namespace std::chrono_literals;
 
-class monitor : public node_test {};
+class monitor : public node_test {
+ protected:
+  // Like run(), with the node passed to the body (for until_exited).
+  template <class F>
+  void run_on_node(F&& body) {
+    bl::node node(options());
+    node.spawn(std::forward<F>(body), std::ref(node));
+    node.run();
+    EXPECT_EQ(node.statistics().live_processes, 0u);
+  }
+};
 BEAMLINE_SWEEP_WORKERS(monitor);
+
+// An ending process sends its exits and DOWNs before the node counts its exit
+// (release; statistics() reads with acquire), so once `exited` processes have ended
+// every DOWN they will ever send is in its addressee's inbox: a poll (after 0) then
+// sees it. This is the ordered signal the negative checks below wait for.
+bl::task<void> until_exited(const bl::node& node, std::uint64_t exited) {
+  auto deadline = std::chrono::steady_clock::now() + 10s;
+  while (node.statistics().processes_exited < exited && std::chrono::steady_clock::now() < deadline)
+    co_await bl::sleep(1ms);
+  EXPECT_GE(node.statistics().processes_exited, exited) << "no exit within 10 s";
+}
+
+bl::task<int> downs_queued() {
+  int n = 0;
+  for (;;) {
+    bool got = co_await bl::receive([](const bl::down_message&) { return true; },
+                                    bl::after(0ms, [] { return false; }));
+    if (!got) co_return n;
+    ++n;
+  }
+}
 
 bl::process wait_then_exit() {
   auto reason = co_await bl::receive<bl::term>();
@@ -47,51 +81,81 @@ TEST_P(monitor, monitoring_a_dead_process_delivers_noproc_at_once) {
 
 TEST_P(monitor, every_monitor_fires_once_on_its_own) {
   std::set<bl::ref> refs, downs;
-  run([&]() -> bl::process {
+  int extra = -1;
+  run_on_node([&](bl::node& node) -> bl::process {
     bl::pid target = bl::spawn(wait_then_exit);
     for (int i = 0; i < 3; ++i) refs.insert(bl::monitor(target));
     bl::send(target, bl::term(bl::atoms::normal));
     for (int i = 0; i < 3; ++i) downs.insert((co_await bl::receive<bl::down_message>()).monitor);
-    int extra = co_await bl::receive([](const bl::down_message&) { return 1; },
-                                     bl::after(10ms, [] { return 0; }));
-    EXPECT_EQ(extra, 0);
+    co_await until_exited(node, 1);
+    extra = co_await downs_queued();
   });
   EXPECT_EQ(refs.size(), 3u);
   EXPECT_EQ(refs, downs);
+  EXPECT_EQ(extra, 0);
 }
 
 TEST_P(monitor, demonitor_before_the_exit_means_no_down) {
-  run([&]() -> bl::process {
+  int downs = -1;
+  run_on_node([&](bl::node& node) -> bl::process {
     bl::pid target = bl::spawn(wait_then_exit);
     bl::ref m = bl::monitor(target);
     EXPECT_TRUE(bl::demonitor(m));
     EXPECT_FALSE(bl::demonitor(m));
     bl::send(target, bl::term(bl::atom("x")));
-    int got = co_await bl::receive([](const bl::down_message&) { return 1; },
-                                   bl::after(20ms, [] { return 0; }));
-    EXPECT_EQ(got, 0);
+    co_await until_exited(node, 1);
+    downs = co_await downs_queued();
   });
+  EXPECT_EQ(downs, 0);
 }
 
 TEST_P(monitor, demonitor_with_flush_removes_a_down_already_queued) {
-  run([&]() -> bl::process {
+  bool was_active = true;
+  int downs = -1;
+  run_on_node([&](bl::node& node) -> bl::process {
     bl::pid target = bl::spawn(wait_then_exit);
     bl::ref m = bl::monitor(target);
     bl::send(target, bl::term(bl::atom("x")));
-    co_await bl::sleep(10ms);
+    co_await until_exited(node, 1);
     co_await bl::receive([](int) {}, bl::after(0ms));  // the DOWN is now a message
-    EXPECT_FALSE(bl::demonitor(m, {.flush = true}));
-    int got = co_await bl::receive([](const bl::down_message&) { return 1; },
-                                   bl::after(0ms, [] { return 0; }));
-    EXPECT_EQ(got, 0);
+    was_active = bl::demonitor(m, {.flush = true});
+    downs = co_await downs_queued();
   });
+  EXPECT_FALSE(was_active);
+  EXPECT_EQ(downs, 0);
+}
+
+TEST_P(monitor, demonitor_with_flush_removes_a_down_still_in_flight) {
+  // The DOWN has been sent (the target has fully ended) but not yet drained: the
+  // caller has not received since. demonitor must take it out of the inbox too.
+  bool was_active = true;
+  int downs = -1;
+  bl::term other_reason;
+  run_on_node([&](bl::node& node) -> bl::process {
+    bl::pid target = bl::spawn(wait_then_exit);
+    bl::ref m = bl::monitor(target);
+    [[maybe_unused]] auto [other, other_monitor] = bl::spawn_monitor(wait_then_exit);
+    bl::send(target, bl::term(bl::atom("x")));
+    bl::send(other, bl::term(bl::atom("y")));
+    co_await until_exited(node, 2);
+    was_active = bl::demonitor(m, {.flush = true});
+    // Only the other monitor's DOWN is left.
+    auto d = co_await bl::receive([](const bl::down_message& down) { return down; },
+                                  bl::after(0ms, [] { return bl::down_message{}; }));
+    EXPECT_EQ(d.monitor, other_monitor);
+    other_reason = d.reason;
+    downs = co_await downs_queued();
+  });
+  EXPECT_FALSE(was_active);
+  EXPECT_EQ(other_reason, bl::term(bl::atom("y")));
+  EXPECT_EQ(downs, 0);
 }
 
 // spawn_monitor keeps its monitor beside the process, not in its tables: it must
 // still fire once, after the links' exits, beside other monitors, and not at all
 // once demonitored.
 TEST_P(monitor, a_spawn_monitor_fires_beside_other_monitors_and_demonitor_cancels_it) {
-  run([&]() -> bl::process {
+  run_on_node([&](bl::node& node) -> bl::process {
     bl::trap_exit(true);
     auto [target, first] = bl::spawn_monitor(wait_then_exit);
     bl::link(target);
@@ -107,13 +171,14 @@ TEST_P(monitor, a_spawn_monitor_fires_beside_other_monitors_and_demonitor_cancel
       downs.insert(d.monitor);
     }
     EXPECT_EQ(downs, (std::set<bl::ref>{first, second}));
+    co_await until_exited(node, 1);
+    EXPECT_EQ(co_await downs_queued(), 0);
 
     auto [quiet, cancelled] = bl::spawn_monitor(wait_then_exit);
     EXPECT_TRUE(bl::demonitor(cancelled));
     bl::send(quiet, bl::term(bl::atom("bye")));
-    int got = co_await bl::receive([](const bl::down_message&) { return 1; },
-                                   bl::after(20ms, [] { return 0; }));
-    EXPECT_EQ(got, 0);
+    co_await until_exited(node, 2);
+    EXPECT_EQ(co_await downs_queued(), 0);
   });
 }
 
