@@ -36,9 +36,12 @@ TEST_P(link, a_normal_exit_does_not_kill_a_non_trapping_partner) {
   run([&]() -> bl::process {
     [[maybe_unused]] auto [watcher, m] = bl::spawn_monitor([]() -> bl::process {
       bl::pid child = co_await start_linked_child();
+      bl::monitor(child);
       bl::send(child, bl::term(bl::atoms::normal));
-      co_await bl::sleep(10ms);
-      bl::exit(a("survived"));
+      // The child sends its exit signal before its DOWN: had the exit killed this
+      // process, the DOWN would never be received.
+      auto d = co_await bl::receive<bl::down_message>();
+      if (d.reason == bl::term(bl::atoms::normal)) bl::exit(a("survived"));
     });
     reason = (co_await bl::receive<bl::down_message>()).reason;
   });
@@ -114,8 +117,7 @@ TEST_P(link, exit_normal_from_another_process_is_ignored_unless_trapping) {
       bl::exit(a("finished"));
     });
     bl::exit(p, bl::atoms::normal);
-    co_await bl::sleep(5ms);
-    bl::send(p, 1);
+    bl::send(p, 1);  // after the exit signal: p acts on that first
     reason = (co_await bl::receive<bl::down_message>()).reason;
 
     bl::pid me = bl::self();
@@ -183,10 +185,12 @@ TEST_P(link, after_unlink_the_partner_crash_does_not_reach_the_caller) {
   run([&]() -> bl::process {
     [[maybe_unused]] auto [watcher, m] = bl::spawn_monitor([]() -> bl::process {
       bl::pid child = co_await start_linked_child();
+      bl::monitor(child);
       bl::unlink(child);
       bl::send(child, bl::term(a("crash")));
-      co_await bl::sleep(10ms);
-      bl::exit(a("unaffected"));
+      // A link exit would come before the child's DOWN, and kill this process first.
+      auto d = co_await bl::receive<bl::down_message>();
+      if (d.reason == bl::term(a("crash"))) bl::exit(a("unaffected"));
     });
     reason = (co_await bl::receive<bl::down_message>()).reason;
   });
@@ -241,7 +245,6 @@ TEST_P(link, messages_sent_before_dying_arrive_before_the_exit_message) {
       bl::exit(a("done"));
       co_return;
     });
-    co_await bl::sleep(5ms);
     for (int k = 0; k < 4; ++k)
       co_await bl::receive(
           [&](int n) { order.push_back(std::to_string(n)); },

@@ -1,10 +1,32 @@
 // process_*: spawning, identity, how processes end, and what ending releases.
+#include <array>
 #include <atomic>
+#include <cstdlib>
 #include <memory>
+#include <new>
 #include <stdexcept>
 #include <string>
 
 #include "support/node_fixture.hpp"
+
+// Memory that runs out on demand: while refuse_large_allocations is set on a thread,
+// operator new fails there for blocks over 16 KiB. The runtime's pool takes blocks
+// that large (coroutine frames included) from operator new.
+namespace {
+thread_local bool refuse_large_allocations = false;
+}  // namespace
+
+void* operator new(std::size_t size) {
+  if (refuse_large_allocations && size > 16384) throw std::bad_alloc();
+  if (void* block = std::malloc(size == 0 ? 1 : size)) return block;
+  throw std::bad_alloc();
+}
+void operator delete(void* block) noexcept {
+  std::free(block);
+}
+void operator delete(void* block, std::size_t) noexcept {
+  std::free(block);
+}
 
 namespace {
 
@@ -125,11 +147,13 @@ TEST_P(process, a_process_killed_while_suspended_runs_its_destructors) {
   std::atomic<int> destroyed{0};
   bl::term reason;
   run([&]() -> bl::process {
-    [[maybe_unused]] auto [victim, m] = bl::spawn_monitor([&]() -> bl::process {
+    bl::pid me = bl::self();
+    [[maybe_unused]] auto [victim, m] = bl::spawn_monitor([&, me]() -> bl::process {
       raii_flag flag{&destroyed};
+      bl::send(me, 0);
       co_await bl::receive<int>();  // never comes
     });
-    co_await bl::sleep(2ms);
+    co_await bl::receive<int>();  // the flag exists
     bl::exit(victim, bl::atoms::kill);
     reason = (co_await bl::receive<bl::down_message>()).reason;
   });
@@ -137,19 +161,21 @@ TEST_P(process, a_process_killed_while_suspended_runs_its_destructors) {
   EXPECT_EQ(reason, bl::term(bl::atoms::killed));
 }
 
-bl::task<int> nested_wait(std::atomic<int>* destroyed) {
+bl::task<int> nested_wait(std::atomic<int>* destroyed, bl::pid parent) {
   raii_flag flag{destroyed};
+  bl::send(parent, 0);
   co_return co_await bl::receive<int>();
 }
 
 TEST_P(process, a_kill_destroys_nested_task_frames_too) {
   std::atomic<int> destroyed{0};
   run([&]() -> bl::process {
-    [[maybe_unused]] auto [victim, m] = bl::spawn_monitor([&]() -> bl::process {
+    bl::pid me = bl::self();
+    [[maybe_unused]] auto [victim, m] = bl::spawn_monitor([&, me]() -> bl::process {
       raii_flag outer{&destroyed};
-      co_await nested_wait(&destroyed);
+      co_await nested_wait(&destroyed, me);
     });
-    co_await bl::sleep(2ms);
+    co_await bl::receive<int>();  // both flags exist
     bl::exit(victim, bl::atoms::kill);
     co_await bl::receive<bl::down_message>();
   });
@@ -206,13 +232,23 @@ TEST_P(process, is_alive_follows_the_process_life) {
 
 TEST_P(process, a_message_to_a_dead_or_unknown_pid_is_dropped) {
   run([&]() -> bl::process {
+    bl::pid me = bl::self();
     [[maybe_unused]] auto [p, m] = bl::spawn_monitor([]() -> bl::process { co_return; });
     co_await bl::receive<bl::down_message>();
-    bl::send(p, std::string("lost"));
+    // On one worker the next spawn takes the dead process's slot: the message to the
+    // old pid must not reach the new occupant, which answers the first int it gets.
+    bl::pid occupant = bl::spawn([me]() -> bl::process {
+      int n = co_await bl::receive<int>();
+      bl::send(me, n);
+    });
+    if (GetParam().schedulers == 1) {
+      EXPECT_EQ(occupant.id, p.id);
+    }
+    bl::send(p, 1);
     bl::send(bl::pid{999999, 3, 0, 0}, 1);
     bl::send(bl::pid{}, 1);
-    int n = co_await bl::receive([](int) { return 1; }, bl::after(1ms, [] { return 0; }));
-    EXPECT_EQ(n, 0);
+    bl::send(occupant, 0);
+    EXPECT_EQ(co_await bl::receive<int>(), 0);
   });
 }
 
@@ -241,19 +277,71 @@ TEST_P(process, a_full_process_table_is_a_clear_error_and_the_node_keeps_running
   EXPECT_EQ(node.statistics().live_processes, 0u);
 }
 
+// A process whose coroutine frame is over 16 KiB; it answers an int plus one.
+bl::process big_frame(bl::pid parent) {
+  std::array<char, 32768> buffer{};
+  buffer[0] = 1;
+  int n = co_await bl::receive<int>();
+  bl::send(parent, n + buffer[0] + buffer[buffer.size() - 1]);
+}
+
+TEST_P(process, a_spawn_without_memory_is_bad_alloc_and_leaves_nothing_behind) {
+  int failures = 0;
+  int answer = 0;
+  int stray_signals = -1;
+  run([&]() -> bl::process {
+    bl::trap_exit(true);
+    bl::pid me = bl::self();
+    auto without_memory = [&](auto&& spawn_it) {
+      refuse_large_allocations = true;
+      try {
+        spawn_it();
+      } catch (const std::bad_alloc&) {
+        ++failures;
+      }
+      refuse_large_allocations = false;
+    };
+    // The frame of a directly spawned function, and one made by a stored closure.
+    without_memory([&] { bl::spawn(big_frame, me); });
+    without_memory([&] { bl::spawn_link([me] { return big_frame(me); }); });
+    without_memory([&] { bl::spawn_monitor(big_frame, me); });
+    // The node keeps running, and the same spawn works with memory back.
+    [[maybe_unused]] auto [p, m] = bl::spawn_monitor(big_frame, me);
+    bl::send(p, 41);
+    answer = co_await bl::receive<int>();
+    auto d = co_await bl::receive<bl::down_message>();
+    EXPECT_EQ(d.monitor, m);
+    // A failed spawn_link or spawn_monitor left no link or monitor behind: it would
+    // have been told at once (noproc), before the working spawn's DOWN.
+    stray_signals = 0;
+    for (;;) {
+      bool got = co_await bl::receive([](const bl::down_message&) { return true; },
+                                      [](const bl::exit_message&) { return true; },
+                                      bl::after(0ms, [] { return false; }));
+      if (!got) break;
+      ++stray_signals;
+    }
+  });
+  EXPECT_EQ(failures, 3);
+  EXPECT_EQ(answer, 42);
+  EXPECT_EQ(stray_signals, 0);
+}
+
 TEST_P(process, destroying_a_node_destroys_every_remaining_process) {
   std::atomic<int> destroyed{0};
   {
     bl::node node(options());
     node.spawn([&]() -> bl::process {
+      bl::pid me = bl::self();
       for (int i = 0; i < 100; ++i)
-        bl::spawn([&]() -> bl::process {
+        bl::spawn([&, me]() -> bl::process {
           raii_flag flag{&destroyed};
+          bl::send(me, 0);
           co_await bl::receive<int>();
         });
-      co_await bl::sleep(1ms);
+      for (int i = 0; i < 100; ++i) co_await bl::receive<int>();  // every flag exists
       bl::stop_node();
-      co_await bl::receive<int>();
+      co_await bl::receive<std::string>();
     });
     node.run();
     EXPECT_EQ(node.statistics().live_processes, 101u);
@@ -265,17 +353,17 @@ TEST_P(process, run_can_continue_after_stop) {
   int rounds = 0;
   bl::node node(options());
   bl::pid waiter = node.spawn([&]() -> bl::process {
-    co_await bl::receive<int>();
+    bl::pid from = co_await bl::receive<bl::pid>();
     ++rounds;
+    bl::send(from, 1);
     co_await bl::receive<int>();
     ++rounds;
   });
   node.spawn(
       [&](bl::pid w) -> bl::process {
-        bl::send(w, 1);
-        co_await bl::sleep(1ms);
+        bl::send(w, bl::self());
+        co_await bl::receive<int>();  // the first round is done
         bl::stop_node();
-        co_return;
       },
       waiter);
   node.run();

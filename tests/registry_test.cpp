@@ -1,6 +1,8 @@
 // registry_*: registered names (semantics reference, section 6).
 #include <algorithm>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "support/node_fixture.hpp"
 
@@ -12,13 +14,19 @@ using namespace std::chrono_literals;
 class registry : public node_test {};
 BEAMLINE_SWEEP_WORKERS(registry);
 
-std::string error_text(auto&& f) {
+// The reason and the text of the bl::error that f raises ("no error" if none).
+struct raised {
+  bl::term reason;
+  std::string text = "no error";
+};
+
+raised error_of(auto&& f) {
   try {
     f();
   } catch (const bl::error& e) {
-    return e.what();
+    return {e.reason(), e.what()};
   }
-  return "no error";
+  return {};
 }
 
 TEST_P(registry, a_registered_name_finds_the_process_and_receives_sends) {
@@ -51,33 +59,38 @@ TEST_P(registry, the_name_is_released_before_links_and_monitors_hear_of_the_deat
   EXPECT_TRUE(gone_at_down);
 }
 
-TEST_P(registry, registration_errors_say_what_was_wrong) {
+TEST_P(registry, registration_errors_are_badarg_and_say_what_was_wrong) {
+  std::vector<std::pair<std::string, raised>> errors;  // (expected text, what was raised)
   run([&]() -> bl::process {
     bl::atom name("taken_name");
     bl::register_name(name, bl::self());
     bl::pid other = bl::spawn([]() -> bl::process { co_await bl::receive<int>(); });
-    EXPECT_NE(error_text([&] { bl::register_name(name, other); }).find("already registered"),
-              std::string::npos);
-    EXPECT_NE(error_text([&] {
-                bl::register_name(bl::atom("second"), bl::self());
-              }).find("already has the name"),
-              std::string::npos);
-    EXPECT_NE(error_text([&] { bl::register_name(bl::atoms::undefined, other); }).find("undefined"),
-              std::string::npos);
+    errors.emplace_back("already registered", error_of([&] { bl::register_name(name, other); }));
+    errors.emplace_back("already has the name",
+                        error_of([&] { bl::register_name(bl::atom("second"), bl::self()); }));
+    errors.emplace_back("undefined",
+                        error_of([&] { bl::register_name(bl::atoms::undefined, other); }));
     bl::pid dead = bl::spawn_monitor([]() -> bl::process { co_return; }).first;
     co_await bl::receive<bl::down_message>();
-    EXPECT_NE(error_text([&] { bl::register_name(bl::atom("for_dead"), dead); }).find("not alive"),
-              std::string::npos);
-    EXPECT_NE(error_text([&] { bl::unregister(bl::atom("never_was")); }).find("not registered"),
-              std::string::npos);
-    EXPECT_NE(error_text([&] { bl::send(bl::atom("nobody_here"), 1); }).find("nobody_here"),
-              std::string::npos);
+    errors.emplace_back("not alive",
+                        error_of([&] { bl::register_name(bl::atom("for_dead"), dead); }));
+    errors.emplace_back("not registered", error_of([&] { bl::unregister(bl::atom("never_was")); }));
+    errors.emplace_back("nobody_here", error_of([&] { bl::send(bl::atom("nobody_here"), 1); }));
+    // None of the failed calls changed anything.
+    EXPECT_EQ(bl::whereis(name), bl::self());
+    EXPECT_FALSE(bl::whereis(bl::atom("second")).has_value());
+    EXPECT_FALSE(bl::whereis(bl::atom("for_dead")).has_value());
     bl::unregister(name);
     EXPECT_FALSE(bl::whereis(name).has_value());
     bl::register_name(name, other);
     EXPECT_EQ(bl::whereis(name), other);
     bl::send(other, 0);
   });
+  ASSERT_EQ(errors.size(), 6u);
+  for (const auto& [text, e] : errors) {
+    EXPECT_EQ(e.reason, bl::term(bl::atoms::badarg)) << "for the error saying " << text;
+    EXPECT_NE(e.text.find(text), std::string::npos) << e.text;
+  }
 }
 
 }  // namespace

@@ -1,8 +1,10 @@
 // stress_*: whole-node workloads that shake out races and leaks: a million
 // processes, a storm of random links and exits, many-to-one floods. Sizes shrink
 // under the sanitizers (BEAMLINE_STRESS_SCALE).
+#include <algorithm>
 #include <atomic>
 #include <random>
+#include <string>
 #include <vector>
 
 #include "support/node_fixture.hpp"
@@ -81,6 +83,77 @@ TEST_P(stress, a_storm_of_random_links_and_exits_settles_with_every_death_observ
     }
   });
   EXPECT_EQ(downs, n);
+}
+
+// L9: once unlink returns, the link cannot affect the caller, even when the partner
+// dies while the unlink is on its way or unacknowledged. Clients link to, unlink from
+// and relink to a partner over and over while it dies; partners unlink their clients
+// too. A client suspends (and so acts on signals) only while unlinked and does not
+// trap exits: an exit from a link it has unlinked would kill it, so every client
+// must end normally.
+TEST_P(stress, links_unlinked_while_partners_die_never_reach_the_caller) {
+  const int partners = static_cast<int>(std::max(scaled(400), 40L));
+  constexpr int clients_per_partner = 4;
+  const int clients = partners * clients_per_partner;
+  int normal_ends = 0;
+  std::vector<std::string> other_reasons;
+  std::atomic<long> links_made{0}, links_refused{0};
+  run([&]() -> bl::process {
+    std::vector<bl::pid> partner_pids;
+    for (int i = 0; i < partners; ++i)
+      partner_pids.push_back(bl::spawn([i]() -> bl::process {
+        std::mt19937 rng(static_cast<unsigned>(i));
+        auto my_clients = co_await bl::receive<std::vector<bl::pid>>();
+        co_await bl::sleep(std::chrono::microseconds(rng() % 1500));
+        for (const bl::pid& c : my_clients)
+          if (rng() % 2 == 0) bl::unlink(c);  // both sides unlink at once
+        if (rng() % 2 == 0) bl::exit(bl::atom("partner_died"));
+        bl::exit(bl::self(), bl::atoms::kill);  // killed: its partners see `killed`
+      }));
+    std::vector<bl::pid> client_pids;
+    for (int i = 0; i < clients; ++i) {
+      bl::pid partner = partner_pids[static_cast<std::size_t>(i / clients_per_partner)];
+      client_pids.push_back(
+          bl::spawn_monitor([partner, &links_made, &links_refused]() -> bl::process {
+            bl::ref watch = bl::monitor(partner);
+            bool partner_down = false;
+            // Until the partner is gone, and a few rounds after (links to a dead
+            // process, refused at once or answered by an exit `noproc` in flight).
+            for (int after_down = 0; after_down < 5;) {
+              try {
+                bl::link(partner);
+                links_made.fetch_add(1, std::memory_order_relaxed);
+              } catch (const bl::error&) {
+                links_refused.fetch_add(1, std::memory_order_relaxed);  // noproc
+              }
+              bl::unlink(partner);
+              co_await bl::yield();
+              if (!partner_down)
+                partner_down = co_await bl::receive(
+                    bl::when([&](const bl::down_message& d) { return d.monitor == watch; },
+                             [](const bl::down_message&) { return true; }),
+                    bl::after(0ms, [] { return false; }));
+              if (partner_down) ++after_down;
+            }
+          }).first);
+    }
+    for (int i = 0; i < partners; ++i) {
+      std::vector<bl::pid> mine(client_pids.begin() + i * clients_per_partner,
+                                client_pids.begin() + (i + 1) * clients_per_partner);
+      bl::send(partner_pids[static_cast<std::size_t>(i)], mine);
+    }
+    for (int i = 0; i < clients; ++i) {
+      auto d = co_await bl::receive<bl::down_message>();
+      if (d.reason == bl::term(bl::atoms::normal))
+        ++normal_ends;
+      else
+        other_reasons.push_back(d.reason.to_string());
+    }
+  });
+  EXPECT_EQ(normal_ends, clients);
+  EXPECT_TRUE(other_reasons.empty())
+      << other_reasons.size() << " clients died, the first with " << other_reasons.front();
+  EXPECT_GT(links_made.load(), 0);
 }
 
 TEST_P(stress, many_senders_flood_one_receiver_without_loss_or_reordering) {
