@@ -1,10 +1,14 @@
 // scheduler_*: priorities, reductions and time slices, work spreading.
 #include <algorithm>
 #include <atomic>
+#include <chrono>
+#include <mutex>
+#include <set>
 #include <string>
 #include <vector>
 
 #include "beamline/detail/process_control.hpp"
+#include "beamline/detail/thread_state.hpp"
 #include "support/node_fixture.hpp"
 
 namespace {
@@ -62,47 +66,129 @@ TEST(scheduler_priority, high_priority_processes_run_before_normal_ones) {
   }
 }
 
+TEST(scheduler_priority, max_priority_runs_before_high_and_high_before_normal_under_load) {
+  // Normal processes keep the worker busy; a normal process then spawns high ones
+  // first and max ones second. From then on every turn of a max process comes
+  // before any high one, and every turn of a high process before any normal one.
+  // Preemption is off: the property is the order of the run queues, and a
+  // machine that stalls this thread for a slice would otherwise preempt a
+  // process mid-turn and let the worker move on (docs/design/preemption.md).
+  for (bool deterministic : {false, true}) {
+    bl::node_options o;
+    o.schedulers = 1;
+    o.deterministic = deterministic;
+    o.shuffle_seed = shuffle_seed();
+    o.preemption = false;
+    o.log_crashes = false;
+    bl::node node(o);
+    constexpr int busy = 8, urgent = 4, turns = 3;
+    std::vector<char> log;  // one worker: appended by one thread at a time
+    bool spawned = false;
+    bool stop = false;
+    node.spawn([&]() -> bl::process {
+      for (int i = 0; i < busy; ++i)
+        bl::spawn([&]() -> bl::process {
+          while (!stop) {
+            if (spawned) log.push_back('n');
+            co_await bl::yield();
+          }
+        });
+      co_await bl::yield();  // the busy ones are now running and queued
+      for (bl::priority level : {bl::priority::high, bl::priority::max})
+        for (int i = 0; i < urgent; ++i)
+          bl::spawn_opt({.priority = level}, [&log, level]() -> bl::process {
+            for (int t = 0; t < turns; ++t) {
+              log.push_back(level == bl::priority::max ? 'm' : 'h');
+              co_await bl::yield();
+            }
+          });
+      spawned = true;
+      co_await bl::yield();  // every process spawned above runs before this resumes
+      log.push_back('n');    // a normal turn, as the busy ones' are
+      stop = true;
+    });
+    node.run();
+    const std::string got(log.begin(), log.end());
+    const std::string urgent_turns =
+        std::string(urgent * turns, 'm') + std::string(urgent * turns, 'h');
+    ASSERT_GT(got.size(), urgent_turns.size()) << (deterministic ? "deterministic" : "1 worker");
+    EXPECT_EQ(got.substr(0, urgent_turns.size()), urgent_turns)
+        << (deterministic ? "deterministic: " : "1 worker: ") << got;
+    EXPECT_EQ(got.find_first_not_of('n', urgent_turns.size()), std::string::npos) << got;
+    EXPECT_EQ(node.statistics().live_processes, 0u);
+  }
+}
+
 TEST(scheduler_priority, low_priority_runs_less_often_than_normal_but_runs) {
+  // Counted in turns, not in time: the normal processes stop after a fixed number
+  // of turns, whatever the machine's load.
   bl::node_options o;
   o.schedulers = 1;
+  o.preemption = false;  // the counters are plain: one thread at a time
   o.log_crashes = false;
   bl::node node(o);
-  std::atomic<long> normal_turns{0}, low_turns{0};
-  std::atomic<bool> stop{false};
+  constexpr long normal_target = 20000;
+  long normal_turns = 0, low_turns = 0;  // one worker: one thread at a time
+  bool stop = false;
   node.spawn([&]() -> bl::process {
     for (int i = 0; i < 2; ++i)
       bl::spawn([&]() -> bl::process {
         while (!stop) {
-          normal_turns.fetch_add(1);
+          if (++normal_turns >= normal_target) stop = true;
           co_await bl::yield();
         }
       });
     bl::spawn_opt({.priority = bl::priority::low}, [&]() -> bl::process {
       while (!stop) {
-        low_turns.fetch_add(1);
+        ++low_turns;
         co_await bl::yield();
       }
     });
-    co_await bl::sleep(50ms);
-    stop = true;
+    co_return;
   });
   node.run();
-  EXPECT_GT(low_turns.load(), 0);
-  // Two normal processes against one low one: about 16 normal turns per low turn.
-  EXPECT_GT(normal_turns.load(), 4 * low_turns.load());
+  EXPECT_GT(low_turns, normal_target / 100) << "the low process starved";
+  // Two normal processes against one low one: the low one gives up 7 turns in 8
+  // when normal ones wait, so about 16 normal turns per low turn.
+  EXPECT_GT(normal_turns, 8 * low_turns);
+  EXPECT_LT(normal_turns, 32 * low_turns);
+}
+
+// The worker running the calling process (out of line: a coroutine must not keep
+// the address of one thread's thread-local state across a suspension point).
+[[gnu::noinline]] const void* current_worker() {
+  return bl::detail::this_thread.worker;
 }
 
 TEST_P(scheduler, work_spreads_to_every_worker) {
-  const int n = static_cast<int>(scaled(20000));
+  // Many short processes, spawned by one: idle workers take some of them, until
+  // every worker has run at least one. A process keeps yielding while some worker
+  // has not run any yet, so that work stays on offer however the machine delays
+  // the workers' threads (the deadline is only there to fail instead of hanging).
+  const int n = static_cast<int>(std::max(scaled(20000), 2000L));
+  const std::size_t workers = GetParam().schedulers;
+  const auto deadline = std::chrono::steady_clock::now() + 30s;
+  std::mutex seen_lock;
+  std::set<const void*> seen;  // guarded by seen_lock
   long sum = 0;
   run([&]() -> bl::process {
     bl::pid me = bl::self();
     for (int i = 0; i < n; ++i)
-      bl::spawn([me, i]() -> bl::process {
+      bl::spawn([&, me, i]() -> bl::process {
         long x = 0;
         for (int k = 0; k < 200; ++k) x += (i * k) % 7;
+        for (;;) {
+          std::size_t count;
+          {
+            std::lock_guard guard(seen_lock);
+            // Null on a thread that a preemption took the process off its worker.
+            if (const void* worker = current_worker()) seen.insert(worker);
+            count = seen.size();
+          }
+          if (count >= workers || std::chrono::steady_clock::now() > deadline) break;
+          co_await bl::yield();
+        }
         bl::send(me, x);
-        co_return;
       });
     for (int i = 0; i < n; ++i) sum += co_await bl::receive<long>();
   });
@@ -110,6 +196,7 @@ TEST_P(scheduler, work_spreads_to_every_worker) {
   for (int i = 0; i < n; ++i)
     for (int k = 0; k < 200; ++k) expected += (i * k) % 7;
   EXPECT_EQ(sum, expected);
+  EXPECT_EQ(seen.size(), workers) << "workers that ran none of the processes";
 }
 
 // Runs `senders` processes that each send `per_sender` integers to one receiver,
@@ -166,23 +253,35 @@ void spin_for(std::chrono::nanoseconds d) {
   }
 }
 
-TEST_P(scheduler, flood_senders_move_to_their_receivers_worker_and_feel_its_backlog) {
-  // Senders on other workers than a flooded receiver's move to its worker (flood
-  // affinity), where sends into its backlog cost them more: the back-pressure of
-  // the single-worker test above then holds on any number of workers.
-  if (GetParam().schedulers < 2) GTEST_SKIP() << "needs workers to move between";
+// Senders on other workers than a flooded receiver's move to its worker (flood
+// affinity), where sends into its backlog cost them more: the back-pressure of
+// the single-worker test above then holds on any number of workers.
+void expect_flood_senders_to_feel_the_backlog(bl::node_options o) {
   const int senders = 20;
   const long per_sender = std::max(scaled(50000), 20000L);
-  auto o = options();
   o.reductions_per_slice = 2000;
   o.flood_send_cost = 1s;  // sanitizer builds send slowly: judge by volume alone
-  // Nor let a slow build's long slices be preempted: a sender preempted off its
-  // worker keeps sending from its own thread, where no worker can take it in.
-  o.preemption = false;
   flood_outcome out = run_flood(o, senders, per_sender);
   EXPECT_EQ(out.statistics.live_processes, 0u);
   EXPECT_GT(out.statistics.flood_migrations, 0u);
-  EXPECT_LT(out.longest_queue, senders * per_sender / 4);
+  EXPECT_LT(out.longest_queue, senders * per_sender / 4)
+      << out.statistics.preemptions << " preemptions";
+}
+
+TEST_P(scheduler, flood_senders_move_to_their_receivers_worker_and_feel_its_backlog) {
+  if (GetParam().schedulers < 2) GTEST_SKIP() << "needs workers to move between";
+  // Without preemption: a slow build's long slices are not cut short, so every
+  // sender is where flood affinity put it.
+  auto o = options();
+  o.preemption = false;
+  expect_flood_senders_to_feel_the_backlog(o);
+}
+
+TEST_P(scheduler, flood_senders_feel_the_backlog_with_preemption_on) {
+  // The default configuration: a sender preempted off its worker keeps sending
+  // from its own thread until its slice ends, then comes back to the queues.
+  if (GetParam().schedulers < 2) GTEST_SKIP() << "needs workers to move between";
+  expect_flood_senders_to_feel_the_backlog(options());
 }
 
 TEST_P(scheduler, senders_that_work_between_sends_are_not_moved_by_a_flood) {
@@ -214,6 +313,10 @@ TEST_P(scheduler, senders_that_work_between_sends_are_not_moved_by_a_flood) {
   });
   node.run();
   EXPECT_EQ(node.statistics().live_processes, 0u);
+  // The premise: the producers do flood the consumer (its queue reached 6,800 to
+  // 7,900 of the 8,000 messages in ten runs of the debug build on a loaded 2-core
+  // machine), so flood affinity had something to act on.
+  EXPECT_GE(longest_queue, 1024u);
   EXPECT_EQ(node.statistics().flood_migrations, 0u);
 }
 
