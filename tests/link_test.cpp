@@ -150,13 +150,29 @@ TEST_P(link, exit_normal_to_oneself_ends_the_process) {
 
 TEST_P(link, exit_with_another_reason_kills_unless_trapping) {
   bl::term reason;
+  std::string trapped;
+  bl::term trapper_reason;
   run([&]() -> bl::process {
     [[maybe_unused]] auto [p, m] =
         bl::spawn_monitor([]() -> bl::process { co_await bl::receive<int>(); });
     bl::exit(p, bl::atom("go_away"));
     reason = (co_await bl::receive<bl::down_message>()).reason;
+
+    bl::pid me = bl::self();
+    [[maybe_unused]] auto [q, m2] = bl::spawn_monitor([me]() -> bl::process {
+      bl::trap_exit(true);
+      bl::send(me, 0);
+      auto e = co_await bl::receive<bl::exit_message>();
+      bl::send(me, e.from == me ? e.reason.to_string() : std::string("wrong sender"));
+    });
+    co_await bl::receive<int>();
+    bl::exit(q, bl::atom("go_away"));
+    trapped = co_await bl::receive<std::string>();
+    trapper_reason = (co_await bl::receive<bl::down_message>()).reason;
   });
   EXPECT_EQ(reason, bl::term(bl::atom("go_away")));
+  EXPECT_EQ(trapped, "go_away");
+  EXPECT_EQ(trapper_reason, bl::term(bl::atoms::normal));
 }
 
 TEST_P(link, linking_to_a_dead_process_is_noproc) {

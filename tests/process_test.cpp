@@ -117,6 +117,56 @@ TEST_P(process, any_thrown_value_ends_the_process_with_a_reason) {
   EXPECT_EQ(reason.to_string(), "{exception,{int,undefined}}");
 }
 
+TEST_P(process, an_escaping_beamline_error_ends_the_process_with_its_reason_alone) {
+  bl::term reason;
+  run([&]() -> bl::process {
+    bl::spawn_monitor([]() -> bl::process {
+      throw bl::error(bl::atom("my_reason"), "explained");
+      co_return;
+    });
+    reason = (co_await bl::receive<bl::down_message>()).reason;
+  });
+  EXPECT_EQ(reason, bl::term(bl::atom("my_reason")));  // no stack trace, no text
+}
+
+TEST_P(process, a_swallowed_exit_signal_ends_the_process_at_its_next_check) {
+  bool ran_on = false;
+  bool ran_past_check = false;
+  bl::term reason;
+  run([&]() -> bl::process {
+    bl::spawn_monitor([&]() -> bl::process {
+      try {
+        bl::exit(bl::self(), bl::atom("swallowed"));  // an exit signal, acted upon at once
+      } catch (...) {
+        // does not rethrow
+      }
+      ran_on = true;
+      co_await bl::check();
+      ran_past_check = true;
+    });
+    reason = (co_await bl::receive<bl::down_message>()).reason;
+  });
+  EXPECT_TRUE(ran_on);
+  EXPECT_FALSE(ran_past_check);
+  EXPECT_EQ(reason, bl::term(bl::atom("swallowed")));
+}
+
+TEST_P(process, exit_with_a_reason_is_an_exception_the_process_may_catch) {
+  // As Erlang's exit/1: only exit signals cannot be caught for good.
+  bl::term reason;
+  run([&]() -> bl::process {
+    bl::spawn_monitor([&]() -> bl::process {
+      try {
+        bl::exit(bl::atom("caught"));
+      } catch (const bl::exit_exception&) {
+      }
+      co_await bl::check();
+    });
+    reason = (co_await bl::receive<bl::down_message>()).reason;
+  });
+  EXPECT_EQ(reason, bl::term(bl::atoms::normal));
+}
+
 TEST_P(process, exit_ends_the_caller_with_the_reason) {
   bl::term reason;
   run([&]() -> bl::process {
