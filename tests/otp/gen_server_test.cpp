@@ -1,7 +1,10 @@
 // gen_server_*: the gen_server behaviour (reference section 10): the call protocol,
 // casts, deferred replies, init results, stop, terminate, crashes, the wire shapes.
+#include <algorithm>
 #include <atomic>
+#include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "beamline/otp.hpp"
@@ -131,15 +134,30 @@ TEST_P(gen_server, calling_oneself_exits_calling_self) {
   });
 }
 
-// A server that holds calls and lets the test release or kill it.
-struct slow {
-  struct wait {
-    std::chrono::milliseconds delay;
-  };
-  bl::task<std::string> handle_call(wait w) {
-    co_await bl::sleep(w.delay);
+// A server whose `ask` calls wait for a `release` message before they are answered: a
+// call with a timeout times out whatever the load, and the reply goes out when the
+// test says. Pings are answered at once.
+// With an observer, each ask tells it the server's pid first.
+struct held {
+  struct release {};
+  struct ask {};
+  struct ping {};
+  explicit held(bl::pid observer = {}) : observer_(observer) {}
+  bl::task<std::string> handle_call(ask) {
+    if (!observer_.is_null()) bl::send(observer_, bl::term(bl::self()));
+    co_await bl::receive<release>();
     co_return "late";
   }
+  std::string handle_call(ping) { return "pong"; }
+  bl::task<bl::term> handle_call(bl::term request) {
+    if (request == bl::term(bl::atom("ask"))) co_await bl::receive<release>();
+    co_return request;
+  }
+  bl::pid observer_;
+};
+
+// A server of term calls only: ping -> pong, anything else echoed.
+struct pinger {
   bl::term handle_call(bl::term request) {
     if (request == bl::term(bl::atom("ping"))) return bl::atom("pong");
     return request;
@@ -148,13 +166,13 @@ struct slow {
 
 TEST_P(gen_server, a_server_that_dies_mid_call_ends_the_call_with_its_reason) {
   run([&]() -> bl::process {
-    auto s = (co_await gs::start<slow>({})).server();
-    bl::pid server_pid = *s.ref().as_pid();
-    bl::spawn([server_pid]() -> bl::process {
-      co_await bl::sleep(20ms);
-      bl::exit(server_pid, bl::atom("kill"));
+    // The killer strikes once the server holds the call.
+    bl::pid killer = bl::spawn([]() -> bl::process {
+      bl::term server = co_await bl::receive<bl::term>();
+      bl::exit(server.as_pid(), bl::atom("kill"));
     });
-    EXPECT_EQ(co_await failure_of(s.call(slow::wait{10s})), A("killed"));
+    auto s = (co_await gs::start<held>({}, killer)).server();
+    EXPECT_EQ(co_await failure_of(s.call(held::ask{}, bl::infinity)), A("killed"));
     EXPECT_EQ(co_await queued_messages(), 0u);
   });
 }
@@ -192,31 +210,28 @@ TEST_P(gen_server, a_std_exception_in_a_callback_gives_the_exception_reason) {
 
 TEST_P(gen_server, a_timeout_then_a_late_reply_leaves_nothing_in_the_callers_mailbox) {
   run([&]() -> bl::process {
-    auto s = (co_await gs::start<slow>({})).server();
+    auto s = (co_await gs::start<held>({})).server();
+    bl::pid p = *s.ref().as_pid();
     auto t0 = std::chrono::steady_clock::now();
-    EXPECT_EQ(co_await failure_of(s.call(slow::wait{60ms}, 10ms)), A("timeout"));
+    EXPECT_EQ(co_await failure_of(s.call(held::ask{}, 10ms)), A("timeout"));
     EXPECT_GE(std::chrono::steady_clock::now() - t0, 10ms);
-    co_await bl::sleep(120ms);  // the server has replied by now
+    bl::send(p, held::release{});  // the server replies now, late
+    // The next call's reply leaves the server after the late one: once it is here,
+    // the late reply would be too.
+    EXPECT_EQ(co_await s.call(held::ping{}), "pong");
     EXPECT_EQ(co_await queued_messages(), 0u);
-    // The server is fine and the next call gets its own reply.
-    EXPECT_EQ(co_await s.call(slow::wait{0ms}), "late");
     co_await gs::stop(s);
   });
 }
 
 TEST_P(gen_server, a_term_call_timeout_then_a_late_reply_leaves_nothing_either) {
-  struct slow_terms {
-    bl::task<bl::term> handle_call(bl::term request) {
-      co_await bl::sleep(std::chrono::milliseconds(request.as_int()));
-      co_return bl::atom("done");
-    }
-  };
   run([&]() -> bl::process {
-    auto s = (co_await gs::start<slow_terms>({})).server();
-    EXPECT_EQ(co_await failure_of(gs::call(s, bl::term(60), 10ms)), A("timeout"));
-    co_await bl::sleep(120ms);
+    auto s = (co_await gs::start<held>({})).server();
+    bl::pid p = *s.ref().as_pid();
+    EXPECT_EQ(co_await failure_of(gs::call(s, A("ask"), 10ms)), A("timeout"));
+    bl::send(p, held::release{});
+    EXPECT_EQ(co_await gs::call(s, A("ping")), A("ping"));
     EXPECT_EQ(co_await queued_messages(), 0u);
-    EXPECT_EQ(co_await gs::call(s, bl::term(0)), A("done"));
     co_await gs::stop(s);
   });
 }
@@ -404,7 +419,7 @@ TEST_P(gen_server, the_parents_exit_runs_terminate_when_trapping) {
     (void)parent;
     (void)m;
     co_await bl::receive<bl::down_message>();
-    while (bl::whereis(bl::atom("the_child"))) co_await bl::sleep(1ms);
+    EXPECT_TRUE(co_await eventually([] { return !bl::whereis(bl::atom("the_child")); }));
   });
   EXPECT_EQ(terminated.load(), 1);
 }
@@ -437,21 +452,22 @@ TEST_P(gen_server, handle_info_takes_terms_downs_and_listed_types_and_drops_the_
 }
 
 TEST_P(gen_server, a_timeout_action_delivers_timeout_to_handle_info) {
+  // handle_info reports to the test: asking the server would cancel its timeout.
   struct idle {
     struct arm {};
-    struct report {};
+    explicit idle(bl::pid observer) : observer_(observer) {}
     gs::call_result<bl::term> handle_call(arm) {
       return gs::call_result<bl::term>(A("armed")).after(10ms);
     }
-    bl::term handle_call(report) { return last; }
-    void handle_info(const bl::term& t) { last = t; }
-    bl::term last;
+    void handle_info(const bl::term& t) { bl::send(observer_, t); }
+    bl::pid observer_;
   };
   run([&]() -> bl::process {
-    auto s = (co_await gs::start<idle>({})).server();
+    auto s = (co_await gs::start<idle>({}, bl::self())).server();
     EXPECT_EQ(co_await s.call(idle::arm{}), A("armed"));
-    co_await bl::sleep(40ms);
-    EXPECT_EQ(co_await s.call(idle::report{}), A("timeout"));
+    bl::term seen = co_await bl::receive([](bl::term t) { return t; },
+                                         bl::after(10s, [] { return bl::term(A("nothing")); }));
+    EXPECT_EQ(seen, A("timeout"));
     co_await gs::stop(s);
   });
 }
@@ -482,7 +498,7 @@ TEST_P(gen_server, continue_runs_before_any_queued_message) {
 
 TEST_P(gen_server, erlangs_wire_shapes_work_from_a_plain_process) {
   run([&]() -> bl::process {
-    auto s = (co_await gs::start<slow>({})).server();
+    auto s = (co_await gs::start<pinger>({})).server();
     bl::pid p = *s.ref().as_pid();
     bl::ref tag = bl::make_ref();
     // {'$gen_call', {Self, Tag}, ping} -> {Tag, pong}
@@ -509,7 +525,7 @@ TEST_P(gen_server, erlangs_wire_shapes_work_from_a_plain_process) {
 
 TEST_P(gen_server, a_typed_call_to_a_server_of_another_type_exits_bad_call) {
   run([&]() -> bl::process {
-    auto s = (co_await gs::start<slow>({})).server();
+    auto s = (co_await gs::start<pinger>({})).server();
     bl::server<counter> wrong(s.ref());
     bl::term f = co_await failure_of(wrong.call(counter::get{}));
     CO_ASSERT_TRUE(f.is_tuple());
@@ -544,24 +560,253 @@ TEST_P(gen_server, handlers_may_be_coroutines_that_call_other_servers) {
   });
 }
 
+// Each caller asks for its own value and must get exactly that, never a reply meant
+// for another caller, nor a reply to an earlier call of its own.
+struct echo {
+  struct ask {
+    long caller;
+    long k;
+  };
+  struct served {};
+  std::pair<long, long> handle_call(ask a) {
+    ++calls;
+    return {a.caller, a.k};
+  }
+  long handle_call(served) { return calls; }
+  long calls = 0;
+};
+
 TEST_P(gen_server, many_callers_each_get_their_own_replies) {
   const long callers = 20, calls = scaled(200);
-  std::atomic<long> total{0};
+  std::atomic<long> right{0}, wrong{0};
   run([&]() -> bl::process {
-    auto c = (co_await gs::start<counter>({}, 0)).server();
+    auto e = (co_await gs::start<echo>({})).server();
+    std::vector<bl::ref> monitors;
     for (long i = 0; i < callers; ++i) {
-      bl::spawn([c, calls, &total]() -> bl::process {
+      auto [p, m] = bl::spawn_monitor([e, i, calls, &right, &wrong]() -> bl::process {
         for (long k = 0; k < calls; ++k) {
-          c.cast(counter::add{1});
-          total += co_await c.call(counter::get{}) > 0 ? 1 : 0;
+          auto got = co_await e.call(echo::ask{i, k});
+          if (got == std::pair<long, long>(i, k))
+            ++right;
+          else
+            ++wrong;
         }
         EXPECT_EQ(co_await queued_messages(), 0u);
       });
+      (void)p;
+      monitors.push_back(m);
     }
-    while (co_await c.call(counter::get{}) < callers * calls) co_await bl::sleep(1ms);
-    co_await gs::stop(c);
+    for (std::size_t i = 0; i < monitors.size(); ++i) {
+      auto down = co_await bl::receive<bl::down_message>();
+      EXPECT_EQ(down.reason, A("normal"));
+    }
+    EXPECT_EQ(co_await e.call(echo::served{}), callers * calls);
+    co_await gs::stop(e);
   });
-  EXPECT_EQ(total.load(), callers * calls);
+  EXPECT_EQ(wrong.load(), 0);
+  EXPECT_EQ(right.load(), callers * calls);
+}
+
+// Tells the observer that terminate ran, with the reason.
+struct watched {
+  struct terminated {
+    bl::term reason;
+  };
+  struct ping {};
+  watched(bl::pid observer, bool trap) : observer_(observer) {
+    if (trap) bl::trap_exit(true);
+  }
+  int handle_call(ping) { return 1; }
+  void terminate(const bl::term& reason) { bl::send(observer_, terminated{reason}); }
+  bl::pid observer_;
+};
+
+// How the server ended, and whether its terminate told us before its DOWN (both come
+// from the server, so a terminate message would be queued ahead of the DOWN).
+struct ending {
+  bl::term reason;
+  bool terminated = false;
+};
+
+bl::task<ending> end_of(bl::ref monitor) {
+  ending out;
+  for (;;) {
+    std::optional<bl::term> down = co_await bl::receive(
+        [&out](watched::terminated) {
+          out.terminated = true;
+          return std::optional<bl::term>();
+        },
+        bl::when([monitor](const bl::down_message& d) { return d.monitor == monitor; },
+                 [](bl::down_message d) { return std::optional<bl::term>(d.reason); }),
+        bl::after(10s, [] { return std::optional<bl::term>(bl::atom("no_down")); }));
+    if (down) {
+      out.reason = *down;
+      co_return out;
+    }
+  }
+}
+
+TEST_P(gen_server, a_kill_ends_the_server_without_terminate_even_when_trapping) {
+  run([&]() -> bl::process {
+    for (bool trap : {false, true}) {
+      bl::pid p = (co_await gs::start<watched>({}, bl::self(), trap)).pid();
+      bl::ref m = bl::monitor(p);
+      bl::exit(p, bl::atom("kill"));
+      ending ended = co_await end_of(m);
+      EXPECT_EQ(ended.reason, A("killed"));
+      EXPECT_FALSE(ended.terminated) << "trapping: " << trap;
+    }
+  });
+}
+
+TEST_P(gen_server, an_exit_signal_ends_a_non_trapping_server_without_terminate) {
+  run([&]() -> bl::process {
+    bl::pid p = (co_await gs::start<watched>({}, bl::self(), false)).pid();
+    bl::ref m = bl::monitor(p);
+    bl::exit(p, bl::atom("shutdown"));
+    ending ended = co_await end_of(m);
+    EXPECT_EQ(ended.reason, A("shutdown"));
+    EXPECT_FALSE(ended.terminated);
+  });
+}
+
+TEST_P(gen_server, terminate_runs_on_a_normal_stop_and_on_the_parents_exit_when_trapping) {
+  run([&]() -> bl::process {
+    // gen_server::stop: terminate(normal), trapping or not.
+    for (bool trap : {false, true}) {
+      auto s = (co_await gs::start<watched>({}, bl::self(), trap)).server();
+      bl::ref m = bl::monitor(*s.ref().as_pid());
+      co_await gs::stop(s);
+      ending ended = co_await end_of(m);
+      EXPECT_EQ(ended.reason, A("normal"));
+      EXPECT_TRUE(ended.terminated) << "trapping: " << trap;
+    }
+    // The parent (the start_link caller) ends: a trapping server runs
+    // terminate(Reason) and ends with it.
+    bl::pid self = bl::self();
+    auto [parent, pm] = bl::spawn_monitor([self]() -> bl::process {
+      auto r = co_await gs::start_link<watched>({}, self, true);
+      bl::send(self, bl::term(r.pid()));
+      co_await bl::receive<bl::atom>();  // until told to go
+      bl::exit(bl::atom("parent_gone"));
+    });
+    bl::pid child = (co_await bl::receive<bl::term>()).as_pid();
+    bl::ref m = bl::monitor(child);
+    bl::send(parent, bl::atom("go"));
+    ending ended = co_await end_of(m);
+    EXPECT_EQ(ended.reason, A("parent_gone"));
+    EXPECT_TRUE(ended.terminated);
+    auto parent_down =
+        co_await bl::receive(bl::when([pm](const bl::down_message& d) { return d.monitor == pm; },
+                                      [](bl::down_message d) { return d.reason; }));
+    EXPECT_EQ(parent_down, A("parent_gone"));
+  });
+}
+
+TEST_P(gen_server, a_trapping_server_gets_exits_of_linked_processes_in_handle_info) {
+  struct trapper {
+    struct spawn_linked {
+      bl::term reason;
+    };
+    struct seen {};
+    trapper() { bl::trap_exit(true); }
+    bl::pid handle_call(spawn_linked r) {
+      return bl::spawn_link(
+          [](bl::term why) -> bl::process {
+            bl::exit(why);
+            co_return;
+          },
+          r.reason);
+    }
+    std::vector<bl::term> handle_call(seen) { return exits; }
+    void handle_info(const bl::exit_message& e) {
+      exits.push_back(bl::term::tuple({e.from, e.reason}));
+    }
+    std::vector<bl::term> exits;
+  };
+  run([&]() -> bl::process {
+    auto s = (co_await gs::start<trapper>({})).server();
+    bl::pid a = co_await s.call(trapper::spawn_linked{A("crashed")});
+    bl::pid b = co_await s.call(trapper::spawn_linked{A("normal")});
+    std::vector<bl::term> exits;
+    EXPECT_TRUE(co_await eventually([&]() -> bl::task<bool> {
+      exits = co_await s.call(trapper::seen{});
+      co_return exits.size() >= 2;
+    }));
+    std::sort(exits.begin(), exits.end(),
+              [](const bl::term& x, const bl::term& y) { return x.to_string() < y.to_string(); });
+    std::vector<bl::term> expected{bl::term::tuple({a, A("crashed")}),
+                                   bl::term::tuple({b, A("normal")})};
+    std::sort(expected.begin(), expected.end(),
+              [](const bl::term& x, const bl::term& y) { return x.to_string() < y.to_string(); });
+    EXPECT_EQ(exits, expected);
+    co_await gs::stop(s);  // alive: the crash of a linked process did not end it
+  });
+}
+
+TEST_P(gen_server, hibernate_is_accepted_and_the_server_carries_on) {
+  struct sleeper {
+    struct add {
+      int n;
+    };
+    struct get {};
+    gs::result handle_cast(add a) {
+      n += a.n;
+      return gs::noreply().hibernate();
+    }
+    gs::call_result<int> handle_call(get) { return gs::call_result<int>(n).hibernate(); }
+    gs::result handle_info(const bl::term&) {
+      ++n;
+      return gs::noreply().hibernate();
+    }
+    int n = 0;
+  };
+  run([&]() -> bl::process {
+    auto s = (co_await gs::start<sleeper>({})).server();
+    s.cast(sleeper::add{2});
+    EXPECT_EQ(co_await s.call(sleeper::get{}), 2);
+    bl::send(*s.ref().as_pid(), A("poke"));
+    s.cast(sleeper::add{3});
+    EXPECT_EQ(co_await s.call(sleeper::get{}), 6);
+    EXPECT_EQ(co_await s.call(sleeper::get{}), 6);
+    EXPECT_EQ(co_await queued_messages(), 0u);
+    co_await gs::stop(s);
+  });
+}
+
+TEST_P(gen_server, the_name_is_registered_before_init_runs) {
+  struct self_aware {
+    struct registered {};
+    self_aware() : in_constructor(bl::whereis(bl::atom("self_aware")) == bl::self()) {}
+    void init() { in_init = bl::whereis(bl::atom("self_aware")) == bl::self(); }
+    bool handle_call(registered) { return in_constructor && in_init; }
+    bool in_constructor = false;
+    bool in_init = false;
+  };
+  run([&]() -> bl::process {
+    auto s = (co_await gs::start<self_aware>(bl::atom("self_aware"))).server();
+    EXPECT_TRUE(co_await s.call(self_aware::registered{}));
+    co_await gs::stop(s);
+  });
+}
+
+TEST_P(gen_server, stop_of_a_server_that_ends_with_another_reason_raises_that_reason) {
+  struct odd_stopper {
+    struct get {};
+    int handle_call(get) { return 1; }
+    void terminate(const bl::term&) { bl::exit(bl::atom("my_own_reason")); }
+  };
+  run([&]() -> bl::process {
+    auto s = (co_await gs::start<odd_stopper>({})).server();
+    try {
+      co_await gs::stop(s);
+      ADD_FAILURE() << "stop returned";
+    } catch (const bl::call_exit& e) {
+      EXPECT_EQ(e.failure(), A("my_own_reason"));
+      EXPECT_EQ(e.reason()[1][0], A("gen_server"));
+      EXPECT_EQ(e.reason()[1][1], A("stop"));
+    }
+  });
 }
 
 }  // namespace

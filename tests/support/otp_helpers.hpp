@@ -5,6 +5,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <type_traits>
 
 #include "beamline/detail/process_control.hpp"
 #include "beamline/otp.hpp"
@@ -39,6 +40,25 @@ bl::task<bl::term> failure_of(Awaitable a) {
   }
   ADD_FAILURE() << "expected a call_exit";
   co_return bl::term();
+}
+
+// Polls `condition` (a callable returning bool or bl::task<bool>) every millisecond
+// until it holds or `deadline` has passed; returns whether it held. For positive
+// checks of what happens in time: the deadline is generous, not a measure.
+template <class Condition>
+bl::task<bool> eventually(Condition condition,
+                          std::chrono::milliseconds deadline = std::chrono::seconds(10)) {
+  const auto until = std::chrono::steady_clock::now() + deadline;
+  for (;;) {
+    bool held = false;
+    if constexpr (std::is_same_v<std::invoke_result_t<Condition&>, bool>)
+      held = condition();
+    else
+      held = co_await condition();
+    if (held) co_return true;
+    if (std::chrono::steady_clock::now() > until) co_return false;
+    co_await bl::sleep(std::chrono::milliseconds(1));
+  }
 }
 
 }  // namespace beamline_test
