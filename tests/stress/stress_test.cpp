@@ -36,7 +36,8 @@ TEST_P(stress, a_million_processes_wait_and_answer) {
 }
 
 TEST_P(stress, a_storm_of_random_links_and_exits_settles_with_every_death_observed) {
-  const int n = static_cast<int>(scaled(3000));
+  // A race test of the link protocol: a floor keeps it racing under TSan's scale.
+  const int n = static_cast<int>(std::max(scaled(3000), 500L));
   int downs = 0;
   run([&]() -> bl::process {
     std::vector<bl::pid> ps;
@@ -92,7 +93,8 @@ TEST_P(stress, a_storm_of_random_links_and_exits_settles_with_every_death_observ
 // trap exits: an exit from a link it has unlinked would kill it, so every client
 // must end normally.
 TEST_P(stress, links_unlinked_while_partners_die_never_reach_the_caller) {
-  const int partners = static_cast<int>(std::max(scaled(400), 40L));
+  // A race test: at least 100 partners, even at TSan's scale.
+  const int partners = static_cast<int>(std::max(scaled(400), 100L));
   constexpr int clients_per_partner = 4;
   const int clients = partners * clients_per_partner;
   int normal_ends = 0;
