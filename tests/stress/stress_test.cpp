@@ -119,9 +119,18 @@ TEST_P(stress, links_unlinked_while_partners_die_never_reach_the_caller) {
           bl::spawn_monitor([partner, &links_made, &links_refused]() -> bl::process {
             bl::ref watch = bl::monitor(partner);
             bool partner_down = false;
-            // Until the partner is gone, and a few rounds after (links to a dead
-            // process, refused at once or answered by an exit `noproc` in flight).
-            for (int after_down = 0; after_down < 5;) {
+            auto down_of_partner = [&](std::chrono::milliseconds wait) {
+              return bl::receive(
+                  bl::when([&](const bl::down_message& d) { return d.monitor == watch; },
+                           [](const bl::down_message&) { return true; }),
+                  bl::after(wait, [] { return false; }));
+            };
+            // Relinks as fast as it can until the partner is gone and a few rounds
+            // after (links to a dead process, refused at once or answered by an exit
+            // `noproc` in flight); at most 300 rounds, then it waits: a longer busy
+            // loop would starve the preempted threads of a small machine.
+            int after_down = 0;
+            for (int round = 0; round < 300 && after_down < 5; ++round) {
               try {
                 bl::link(partner);
                 links_made.fetch_add(1, std::memory_order_relaxed);
@@ -130,13 +139,10 @@ TEST_P(stress, links_unlinked_while_partners_die_never_reach_the_caller) {
               }
               bl::unlink(partner);
               co_await bl::yield();
-              if (!partner_down)
-                partner_down = co_await bl::receive(
-                    bl::when([&](const bl::down_message& d) { return d.monitor == watch; },
-                             [](const bl::down_message&) { return true; }),
-                    bl::after(0ms, [] { return false; }));
+              if (!partner_down) partner_down = co_await down_of_partner(0ms);
               if (partner_down) ++after_down;
             }
+            if (!partner_down) co_await down_of_partner(30s);
           }).first);
     }
     for (int i = 0; i < partners; ++i) {
