@@ -47,6 +47,14 @@ class bit_writer {
     if (bit != 0) bytes_.back() |= static_cast<std::byte>(0x80 >> (bit_count_ % 8));
     ++bit_count_;
   }
+  // `count` copies of one bit, whole bytes at a time where aligned (a segment may be
+  // 2^24 bits wide: bit by bit, a few such segments took seconds).
+  void append_repeated(std::uint64_t bit, std::size_t count) {
+    for (; count != 0 && bit_count_ % 8 != 0; --count) append_bit(bit);
+    bytes_.resize(bytes_.size() + count / 8, bit != 0 ? std::byte{0xff} : std::byte{0});
+    bit_count_ += count / 8 * 8;
+    for (count %= 8; count != 0; --count) append_bit(bit);
+  }
   term finish() const { return term::bitstring(bytes_, bit_count_); }
 
  private:
@@ -320,7 +328,7 @@ class term_reader {
         if (!size && !characters.empty() && v > 255)
           term_lexer::fail(value.offset, "character above 255 in a binary: add /utf8");
         // Sign bits beyond 64, then the low bits: two's complement of any width.
-        for (std::size_t i = 64; i < width; ++i) bits.append_bit(v < 0 ? 1 : 0);
+        if (width > 64) bits.append_repeated(v < 0 ? 1 : 0, width - 64);
         bits.append(static_cast<std::uint64_t>(v),
                     static_cast<unsigned>(std::min<std::size_t>(width, 64)));
       }

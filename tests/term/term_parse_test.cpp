@@ -102,6 +102,25 @@ TEST(term_parse, strings_and_binaries) {
   EXPECT_EQ(error_of("<<1:8/utf8>>").problem(), "a utf8 segment takes no size");
 }
 
+TEST(term_parse, wide_binary_segments_fill_whole_bytes_fast) {
+  // A segment may be 2^24 bits wide; its sign bits were appended one at a time, so a
+  // few such segments in a short text took seconds (found by fuzz_term_parse).
+  const term wide = term::parse("<<-1:16777216, 0:16777216, 5:16777216>>");
+  const std::string_view bytes = wide.as_binary();
+  ASSERT_EQ(bytes.size(), std::size_t{3} << 21);
+  EXPECT_EQ(bytes.find_first_not_of('\xff'), std::size_t{1} << 21);
+  EXPECT_EQ(bytes.substr(std::size_t{1} << 21).find_first_not_of('\0'),
+            bytes.size() - (std::size_t{1} << 21) - 1);
+  EXPECT_EQ(bytes.back(), '\x05');
+  // Unaligned: 3 bits, then -1 in 70 bits (6 sign bits beyond 64).
+  const std::byte expected[] = {std::byte{0x3f}, std::byte{0xff}, std::byte{0xff}, std::byte{0xff},
+                                std::byte{0xff}, std::byte{0xff}, std::byte{0xff}, std::byte{0xff},
+                                std::byte{0xff}, std::byte{0x80}};
+  EXPECT_EQ(term::parse("<<1:3, -1:70>>"), term::bitstring(expected, 73));
+  const std::byte zeros[9] = {};
+  EXPECT_EQ(term::parse("<<0:67>>"), term::bitstring(zeros, 67));
+}
+
 TEST(term_parse, containers) {
   EXPECT_EQ(term::parse("{}"), term::tuple());
   EXPECT_EQ(term::parse("{ok, 1}"), term::tuple(bl::atoms::ok, 1));
