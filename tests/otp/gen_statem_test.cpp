@@ -1,5 +1,6 @@
 // gen_statem_*: state functions, enter calls, postpone, inserted events, event,
 // state and generic timeouts, calls and stop.
+#include <algorithm>
 #include <string>
 #include <vector>
 
@@ -118,7 +119,11 @@ TEST_P(gen_statem, a_postponed_event_is_retried_after_the_state_changes) {
       bl::term r = co_await sm::call(d, A("walk_in"));
       bl::send(self, r);
     });
-    co_await bl::sleep(10ms);
+    // Open only once the call has been postponed.
+    EXPECT_TRUE(co_await eventually([&]() -> bl::task<bool> {
+      auto log = co_await log_of(d);
+      co_return std::find(log.begin(), log.end(), "postponed walk_in") != log.end();
+    }));
     sm::cast(d, bl::term::binary("1234"));
     EXPECT_EQ(co_await bl::receive<bl::term>(), A("inside"));
     EXPECT_EQ(co_await log_of(d),
@@ -127,27 +132,73 @@ TEST_P(gen_statem, a_postponed_event_is_retried_after_the_state_changes) {
   });
 }
 
-TEST_P(gen_statem, a_state_timeout_fires_in_its_state_and_is_cancelled_by_leaving_it) {
+TEST_P(gen_statem, a_state_timeout_fires_in_its_state) {
   run([&]() -> bl::process {
     bl::pid d =
         (co_await sm::start<door>({}, std::string("1"), std::chrono::milliseconds(20))).pid();
     sm::cast(d, bl::term::binary("1"));
-    co_await bl::sleep(60ms);
-    auto log = co_await log_of(d);
+    std::vector<std::string> log;
+    EXPECT_TRUE(co_await eventually([&]() -> bl::task<bool> {
+      log = co_await log_of(d);
+      co_return log.size() >= 4;
+    }));
     EXPECT_EQ(log, strings("enter locked", "enter open from locked", "state_timeout relock",
                            "enter locked"));
-    // Leaving `open` before the timeout cancels it: no second relock.
-    sm::cast(d, bl::term::binary("1"));
-    EXPECT_EQ(co_await sm::call(d, A("close")), A("closed"));
-    co_await bl::sleep(60ms);
-    auto after = co_await log_of(d);
-    EXPECT_EQ(after.size(), log.size() + 2);  // enter open, enter locked; no state_timeout
     co_await sm::stop(d);
   });
 }
 
+// Two states; `go` enters `b` with a state timeout and leaves it at once (an inserted
+// event), so the timeout is cancelled whatever the load. `probe` arms a generic
+// timeout ten times longer, armed after the cancelled one: once it has fired, the
+// cancelled one would have.
+struct flipper {
+  sm::result<flipper> init() { return sm::next_state(&flipper::a); }
+  sm::result<flipper> a(const sm::event<flipper>& e) {
+    if (e.type == sm::event_type::call && e.content == bl::term(bl::atom("go")))
+      return sm::next_state(&flipper::b)
+          .reply(e.from, bl::atom("ok"))
+          .state_timeout(20ms, bl::atom("stale"))
+          .next_event(sm::event_type::internal, bl::atom("leave"));
+    if (e.type == sm::event_type::call && e.content == bl::term(bl::atom("probe")))
+      return sm::keep_state()
+          .reply(e.from, bl::atom("ok"))
+          .generic_timeout(bl::atom("probe"), 200ms, bl::atom("probe"));
+    if (e.type == sm::event_type::call)
+      return sm::keep_state().reply(e.from, bl::term::list(std::vector<bl::term>(log)));
+    return record(e);
+  }
+  sm::result<flipper> b(const sm::event<flipper>& e) {
+    if (e.type == sm::event_type::internal) return sm::next_state(&flipper::a);
+    return record(e);
+  }
+  sm::result<flipper> record(const sm::event<flipper>& e) {
+    log.push_back(e.content);
+    return sm::keep_state();
+  }
+  std::vector<bl::term> log;
+};
+
+TEST_P(gen_statem, a_state_timeout_is_cancelled_by_leaving_the_state) {
+  run([&]() -> bl::process {
+    bl::pid m = (co_await sm::start<flipper>({})).pid();
+    EXPECT_EQ(co_await sm::call(m, A("go")), A("ok"));
+    EXPECT_EQ(co_await sm::call(m, A("probe")), A("ok"));
+    bl::term log;
+    EXPECT_TRUE(co_await eventually([&]() -> bl::task<bool> {
+      log = co_await sm::call(m, A("log"));
+      co_return log.length() > 0;
+    }));
+    EXPECT_EQ(log, bl::term::parse("[probe]"));
+    co_await sm::stop(m);
+  });
+}
+
 // A machine for timeouts and inserted events: one state, `idle`.
+// Timeouts are also told to the observer, if any: polling the log would be an event,
+// which cancels an event timeout.
 struct timers {
+  explicit timers(bl::pid observer = {}) : observer_(observer) {}
   sm::result<timers> init() { return sm::next_state(&timers::idle); }
   sm::result<timers> idle(const sm::event<timers>& e) {
     switch (e.type) {
@@ -166,7 +217,13 @@ struct timers {
               .reply(e.from, bl::atom("ok"))
               .generic_timeout(bl::atom("a"), 20ms, bl::atom("fired_a"))
               .generic_timeout(bl::atom("b"), 20ms, bl::atom("fired_b"))
-              .cancel_generic_timeout(bl::atom("b"));
+              .cancel_generic_timeout(bl::atom("b"))
+              .generic_timeout(bl::atom("probe"), 200ms, bl::atom("probe"));
+        if (c == bl::term(bl::atom("event_timeout_and_probe")))
+          return sm::keep_state()
+              .reply(e.from, bl::atom("ok"))
+              .event_timeout(20ms, bl::atom("idle"))
+              .generic_timeout(bl::atom("probe"), 200ms, bl::atom("probe"));
         if (c == bl::term(bl::atom("insert")))
           return sm::keep_state()
               .reply(e.from, bl::atom("ok"))
@@ -175,11 +232,9 @@ struct timers {
         return sm::keep_state().reply(e.from, bl::atom("?"));
       }
       case sm::event_type::timeout:
-        log.push_back(bl::term::tuple({bl::atom("timeout"), e.content}));
-        return sm::keep_state();
+        return told(bl::term::tuple({bl::atom("timeout"), e.content}));
       case sm::event_type::generic_timeout:
-        log.push_back(bl::term::tuple({e.timeout_name, e.content}));
-        return sm::keep_state();
+        return told(bl::term::tuple({e.timeout_name, e.content}));
       case sm::event_type::internal:
         log.push_back(bl::term::tuple({bl::atom("internal"), e.content}));
         return sm::keep_state();
@@ -190,29 +245,52 @@ struct timers {
         return sm::keep_state();
     }
   }
+  sm::result<timers> told(bl::term t) {
+    log.push_back(t);
+    if (!observer_.is_null()) bl::send(observer_, t);
+    return sm::keep_state();
+  }
+  bl::pid observer_;
   std::vector<bl::term> log;
 };
 
+// The next timeout the machine tells of (`none` after 10 s).
+bl::task<bl::term> next_timeout() {
+  co_return co_await bl::receive([](bl::term t) { return t; },
+                                 bl::after(10s, [] { return bl::term(bl::atom("none")); }));
+}
+
 TEST_P(gen_statem, an_event_timeout_fires_when_nothing_arrives_and_any_event_cancels_it) {
   run([&]() -> bl::process {
-    bl::pid m = (co_await sm::start<timers>({})).pid();
+    bl::pid m = (co_await sm::start<timers>({}, bl::self())).pid();
     EXPECT_EQ(co_await sm::call(m, A("event_timeout")), A("ok"));
-    co_await bl::sleep(60ms);
-    EXPECT_EQ(co_await sm::call(m, A("log")), bl::term::parse("[{timeout, idle}]"));
-    EXPECT_EQ(co_await sm::call(m, A("event_timeout")), A("ok"));
-    bl::send(m, A("poke"));  // an event before the timeout: cancelled
-    co_await bl::sleep(60ms);
-    EXPECT_EQ(co_await sm::call(m, A("log")), bl::term::parse("[{timeout, idle}, {info, poke}]"));
+    EXPECT_EQ(co_await next_timeout(), bl::term::parse("{timeout, idle}"));
+    // The call that arms it and a message queued behind it, sent together (the call in
+    // its wire shape, so as not to wait for the reply): the message is the next event
+    // and cancels the timeout. The probe, a generic timeout ten times longer armed
+    // with it, comes after the cancelled one would have.
+    bl::ref tag = bl::make_ref();
+    bl::send(m, bl::term::tuple({A("$gen_call"), bl::term::tuple({bl::self(), tag}),
+                                 A("event_timeout_and_probe")}));
+    bl::send(m, A("poke"));
+    bl::term reply = co_await bl::receive(
+        bl::when([tag](const bl::term& t) { return t.is_tuple() && t[0] == bl::term(tag); },
+                 [](bl::term t) { return t[1]; }));
+    EXPECT_EQ(reply, A("ok"));
+    EXPECT_EQ(co_await next_timeout(), bl::term::parse("{probe, probe}"));
+    EXPECT_EQ(co_await sm::call(m, A("log")),
+              bl::term::parse("[{timeout, idle}, {info, poke}, {probe, probe}]"));
     co_await sm::stop(m);
   });
 }
 
 TEST_P(gen_statem, generic_timeouts_are_named_and_cancellable) {
   run([&]() -> bl::process {
-    bl::pid m = (co_await sm::start<timers>({})).pid();
+    bl::pid m = (co_await sm::start<timers>({}, bl::self())).pid();
+    // a and b at 20 ms, b cancelled; the probe at 200 ms, armed after them.
     EXPECT_EQ(co_await sm::call(m, A("generic")), A("ok"));
-    co_await bl::sleep(60ms);
-    EXPECT_EQ(co_await sm::call(m, A("log")), bl::term::parse("[{a, fired_a}]"));
+    EXPECT_EQ(co_await next_timeout(), bl::term::parse("{a, fired_a}"));
+    EXPECT_EQ(co_await next_timeout(), bl::term::parse("{probe, probe}"));
     co_await sm::stop(m);
   });
 }
@@ -293,6 +371,59 @@ TEST_P(gen_statem, coroutine_state_functions_may_call_other_servers) {
     EXPECT_EQ(co_await sm::call(a, A("anything")), A("locked"));
     co_await sm::stop(a);
     co_await sm::stop(d);
+  });
+}
+
+// One state, with enter calls. `hold` is postponed the first time; `keep` keeps the
+// state, `repeat` repeats it.
+struct repeater {
+  static constexpr bool state_enter = true;
+  sm::result<repeater> init() { return sm::next_state(&repeater::only); }
+  sm::result<repeater> only(const sm::event<repeater>& e) {
+    if (e.type == sm::event_type::enter) {
+      log.push_back("enter");
+      return sm::keep_state();
+    }
+    if (e.type != sm::event_type::call) return sm::keep_state();
+    if (e.content == bl::term(bl::atom("hold"))) {
+      if (!held) {
+        held = true;
+        log.push_back("postponed hold");
+        return sm::keep_state().postpone();
+      }
+      log.push_back("retried hold");
+      return sm::keep_state().reply(e.from, bl::atom("held"));
+    }
+    if (e.content == bl::term(bl::atom("keep"))) return sm::keep_state().reply(e.from, A("ok"));
+    if (e.content == bl::term(bl::atom("repeat"))) return sm::repeat_state().reply(e.from, A("ok"));
+    std::vector<bl::term> items;
+    for (const auto& l : log) items.push_back(bl::term::binary(l));
+    return sm::keep_state().reply(e.from, bl::term::list(std::move(items)));
+  }
+  bool held = false;
+  std::vector<std::string> log;
+};
+
+TEST_P(gen_statem, repeat_state_runs_the_enter_call_again_and_retries_postponed_events) {
+  run([&]() -> bl::process {
+    bl::pid m = (co_await sm::start<repeater>({})).pid();
+    bl::pid self = bl::self();
+    bl::spawn([m, self]() -> bl::process {
+      bl::term r = co_await sm::call(m, A("hold"), bl::infinity);
+      bl::send(self, r);
+    });
+    EXPECT_TRUE(co_await eventually(
+        [&]() -> bl::task<bool> { co_return (co_await log_of(m)).size() >= 2; }));
+    // keep_state: no enter call, nothing retried.
+    EXPECT_EQ(co_await sm::call(m, A("keep")), A("ok"));
+    EXPECT_EQ(co_await log_of(m), strings("enter", "postponed hold"));
+    // repeat_state: the enter call again, then the postponed call.
+    EXPECT_EQ(co_await sm::call(m, A("repeat")), A("ok"));
+    bl::term held = co_await bl::receive([](bl::term t) { return t; },
+                                         bl::after(10s, [] { return bl::term(A("none")); }));
+    EXPECT_EQ(held, A("held"));
+    EXPECT_EQ(co_await log_of(m), strings("enter", "postponed hold", "enter", "retried hold"));
+    co_await sm::stop(m);
   });
 }
 
