@@ -142,11 +142,14 @@ TEST_P(task, a_trapping_owner_gets_the_crash_from_await) {
   });
 }
 
+struct release {};
+
 TEST_P(task, await_timeout_exits_and_the_late_result_never_arrives) {
   run([&]() -> bl::process {
     bl::trap_exit(true);  // survive the task's end
+    // The task answers only when released, after the await has timed out.
     auto t = bl::async([]() -> bl::task<int> {
-      co_await bl::sleep(50ms);
+      co_await bl::receive<release>();
       co_return 1;
     });
     try {
@@ -156,8 +159,9 @@ TEST_P(task, await_timeout_exits_and_the_late_result_never_arrives) {
       EXPECT_EQ(e.failure(), A("timeout"));
       EXPECT_EQ(e.reason()[1][0], A("task"));
     }
-    co_await bl::sleep(100ms);
-    // The task finished (its EXIT normal is here, as we trap) but its result was dropped.
+    bl::send(t.pid(), release{});
+    // The task's EXIT (normal, as we trap) comes after its result would have: once it
+    // is here, the dropped result would be too.
     auto e = co_await bl::receive<bl::exit_message>();
     EXPECT_EQ(e.reason, A("normal"));
     EXPECT_EQ(co_await queued_messages(), 0u);
@@ -167,12 +171,13 @@ TEST_P(task, await_timeout_exits_and_the_late_result_never_arrives) {
 TEST_P(task, yield_returns_nothing_until_the_task_is_done) {
   run([&]() -> bl::process {
     auto t = bl::async([]() -> bl::task<int> {
-      co_await bl::sleep(30ms);
+      co_await bl::receive<release>();
       co_return 7;
     });
     auto first = co_await t.yield(0ms);
     EXPECT_FALSE(first.has_value());
-    auto second = co_await t.yield(5s);
+    bl::send(t.pid(), release{});
+    auto second = co_await t.yield(10s);
     CO_ASSERT_TRUE(second.has_value());
     EXPECT_TRUE(second->is_ok());
     EXPECT_EQ(second->value(), 7);
@@ -191,18 +196,20 @@ TEST_P(task, shutdown_stops_a_running_task_and_returns_a_finished_ones_result) {
     EXPECT_FALSE(bl::is_alive(slow.pid()));
 
     auto quick = bl::async([] { return 5; });
-    co_await bl::sleep(20ms);
+    EXPECT_TRUE(co_await eventually([&] { return !bl::is_alive(quick.pid()); }));
     auto done = co_await quick.shutdown(bl::supervisor::brutal_kill);
     CO_ASSERT_TRUE(done.has_value());
     EXPECT_EQ(done->value(), 5);
 
     // A task that ignores shutdown (it traps exits) is killed after the timeout.
-    auto stubborn = bl::async([]() -> bl::task<int> {
+    bl::pid self = bl::self();
+    auto stubborn = bl::async([self]() -> bl::task<int> {
       bl::trap_exit(true);
+      bl::send(self, A("trapping"));
       co_await bl::sleep(10s);
       co_return 1;
     });
-    co_await bl::sleep(5ms);
+    EXPECT_EQ(co_await bl::receive<bl::term>(), A("trapping"));
     auto t0 = std::chrono::steady_clock::now();
     auto killed = co_await stubborn.shutdown(20ms);
     EXPECT_FALSE(killed.has_value());
@@ -220,32 +227,65 @@ TEST_P(task, await_many_collects_every_result_in_order) {
   });
 }
 
-TEST_P(task, async_stream_bounds_concurrency_and_keeps_input_order) {
-  static std::atomic<int> alive{0};
-  static std::atomic<int> most{0};
-  alive = 0;
-  most = 0;
+// Runs async_stream over 3 * limit + 1 inputs and checks that exactly `limit` tasks
+// run at once: the first `limit` tasks end only once all of them are running (so
+// fewer than `limit` at once never finish: they give up after 10 s and say so), and
+// task `limit` finds one of them ended when it starts (had more than `limit` been
+// started at once, it would find none).
+struct concurrency_probe {
+  std::atomic<long> arrived{0};
+  std::atomic<long> finished{0};
+  std::atomic<long> too_early{0};
+  std::atomic<long> gave_up{0};
+};
+
+bl::task<std::vector<bl::task_result<long>>> stream_with_probe(concurrency_probe& probe, long limit,
+                                                               bl::stream_options options) {
+  std::vector<long> inputs;
+  for (long i = 0; i < 3 * limit + 1; ++i) inputs.push_back(i);
+  co_return co_await bl::async_stream(
+      inputs,
+      [&probe, limit](long x) -> bl::task<long> {
+        // (Copied into the frame: the closure need not outlive the first suspension.)
+        concurrency_probe* p = &probe;
+        const long n = limit;
+        if (x < n) {
+          ++p->arrived;
+          if (!co_await eventually([p, n] { return p->arrived.load() >= n; })) ++p->gave_up;
+          ++p->finished;
+        } else if (x == n && p->finished.load() == 0) {
+          ++p->too_early;
+        }
+        co_return x + 100;
+      },
+      options);
+}
+
+void check_probe(const concurrency_probe& probe) {
+  EXPECT_EQ(probe.gave_up.load(), 0) << "fewer tasks ran at once than the limit";
+  EXPECT_EQ(probe.too_early.load(), 0) << "more tasks ran at once than the limit";
+}
+
+TEST_P(task, async_stream_runs_max_concurrency_tasks_at_once_and_keeps_input_order) {
+  concurrency_probe probe;
   run([&]() -> bl::process {
-    std::vector<int> inputs;
-    for (int i = 0; i < 20; ++i) inputs.push_back(i);
-    auto results =
-        co_await bl::async_stream(inputs,
-                                  [](int x) -> bl::task<int> {
-                                    int now = ++alive;
-                                    int seen = most.load();
-                                    while (now > seen && !most.compare_exchange_weak(seen, now)) {
-                                    }
-                                    co_await bl::sleep(std::chrono::milliseconds(x % 3));
-                                    --alive;
-                                    co_return x + 100;
-                                  },
-                                  {.max_concurrency = 3});
-    CO_ASSERT_TRUE(results.size() == 20u);
-    for (int i = 0; i < 20; ++i) EXPECT_EQ(results[static_cast<std::size_t>(i)].value(), i + 100);
+    auto results = co_await stream_with_probe(probe, 3, {.max_concurrency = 3, .timeout = 60s});
+    CO_ASSERT_TRUE(results.size() == 10u);
+    for (long i = 0; i < 10; ++i) EXPECT_EQ(results[static_cast<std::size_t>(i)].value(), i + 100);
     EXPECT_EQ(co_await queued_messages(), 0u);
   });
-  EXPECT_LE(most.load(), 3);
-  EXPECT_GE(most.load(), 1);
+  check_probe(probe);
+}
+
+TEST_P(task, async_stream_runs_one_task_per_scheduler_by_default) {
+  concurrency_probe probe;
+  const long schedulers = GetParam().schedulers;
+  run([&]() -> bl::process {
+    auto results = co_await stream_with_probe(probe, schedulers, {.timeout = 60s});
+    EXPECT_EQ(static_cast<long>(results.size()), 3 * schedulers + 1);
+    for (const auto& r : results) EXPECT_TRUE(r.is_ok());
+  });
+  check_probe(probe);
 }
 
 TEST_P(task, async_stream_records_crashes_and_kill_task_timeouts) {
