@@ -32,7 +32,7 @@ bl::process holder(bl::registry reg, bl::term key, bl::term value, bl::pid repor
 }
 
 bl::task<void> wait_until_count(bl::registry reg, std::size_t n) {
-  for (int i = 0; i < 5000 && reg.count() != n; ++i) co_await bl::sleep(1ms);
+  EXPECT_TRUE(co_await eventually([&] { return reg.count() == n; })) << "count " << reg.count();
 }
 
 TEST_P(key_registry, unique_keys_hold_one_live_process_each) {
@@ -82,14 +82,16 @@ TEST_P(key_registry, a_key_held_by_a_dead_process_can_be_taken_at_once) {
     bl::registry reg = co_await start(bl::registry::unique);
     auto [p, m] = bl::spawn_monitor([reg]() -> bl::process {
       reg.register_key(A("job"), A("first"));
+      reg.register_key(A("other"), A("first"));
       co_return;
     });
     co_await bl::receive<bl::down_message>();
-    (void)p;
     (void)m;
     EXPECT_TRUE(reg.lookup(A("job")).empty());  // dead: not returned, even if not yet removed
     EXPECT_TRUE(reg.register_key(A("job"), A("second")).is_ok());
-    co_await bl::sleep(10ms);  // the watcher's cleanup of the dead one must not touch ours
+    // The watcher's cleanup of the dead one (it removes `other` too) must not touch ours.
+    const bl::pid dead = p;
+    EXPECT_TRUE(co_await eventually([&] { return reg.keys(dead).empty(); }));
     auto entries = reg.lookup(A("job"));
     CO_ASSERT_TRUE(entries.size() == 1u);
     EXPECT_EQ(entries[0].second, A("second"));
@@ -210,14 +212,11 @@ TEST_P(key_registry, a_supervised_registry_and_via_named_workers_come_back_after
     bl::pid first_owner = reg->owner();
     bl::exit(first_owner, A("kill"));
     bl::registry again;
-    for (int i = 0; i < 1000; ++i) {
+    CO_ASSERT_TRUE(co_await eventually([&] {
       auto r = bl::registry::named(bl::atom("crashy_registry"));
-      if (r && r->owner() != first_owner) {
-        again = *r;
-        break;
-      }
-      co_await bl::sleep(1ms);
-    }
+      if (r && r->owner() != first_owner) again = *r;
+      return r && r->owner() != first_owner;
+    }));
     EXPECT_TRUE(again.register_key(A("fresh")).is_ok());
     EXPECT_EQ(again.count(), 1u);
     again.unregister(A("fresh"));
