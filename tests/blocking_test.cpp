@@ -1,5 +1,7 @@
 // blocking_*: bl::blocking runs calls on the dirty pools; the process waits like a
 // receive and the schedulers keep serving everyone else.
+#include <atomic>
+#include <chrono>
 #include <stdexcept>
 #include <string>
 #include <thread>
@@ -50,60 +52,95 @@ TEST_P(blocking, rethrows_the_exception_of_the_call) {
   EXPECT_TRUE(caught);
 }
 
+// Waits until `release` is set, or for at most `limit` (reached only when the
+// test is failing: it then fails instead of hanging).
+void wait_for(const std::atomic<bool>& release, std::chrono::seconds limit) {
+  auto until = clock_type::now() + limit;
+  while (!release.load() && clock_type::now() < until) std::this_thread::sleep_for(1ms);
+}
+
 TEST_P(blocking, other_processes_run_while_a_call_blocks) {
+  // The call blocks until this process has had the echo's answer: without the
+  // dirty pool, the call would hold a worker and (on one worker) the echo could
+  // only answer after the call's 30 s limit.
+  std::atomic<bool> started{false}, release{false}, call_done{false};
   bool answered_during_call = false;
   run([&]() -> bl::process {
     bl::pid me = bl::self();
-    bl::spawn([me]() -> bl::process {
-      co_await bl::blocking([] { std::this_thread::sleep_for(200ms); }, bl::dirty_pool::io);
+    bl::spawn([&, me]() -> bl::process {
+      auto call = [&] {
+        started = true;
+        wait_for(release, 30s);
+        call_done = true;
+      };
+      co_await bl::blocking(std::move(call), bl::dirty_pool::io);
       bl::send(me, std::string("call done"));
     });
+    while (!started) co_await bl::sleep(1ms);
     bl::pid echo = bl::spawn([]() -> bl::process {
       auto [from, n] = co_await bl::receive<bl::pid, int>();
       bl::send(from, n);
     });
-    co_await bl::sleep(20ms);
     bl::send(echo, me, 1);
-    // The echo answers before the blocking call is over.
-    co_await bl::receive([&](int) { answered_during_call = true; },
-                         [&](const std::string&) { answered_during_call = false; });
+    co_await bl::receive<int>();
+    answered_during_call = !call_done;
+    release = true;
     co_await bl::receive<std::string>();
   });
   EXPECT_TRUE(answered_during_call);
 }
 
 TEST_P(blocking, io_calls_run_in_parallel) {
-  clock_type::duration took{};
+  // Eight calls, each waiting until all eight run at once (or 10 s): the io pool
+  // (ten threads) runs them side by side, which a serial pool never would.
+  constexpr int calls = 8;
+  std::atomic<int> running{0}, most_running{0};
   run([&]() -> bl::process {
     bl::pid me = bl::self();
-    auto start = clock_type::now();
-    for (int i = 0; i < 8; ++i)
-      bl::spawn([me]() -> bl::process {
-        co_await bl::blocking([] { std::this_thread::sleep_for(100ms); }, bl::dirty_pool::io);
+    for (int i = 0; i < calls; ++i)
+      bl::spawn([&, me]() -> bl::process {
+        auto call = [&] {
+          int now = running.fetch_add(1) + 1;
+          int seen = most_running.load();
+          while (now > seen && !most_running.compare_exchange_weak(seen, now)) {
+          }
+          auto until = clock_type::now() + 10s;
+          while (most_running.load() < calls && clock_type::now() < until)
+            std::this_thread::sleep_for(1ms);
+          running.fetch_sub(1);
+        };
+        co_await bl::blocking(std::move(call), bl::dirty_pool::io);
         bl::send(me, 1);
       });
-    for (int i = 0; i < 8; ++i) co_await bl::receive<int>();
-    took = clock_type::now() - start;
+    for (int i = 0; i < calls; ++i) co_await bl::receive<int>();
   });
-  EXPECT_LT(took, 600ms);  // not 8 x 100 ms
+  EXPECT_EQ(most_running.load(), calls);
 }
 
 TEST_P(blocking, a_process_killed_while_waiting_ends_at_once) {
-  clock_type::duration took{};
+  // The call blocks until the killed process's DOWN has arrived: the process ends
+  // without waiting for its call (which would take the 30 s limit).
+  std::atomic<bool> started{false}, release{false}, call_done{false};
+  bool down_before_call_returned = false;
   bl::term reason;
   run([&]() -> bl::process {
-    auto [p, m] = bl::spawn_monitor([]() -> bl::process {
-      co_await bl::blocking([] { std::this_thread::sleep_for(300ms); }, bl::dirty_pool::io);
+    auto [p, m] = bl::spawn_monitor([&]() -> bl::process {
+      auto call = [&] {
+        started = true;
+        wait_for(release, 30s);
+        call_done = true;
+      };
+      co_await bl::blocking(std::move(call), bl::dirty_pool::io);
     });
-    co_await bl::sleep(10ms);
-    auto start = clock_type::now();
+    while (!started) co_await bl::sleep(1ms);
     bl::exit(p, bl::atoms::kill);
     reason = (co_await bl::receive<bl::down_message>()).reason;
-    took = clock_type::now() - start;
+    down_before_call_returned = !call_done;
+    release = true;
     (void)m;
   });
   EXPECT_EQ(reason, bl::term(bl::atoms::killed));
-  EXPECT_LT(took, 250ms);
+  EXPECT_TRUE(down_before_call_returned);
 }
 
 }  // namespace
