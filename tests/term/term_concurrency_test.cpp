@@ -38,19 +38,41 @@ void run_threads(Body&& body) {
 }
 
 TEST(term_concurrency, copies_and_releases_across_threads) {
-  const term shared =
-      term::tuple(bl::atoms::ok, term::list({1, 2, 3}), term::binary(std::string(100, 'x')),
-                  term::map({{1, term::string("one")}}));
+  std::string bytes;
+  for (int i = 0; i < 100; ++i) bytes += static_cast<char>('a' + i % 26);
+  const term shared = term::tuple(bl::atoms::ok, term::list({1, 2, 3}), term::binary(bytes),
+                                  term::map({{1, term::string("one")}}));
   const std::string text = shared.to_string();
   run_threads([&](int) {
-    std::vector<term> copies;
+    // What each copy must equal, built apart from `shared` (no reference to it).
+    const term whole = term::tuple(bl::atoms::ok, term::list({1, 2, 3}), term::binary(bytes),
+                                   term::map({{1, term::string("one")}}));
+    const term tail = term::list({2, 3});
+    struct copy {
+      term value;
+      term expected;
+    };
+    std::vector<copy> copies;
+    std::size_t checked = 0;
+    auto check_all = [&] {
+      for (const copy& c : copies) {
+        EXPECT_EQ(c.value, c.expected);
+        ++checked;
+      }
+    };
     for (int i = 0; i < scaled(20000); ++i) {
-      copies.push_back(shared);
-      copies.push_back(shared[1].tail());                  // shares a list chunk
-      copies.push_back(shared[2].sub_binary(i % 50, 10));  // shares the bytes
-      if (copies.size() > 64) copies.erase(copies.begin(), copies.begin() + 32);
+      const auto at = static_cast<std::size_t>(i % 50);
+      copies.push_back({shared, whole});
+      copies.push_back({shared[1].tail(), tail});  // a list chunk
+      copies.push_back(
+          {shared[2].sub_binary(at, 10), term::binary(bytes.substr(at, 10))});  // bytes
+      if (copies.size() > 64) {
+        if (i % 64 == 0) check_all();
+        copies.erase(copies.begin(), copies.begin() + 32);
+      }
     }
-    EXPECT_EQ(copies.front().kind(), copies.front().kind());
+    check_all();
+    EXPECT_GT(checked, copies.size());
   });
   EXPECT_EQ(shared.to_string(), text);
 }
@@ -77,20 +99,25 @@ TEST(term_concurrency, concurrent_reads_agree) {
   beamline_test::term_generator generate(99);
   std::vector<term> terms;
   for (int i = 0; i < 50; ++i) terms.push_back(generate.any(4));
+  // The same terms again, from a second generator of the same seed: equal values
+  // that share no memory with the ones the threads read.
+  beamline_test::term_generator again(99);
+  std::vector<term> expected;
+  for (int i = 0; i < 50; ++i) expected.push_back(again.any(4));
   std::vector<std::string> printed;
   std::vector<std::size_t> hashes;
-  for (const term& t : terms) {
+  for (const term& t : expected) {
     printed.push_back(t.to_string());
     hashes.push_back(t.hash());
   }
   run_threads([&](int t) {
     for (int round = 0; round < scaled(20); ++round) {
       for (std::size_t i = 0; i < terms.size(); ++i) {
-        const term copy = terms[(i + static_cast<std::size_t>(t)) % terms.size()];
         const std::size_t j = (i + static_cast<std::size_t>(t)) % terms.size();
+        const term copy = terms[j];
         EXPECT_EQ(copy.to_string(), printed[j]);
         EXPECT_EQ(copy.hash(), hashes[j]);
-        EXPECT_EQ(copy, terms[j]);
+        EXPECT_EQ(copy, expected[j]);
         EXPECT_EQ(term::parse(printed[j]), copy);
       }
     }
