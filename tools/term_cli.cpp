@@ -223,7 +223,22 @@ outcome run(const arguments& a, std::string_view input) {
   } catch (const input_failure& e) {
     o.status = 1;
     o.out.clear();
-    o.err = "beamline-term: " + e.message + "\n";
+    // One line, whatever the message quotes from the input: control characters escaped.
+    o.err = "beamline-term: ";
+    for (const char c : e.message) {
+      if (static_cast<unsigned char>(c) >= 0x20 && c != 0x7f) {
+        o.err += c;
+      } else {
+        static const char digits[] = "0123456789abcdef";
+        o.err += c == '\n' ? "\\n" : c == '\r' ? "\\r" : c == '\t' ? "\\t" : "";
+        if (c != '\n' && c != '\r' && c != '\t') {
+          o.err += "\\x";
+          o.err += digits[static_cast<unsigned char>(c) >> 4];
+          o.err += digits[c & 15];
+        }
+      }
+    }
+    o.err += '\n';
   }
   return o;
 }

@@ -27,6 +27,14 @@ TEST(term_cli, encode_of_the_null_reference_is_an_input_error) {
             "encoded\n");
 }
 
+TEST(term_cli, an_error_quoting_the_input_is_still_one_line) {
+  // The parse error quotes an atom holding a newline (found by fuzz_beamline_term).
+  const cli::outcome o = cli::run(command("encode"), "ok 'x\ny'");
+  EXPECT_EQ(o.status, 1);
+  EXPECT_EQ(o.err.find('\n'), o.err.size() - 1) << o.err;
+  EXPECT_NE(o.err.find("x\\ny"), std::string::npos) << o.err;
+}
+
 TEST(term_cli, encode_then_decode_gives_the_term_back) {
   const cli::outcome encoded = cli::run(command("encode"), "{ok, [1, <<\"x\">>], #{a => b}}.");
   ASSERT_EQ(encoded.status, 0) << encoded.err;
