@@ -275,10 +275,8 @@ TEST_P(supervisor, a_shutdown_timeout_escalates_to_kill) {
     bl::ref m = bl::monitor(child);
     auto t0 = std::chrono::steady_clock::now();
     EXPECT_TRUE(co_await sup::terminate_child(s, A("slow")));
-    EXPECT_EQ(co_await wait_down(m), A("killed"));
-    auto took = std::chrono::steady_clock::now() - t0;
-    EXPECT_GE(took, 30ms);
-    EXPECT_LT(took, 5s);
+    EXPECT_EQ(co_await wait_down(m), A("killed"));  // not the 10 s terminate's end
+    EXPECT_GE(std::chrono::steady_clock::now() - t0, 30ms);
     co_await gs::stop(s);
   });
 }
@@ -524,7 +522,7 @@ TEST_P(supervisor, dynamic_children_are_all_told_to_stop_at_once) {
       auto reason = co_await bl::receive(
           [](gated_stopper::stopping st) {
             bl::send(st.who, gated_stopper::release{});
-            return bl::term();
+            return bl::term(0);  // not a DOWN
           },
           [](bl::down_message d) { return d.reason; });
       if (!reason.is_atom()) continue;
