@@ -239,6 +239,10 @@ TEST_P(scheduler, a_flood_slows_its_senders_instead_of_growing_the_queue) {
   // every test scale (sanitizer builds send fewer messages).
   auto o = options();
   o.reductions_per_slice = 500;
+  // Without preemption, as the test below: a sender preempted on a busy machine
+  // sends from its own thread, out of the penalty's reach (under `ctest -j2` beside
+  // a spinning load, 64,353 messages queued up against a bound of 50,000).
+  o.preemption = false;
   flood_outcome out = run_flood(o, senders, per_sender);
   EXPECT_EQ(out.statistics.live_processes, 0u);
   // Without back-pressure the senders, taking turns with the receiver, queue up
