@@ -338,6 +338,7 @@ bool scheduler::hand_off_this_worker() noexcept {
     refused_.fetch_add(1, std::memory_order_relaxed);
     return false;
   }
+  if (hooks_.handing_off) hooks_.handing_off(hooks_.context);
   // Read what we need of w before the spare owns it.
   const int nice = w->running_priority_ == priority::max    ? 5
                    : w->running_priority_ == priority::high ? 10
@@ -903,7 +904,21 @@ void complete_deferred_handoff() noexcept {
     this_thread.handoff_pending.store(false, std::memory_order_relaxed);
     return;
   }
+  // The hand-off runs as a critical section of its own. Called at the end of the
+  // outermost section, it would otherwise run at depth 0, where a second preemption
+  // signal (the monitor asks again while the task stays overdue) enters
+  // hand_off_this_worker from the handler in the middle of this call: the nested
+  // call gives w to one spare and this one then gives it to another, and two
+  // threads run the same worker. Inside the section the handler only sets
+  // handoff_pending; if the hand-off succeeds this thread has no worker and the
+  // flag is cleared at its next section's end, and if it was refused the flag
+  // leaves the request to that section's end too.
+  auto& depth = this_thread.critical_depth;
+  depth.store(depth.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
+  std::atomic_signal_fence(std::memory_order_seq_cst);
   w->owner_.hand_off_this_worker();
+  std::atomic_signal_fence(std::memory_order_seq_cst);
+  depth.store(depth.load(std::memory_order_relaxed) - 1, std::memory_order_relaxed);
 }
 
 }  // namespace beamline::detail

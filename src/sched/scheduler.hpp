@@ -75,6 +75,10 @@ struct scheduler_hooks {
   void (*timers_fired)(void* context) = nullptr;
   void (*worker_started)(void* context, unsigned index) = nullptr;
   void (*worker_stopping)(void* context, unsigned index) = nullptr;
+  // Called on the thread being preempted once a spare thread is taken for its worker,
+  // before the worker is handed over; async-signal-safe code only (tests use it to
+  // send a second preemption signal at that point).
+  void (*handing_off)(void* context) = nullptr;
 };
 
 struct scheduler_options {

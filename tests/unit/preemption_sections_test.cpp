@@ -5,8 +5,11 @@
 // (docs/design/preemption.md).
 #include <gtest/gtest.h>
 
+#include <pthread.h>
+
 #include <atomic>
 #include <chrono>
+#include <csignal>
 #include <thread>
 
 #include "beamline/detail/thread_state.hpp"
@@ -32,6 +35,11 @@ struct harness {
   std::atomic<bool> ran{false};
   bool worker_kept_in_section = false;
   bool worker_kept_after = false;
+  // Send a second preemption signal from inside the hand-off (scheduler_hooks::
+  // handing_off), as the monitor does when it asks again while the task is overdue.
+  bool signal_during_hand_off = false;
+  std::atomic<int> hand_offs_begun{0};
+  const sched::scheduler* owner = nullptr;
 };
 
 void loop_for(clock_type::duration d) {
@@ -65,8 +73,13 @@ sched::run_outcome run_probe(void* context, beamline::detail::schedulable*) {
       break;
     case body::loop_in_section: {
       critical_section section;
-      // Until the monitor's signal arrives and is deferred to the section's end.
-      loop_until([] { return this_thread.handoff_pending.load(std::memory_order_relaxed); });
+      // Until the monitor's signal arrives and is deferred to the section's end
+      // (and, for the second signal, until a second spare thread is ready: one for
+      // each hand-off it could start).
+      loop_until([&] {
+        return this_thread.handoff_pending.load(std::memory_order_relaxed) &&
+               (!h.signal_during_hand_off || h.owner->preemption_stats().spare_threads >= 2);
+      });
       h.worker_kept_in_section = this_thread.worker == mine;
       break;
     }
@@ -92,21 +105,32 @@ sched::run_outcome run_probe(void* context, beamline::detail::schedulable*) {
   return sched::run_outcome::done;
 }
 
-// Runs one probe task on a one-worker scheduler and returns its statistics.
-sched::preemption_statistics run_one(harness& h) {
+// Runs one probe task on a scheduler of `workers` workers and returns its statistics.
+sched::preemption_statistics run_one(harness& h, unsigned workers = 1) {
   sched::scheduler_options options;
-  options.workers = 1;
+  options.workers = workers;
   options.preempt_after = h.slice;
   sched::scheduler_hooks hooks;
   hooks.context = &h;
   hooks.run = &run_probe;
   hooks.idle = [](void* context) { return static_cast<harness*>(context)->ran.load(); };
+  hooks.handing_off = [](void* context) {
+    auto& probe = *static_cast<harness*>(context);
+    if (probe.hand_offs_begun.fetch_add(1, std::memory_order_relaxed) == 0 &&
+        probe.signal_during_hand_off)
+      ::pthread_kill(::pthread_self(), SIGURG);  // delivered before pthread_kill returns
+  };
   sched::scheduler scheduler(options, hooks);
+  h.owner = &scheduler;
   beamline::detail::schedulable task;
   scheduler.ready(&task);
   scheduler.run();
-  // A preempted thread may still be finishing its task: the scheduler must outlive it.
-  while (scheduler.preempted_threads() != 0) std::this_thread::sleep_for(1ms);
+  // A preempted thread may still be finishing its task: the scheduler must outlive
+  // it. Bounded, so that a miscounted hand-off fails the test instead of hanging it.
+  auto until = clock_type::now() + 10s;
+  while (scheduler.preempted_threads() != 0 && clock_type::now() < until)
+    std::this_thread::sleep_for(1ms);
+  EXPECT_EQ(scheduler.preempted_threads(), 0u) << "a preempted thread never retired";
   return scheduler.preemption_stats();
 }
 
@@ -125,6 +149,23 @@ TEST(preemption_sections, a_signal_inside_a_critical_section_waits_for_its_end) 
   EXPECT_FALSE(h.worker_kept_after) << "the deferred hand-off did not happen at its end";
   EXPECT_GE(stats.deferred, 1u);
   EXPECT_EQ(stats.preemptions, 1u);
+}
+
+TEST(preemption_sections, a_signal_during_a_deferred_hand_off_does_not_hand_the_worker_off_twice) {
+  // The deferred hand-off runs at the end of the outermost critical section. A
+  // second signal arriving while it runs must be deferred too: handled there and
+  // then, it would give the same worker to a second spare thread, and two threads
+  // would run one worker (found by TSan as a race on the worker's running
+  // priority). Two workers, so that two spare threads are ready.
+  harness h{body::loop_in_section, 2ms};
+  h.signal_during_hand_off = true;
+  auto stats = run_one(h, 2);
+  EXPECT_TRUE(h.ran.load());
+  EXPECT_TRUE(h.worker_kept_in_section);
+  EXPECT_FALSE(h.worker_kept_after);
+  EXPECT_EQ(stats.preemptions, 1u) << "one overdue task, one worker handed off";
+  EXPECT_GE(stats.deferred, 2u) << "the signal inside the section and the one inside the hand-off";
+  EXPECT_EQ(h.hand_offs_begun.load(), 1);
 }
 
 TEST(preemption_sections, an_excused_stall_does_not_count_toward_the_slice) {
