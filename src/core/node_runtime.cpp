@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <stdexcept>
+#include <thread>
 
 #include "beamline/detail/thread_state.hpp"
 #include "beamline/errors.hpp"
@@ -71,6 +72,14 @@ node_runtime::~node_runtime() {
 
 int node_runtime::run() {
   scheduler_.run();
+  // The last process may have ended on a preempted thread (one that runs a task
+  // after its worker was handed to a spare): that thread wakes a worker, which finds
+  // nothing left and stops the scheduler, before it stops counting itself as a
+  // preempted thread. With no process alive, every such thread has only those few
+  // instructions left: wait for them, so that run() returns with no thread of this
+  // node still running and the node can be destroyed at once.
+  if (live() == 0)
+    while (scheduler_.preempted_threads() != 0) std::this_thread::yield();
   return 0;
 }
 
@@ -197,7 +206,13 @@ std::uint32_t node_runtime::deliver_message(const pid& to, signal* s) noexcept {
       // (The worker state is only read here, and its tag never changes: if a
       // preemption took the worker away since, the answer is merely stale.)
       worker_state* w = this_worker_state();
-      if (w == nullptr) return 0;
+      if (w == nullptr) {
+        // No worker: a plain thread (no process, no slice to shorten), or a process
+        // preempted away from its worker. That one runs on a thread of its own beside
+        // every worker, competing with the receiver for a core: it pays the penalty
+        // too, and once its slice is spent it yields and goes back to the run queues.
+        return this_thread.process != nullptr ? backlog >> 8 : 0;
+      }
       std::uint32_t tag = slot->worker_tag.load(std::memory_order_relaxed);
       if (tag != w->tag) {
         if (tag != 0) note_remote_send(tag);
