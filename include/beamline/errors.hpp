@@ -3,8 +3,10 @@
 // - exit_exception: ends the calling process with a reason. Thrown by
 //   beamline::exit(reason) (Erlang's exit/1) and by check() when an exit signal
 //   has killed the process. It deliberately does not derive from std::exception,
-//   so `catch (const std::exception&)` does not swallow it; a `catch (...)` that
-//   does not rethrow delays the exit only until the next receive or check().
+//   so `catch (const std::exception&)` does not swallow it. One thrown for an exit
+//   signal and caught by a `catch (...)` that does not rethrow delays the exit only
+//   until the next receive or check(); one thrown by beamline::exit(reason) is an
+//   ordinary exception there, caught for good, as exit/1 is in Erlang.
 // - error: Erlang's error class (badarg, noproc, system_limit, ...), carrying the
 //   reason as a term. Uncaught in a process, it ends the process with that reason.
 // - std::logic_error for API misuse outside a process (receive from main, ...).
