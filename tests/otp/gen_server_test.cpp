@@ -696,9 +696,9 @@ TEST_P(gen_server, terminate_runs_on_a_normal_stop_and_on_the_parents_exit_when_
     ending ended = co_await end_of(m);
     EXPECT_EQ(ended.reason, A("parent_gone"));
     EXPECT_TRUE(ended.terminated);
-    auto parent_down =
-        co_await bl::receive(bl::when([pm](const bl::down_message& d) { return d.monitor == pm; },
-                                      [](bl::down_message d) { return d.reason; }));
+    auto parent_down = co_await bl::receive(
+        bl::when([m = pm](const bl::down_message& d) { return d.monitor == m; },
+                 [](bl::down_message d) { return d.reason; }));
     EXPECT_EQ(parent_down, A("parent_gone"));
   });
 }
