@@ -139,6 +139,10 @@ TEST_P(blocking, a_process_killed_while_waiting_ends_at_once) {
     release = true;
     (void)m;
   });
+  // The call outlives its killed process on the dirty thread, reading this frame's
+  // atomics: wait for its end before they go.
+  wait_for(call_done, 30s);
+  EXPECT_TRUE(call_done.load());
   EXPECT_EQ(reason, bl::term(bl::atoms::killed));
   EXPECT_TRUE(down_before_call_returned);
 }
