@@ -7,6 +7,7 @@ packages=(
   g++ clang cmake ninja-build pkg-config
   libgtest-dev libgmock-dev libbenchmark-dev libfmt-dev zlib1g-dev
   libclang-rt-14-dev
+  llvm-14  # llvm-symbolizer-14: file:line in sanitizer reports (the runtimes look for it)
   erlang-base  # a real Erlang for the term-format interop tests
   python3
   "$@"
