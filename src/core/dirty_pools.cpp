@@ -1,41 +1,43 @@
 // dirty_pools.cpp: see dirty_pools.hpp.
 #include "core/dirty_pools.hpp"
 
-#include <condition_variable>
 #include <cstdint>
 #include <deque>
-#include <mutex>
 #include <thread>
 
+#include "beamline/detail/thread_safety.hpp"
 #include "core/node_runtime.hpp"
 #include "core/signals.hpp"
 
 namespace beamline::detail {
 
+// Per pool (index 0: cpu, 1: io).
 struct dirty_pools::shared {
-  std::mutex lock;
-  std::condition_variable work;
-  std::deque<blocking_job*> queues[2];
-  unsigned limit[2] = {1, 1};
-  unsigned threads[2] = {0, 0};
-  unsigned idle[2] = {0, 0};
-  bool stopping = false;
+  shared(node_runtime& n, unsigned cpu_threads, unsigned io_threads)
+      : limit{cpu_threads == 0 ? 1 : cpu_threads, io_threads == 0 ? 1 : io_threads}, node(&n) {}
 
-  std::mutex node_lock;
-  node_runtime* node = nullptr;  // null once the node is gone
+  const unsigned limit[2];  // threads at most
+
+  mutex lock;
+  condition_variable work;  // a job queued, or stopping
+  std::deque<blocking_job*> queues[2] BL_GUARDED_BY(lock);
+  unsigned threads[2] BL_GUARDED_BY(lock) = {0, 0};
+  unsigned idle[2] BL_GUARDED_BY(lock) = {0, 0};
+  bool stopping BL_GUARDED_BY(lock) = false;
+
+  // Taken by a pool thread to deliver a finished job, so that the node cannot go
+  // away during the delivery. Never held with `lock`.
+  mutex node_lock;
+  node_runtime* node BL_GUARDED_BY(node_lock);  // null once the node is gone
 };
 
 dirty_pools::dirty_pools(node_runtime& node, unsigned cpu_threads, unsigned io_threads)
-    : state_(std::make_shared<shared>()) {
-  state_->node = &node;
-  state_->limit[0] = cpu_threads == 0 ? 1 : cpu_threads;
-  state_->limit[1] = io_threads == 0 ? 1 : io_threads;
-}
+    : state_(std::make_shared<shared>(node, cpu_threads, io_threads)) {}
 
 dirty_pools::~dirty_pools() {
   std::deque<blocking_job*> unstarted;
   {
-    std::lock_guard guard(state_->lock);
+    lock_guard guard(state_->lock);
     state_->stopping = true;
     for (auto& q : state_->queues) {
       unstarted.insert(unstarted.end(), q.begin(), q.end());
@@ -44,7 +46,7 @@ dirty_pools::~dirty_pools() {
   }
   state_->work.notify_all();
   {
-    std::lock_guard guard(state_->node_lock);
+    lock_guard guard(state_->node_lock);
     state_->node = nullptr;
   }
   for (blocking_job* job : unstarted) job->release();
@@ -54,7 +56,7 @@ void dirty_pools::submit(dirty_pool pool, blocking_job* job) {
   const int k = pool == dirty_pool::cpu ? 0 : 1;
   bool start_thread = false;
   {
-    std::lock_guard guard(state_->lock);
+    lock_guard guard(state_->lock);
     state_->queues[k].push_back(job);
     if (state_->idle[k] == 0 && state_->threads[k] < state_->limit[k]) {
       ++state_->threads[k];
@@ -66,10 +68,10 @@ void dirty_pools::submit(dirty_pool pool, blocking_job* job) {
     return;
   }
   std::thread([state = state_, k] {
-    std::unique_lock lock(state->lock);
+    unique_lock lock(state->lock);
     for (;;) {
       ++state->idle[k];
-      state->work.wait(lock, [&] { return state->stopping || !state->queues[k].empty(); });
+      while (!state->stopping && state->queues[k].empty()) state->work.wait(lock);
       --state->idle[k];
       if (state->stopping) break;
       blocking_job* next = state->queues[k].front();
@@ -78,10 +80,8 @@ void dirty_pools::submit(dirty_pool pool, blocking_job* job) {
       next->run();
       next->done.store(true, std::memory_order_release);
       {
-        std::lock_guard guard(state->node_lock);
-        if (state->node != nullptr)
-          state->node->deliver(next->requester, make_control_signal(signal_kind::timeout, pid{}, {},
-                                                                    wake_only_epoch));
+        lock_guard guard(state->node_lock);
+        if (state->node != nullptr) state->node->deliver(next->requester, make_wake_signal());
       }
       next->release();
       lock.lock();

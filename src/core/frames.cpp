@@ -6,10 +6,10 @@
 // ever allocated or freed a frame.
 #include <atomic>
 #include <memory>
-#include <mutex>
 #include <vector>
 
 #include "beamline/detail/allocation.hpp"
+#include "beamline/detail/thread_safety.hpp"
 
 namespace beamline::detail {
 
@@ -21,8 +21,8 @@ struct alignas(64) frame_counts {
 };
 
 struct frame_count_registry {
-  std::mutex lock;
-  std::vector<frame_counts*> all;  // never freed: threads may end at any time
+  mutex lock;
+  std::vector<frame_counts*> all BL_GUARDED_BY(lock);  // never freed: threads may end at any time
 };
 
 frame_count_registry& registry() {
@@ -33,8 +33,9 @@ frame_count_registry& registry() {
 frame_counts& this_thread_counts() {
   thread_local frame_counts* counts = [] {
     auto* c = new frame_counts();
-    std::lock_guard guard(registry().lock);
-    registry().all.push_back(c);
+    frame_count_registry& r = registry();
+    lock_guard guard(r.lock);
+    r.all.push_back(c);
     return c;
   }();
   return *counts;
@@ -56,9 +57,10 @@ void frame_deallocate(void* frame, std::size_t size) noexcept {
 }
 
 long long live_frames() noexcept {
-  std::lock_guard guard(registry().lock);
+  frame_count_registry& r = registry();
+  lock_guard guard(r.lock);
   long long live = 0;
-  for (frame_counts* c : registry().all)
+  for (frame_counts* c : r.all)
     live += c->allocated.load(std::memory_order_acquire) - c->freed.load(std::memory_order_acquire);
   return live;
 }

@@ -69,7 +69,7 @@ void name_registry::register_name(atom name, const pid& process) {
   if (name == atoms::undefined) badarg("register_name: the name 'undefined' cannot be registered");
   if (!process.is_local())
     badarg(cat({"register_name: ", process.to_string(), " is not a process of this node"}));
-  std::lock_guard guard(lock_);
+  lock_guard guard(lock_);
   process_slot* slot = table_.find(process.id);
   bool alive = slot != nullptr && slot->serial.load(std::memory_order_acquire) == process.serial &&
                slot->inbox.load(std::memory_order_acquire) != closed_tag();
@@ -87,7 +87,7 @@ void name_registry::register_name(atom name, const pid& process) {
 }
 
 void name_registry::unregister(atom name) {
-  std::lock_guard guard(lock_);
+  lock_guard guard(lock_);
   std::atomic<std::uint64_t>* e = entry(name.index());
   std::uint64_t holder = e == nullptr ? 0 : e->load(std::memory_order_relaxed);
   if (holder == 0) badarg(cat({"unregister: the name ", quoted(name), " is not registered"}));
@@ -106,7 +106,7 @@ std::optional<pid> name_registry::whereis(atom name) const noexcept {
 }
 
 std::vector<atom> name_registry::registered() const {
-  std::lock_guard guard(lock_);
+  lock_guard guard(lock_);
   std::vector<atom> out;
   out.reserve(names_.size());
   for (std::uint32_t index : names_) out.push_back(atom::from_index(index));
@@ -116,7 +116,7 @@ std::vector<atom> name_registry::registered() const {
 void name_registry::release(const pid& process) noexcept {
   process_slot* slot = table_.find(process.id);
   if (slot == nullptr || slot->name.load(std::memory_order_acquire) == 0) return;
-  std::lock_guard guard(lock_);
+  lock_guard guard(lock_);
   std::uint32_t current = slot->name.load(std::memory_order_relaxed);
   if (current == 0) return;
   slot->name.store(0, std::memory_order_release);

@@ -11,12 +11,12 @@
 #include <atomic>
 #include <cstdint>
 #include <memory>
-#include <mutex>
 #include <optional>
 #include <unordered_set>
 #include <vector>
 
 #include "beamline/atom.hpp"
+#include "beamline/detail/thread_safety.hpp"
 #include "beamline/pid.hpp"
 
 namespace beamline::detail {
@@ -29,13 +29,13 @@ class name_registry {
   ~name_registry();
 
   // Throws beamline::error (badarg) saying which rule was broken.
-  void register_name(atom name, const pid& process);
+  void register_name(atom name, const pid& process) BL_EXCLUDES(lock_);
   // Throws beamline::error (badarg) if the name is not registered.
-  void unregister(atom name);
+  void unregister(atom name) BL_EXCLUDES(lock_);
   std::optional<pid> whereis(atom name) const noexcept;
-  std::vector<atom> registered() const;
+  std::vector<atom> registered() const BL_EXCLUDES(lock_);
   // A dying process releases its name (if the slot says it has one).
-  void release(const pid& process) noexcept;
+  void release(const pid& process) noexcept BL_EXCLUDES(lock_);
 
  private:
   static constexpr std::uint32_t chunk_bits = 12;
@@ -43,12 +43,15 @@ class name_registry {
   static constexpr std::uint32_t max_chunks = 1u << 10;  // 4M atom indices
 
   std::atomic<std::uint64_t>* entry(std::uint32_t atom_index) const noexcept;
-  std::atomic<std::uint64_t>& entry_for_write(std::uint32_t atom_index);
+  std::atomic<std::uint64_t>& entry_for_write(std::uint32_t atom_index) BL_REQUIRES(lock_);
 
   process_table& table_;
-  mutable std::mutex lock_;
+  // Taken by every change. The chunk pointers and entries are atomics written under
+  // it and read without it (whereis).
+  mutable mutex lock_;
   std::unique_ptr<std::atomic<std::atomic<std::uint64_t>*>[]> chunks_;
-  std::unordered_set<std::uint32_t> names_;  // atom indices with an entry, for registered()
+  // Atom indices with an entry, for registered().
+  std::unordered_set<std::uint32_t> names_ BL_GUARDED_BY(lock_);
 };
 
 }  // namespace beamline::detail

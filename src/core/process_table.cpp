@@ -32,7 +32,7 @@ std::uint32_t process_table::allocate(slot_cache* cache) {
     index = cache->free.back();
     cache->free.pop_back();
   } else {
-    std::lock_guard guard(lock_);
+    lock_guard guard(lock_);
     if (!free_.empty()) {
       // Take a batch for the cache, so most allocations stay lock-free.
       std::size_t take = cache != nullptr ? std::min<std::size_t>(free_.size(), 64) : 1;
@@ -67,7 +67,7 @@ void process_table::release(std::uint32_t index, slot_cache* cache) {
   if (cache != nullptr) {
     cache->free.push_back(index);
     if (cache->free.size() > cache_limit) {
-      std::lock_guard guard(lock_);
+      lock_guard guard(lock_);
       std::size_t keep = cache_limit / 2;
       free_.insert(free_.end(), cache->free.begin() + static_cast<std::ptrdiff_t>(keep),
                    cache->free.end());
@@ -75,12 +75,12 @@ void process_table::release(std::uint32_t index, slot_cache* cache) {
     }
     return;
   }
-  std::lock_guard guard(lock_);
+  lock_guard guard(lock_);
   free_.push_back(index);
 }
 
 void process_table::flush(slot_cache& cache) {
-  std::lock_guard guard(lock_);
+  lock_guard guard(lock_);
   free_.insert(free_.end(), cache.free.begin(), cache.free.end());
   cache.free.clear();
 }

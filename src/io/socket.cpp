@@ -15,7 +15,7 @@
 
 #include "beamline/process.hpp"
 #include "core/node_runtime.hpp"
-#include "io/poller.hpp"
+#include "sched/poller.hpp"
 
 namespace beamline::net {
 

@@ -22,7 +22,7 @@
 #include <utility>
 
 #include "io/framing.hpp"
-#include "io/poller.hpp"
+#include "sched/poller.hpp"
 
 namespace beamline::net {
 

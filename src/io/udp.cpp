@@ -7,7 +7,7 @@
 
 #include <cerrno>
 
-#include "io/poller.hpp"
+#include "sched/poller.hpp"
 
 namespace beamline::net {
 

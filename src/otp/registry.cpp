@@ -20,11 +20,10 @@
 // new pid.
 #include <algorithm>
 #include <atomic>
-#include <mutex>
-#include <shared_mutex>
 #include <string>
 #include <unordered_map>
 
+#include "beamline/detail/thread_safety.hpp"
 #include "beamline/links.hpp"
 #include "beamline/otp/gen_server.hpp"
 #include "beamline/otp/registry.hpp"
@@ -44,10 +43,11 @@ struct watch {
 struct stop_watching {};
 
 struct partition {
-  mutable std::shared_mutex lock;
-  std::unordered_map<term, std::vector<registry::entry>> by_key;
-  std::unordered_map<pid, std::vector<term>> by_pid;  // one key per registration
-  pid watcher;                                        // set before any registration
+  mutable shared_mutex lock;
+  std::unordered_map<term, std::vector<registry::entry>> by_key BL_GUARDED_BY(lock);
+  // One key per registration.
+  std::unordered_map<pid, std::vector<term>> by_pid BL_GUARDED_BY(lock);
+  pid watcher;  // set before any registration
 };
 
 }  // namespace
@@ -83,7 +83,7 @@ class registry_state final : public via_registry {
     partition& part = home(key, p);
     bool first = false;
     {
-      std::unique_lock lock(part.lock);
+      lock_guard lock(part.lock);
       std::vector<registry::entry>& entries = part.by_key[key];
       if (mode_ == registry::unique && !entries.empty()) {
         const pid holder = entries.front().first;
@@ -104,7 +104,7 @@ class registry_state final : public via_registry {
 
   void unregister(const term& key, const pid& p) {
     partition& part = home(key, p);
-    std::unique_lock lock(part.lock);
+    lock_guard lock(part.lock);
     auto it = part.by_key.find(key);
     if (it == part.by_key.end()) return;
     auto& entries = it->second;
@@ -122,7 +122,7 @@ class registry_state final : public via_registry {
 
   // Deletes every entry of a process that has ended (its watcher's DOWN).
   void forget(partition& part, const pid& p) {
-    std::unique_lock lock(part.lock);
+    lock_guard lock(part.lock);
     auto mine = part.by_pid.find(p);
     if (mine == part.by_pid.end()) return;
     for (const term& key : mine->second) {
@@ -138,7 +138,7 @@ class registry_state final : public via_registry {
   }
 
   void lookup_in(const partition& part, const term& key, std::vector<registry::entry>& out) const {
-    std::shared_lock lock(part.lock);
+    shared_lock lock(part.lock);
     auto it = part.by_key.find(key);
     if (it == part.by_key.end()) return;
     for (const registry::entry& e : it->second)
@@ -174,7 +174,8 @@ class registry_state final : public via_registry {
 
  private:
   // Removes `key` from a dead holder's by_pid list (the lock is held).
-  static void drop_key_of(partition& part, const pid& holder, const term& key) {
+  static void drop_key_of(partition& part, const pid& holder, const term& key)
+      BL_REQUIRES(part.lock) {
     auto mine = part.by_pid.find(holder);
     if (mine == part.by_pid.end()) return;
     auto& keys = mine->second;
@@ -203,8 +204,11 @@ struct named_key_hash {
   }
 };
 
-std::mutex names_lock;
-std::unordered_map<named_key, std::weak_ptr<registry_state>, named_key_hash>& named_registries() {
+mutex names_lock;
+// The table of named registries (guarded by names_lock: a function-local static
+// cannot carry BL_GUARDED_BY, so its accessor requires the lock instead).
+std::unordered_map<named_key, std::weak_ptr<registry_state>, named_key_hash>& named_registries()
+    BL_REQUIRES(names_lock) {
   static std::unordered_map<named_key, std::weak_ptr<registry_state>, named_key_hash> table;
   return table;
 }
@@ -241,7 +245,7 @@ class registry_owner {
     for (unsigned i = 0; i < state_->partition_count(); ++i)
       state_->part(i).watcher = spawn_link(&watcher, state_, static_cast<std::size_t>(i));
     if (state_->name()) {
-      std::lock_guard guard(names_lock);
+      lock_guard guard(names_lock);
       named_registries()[named_key{this_thread.node, state_->name()->index()}] = state_;
     }
   }
@@ -252,7 +256,7 @@ class registry_owner {
   ~registry_owner() {
     state_->set_alive(false);
     if (state_->name()) {
-      std::lock_guard guard(names_lock);
+      lock_guard guard(names_lock);
       auto& table = named_registries();
       auto it = table.find(named_key{this_thread.node, state_->name()->index()});
       if (it != table.end() && it->second.lock() == state_) table.erase(it);
@@ -295,7 +299,7 @@ registry registry::started::registry() const {
 }
 
 std::optional<registry> registry::named(atom name) {
-  std::lock_guard guard(detail::names_lock);
+  detail::lock_guard guard(detail::names_lock);
   auto& table = detail::named_registries();
   auto it = table.find(detail::named_key{detail::this_thread.node, name.index()});
   if (it == table.end()) return std::nullopt;
@@ -342,7 +346,7 @@ std::vector<term> registry::keys(const pid& process) const {
   detail::registry_state& s = state();
   std::vector<term> out;
   auto collect = [&](const detail::partition& part) {
-    std::shared_lock lock(part.lock);
+    detail::shared_lock lock(part.lock);
     auto it = part.by_pid.find(process);
     if (it != part.by_pid.end()) out.insert(out.end(), it->second.begin(), it->second.end());
   };
@@ -359,7 +363,7 @@ std::size_t registry::count() const {
   std::size_t n = 0;
   for (unsigned i = 0; i < s.partition_count(); ++i) {
     const detail::partition& part = s.part(i);
-    std::shared_lock lock(part.lock);
+    detail::shared_lock lock(part.lock);
     for (const auto& [key, entries] : part.by_key) n += entries.size();
   }
   return n;
@@ -371,7 +375,7 @@ std::optional<std::pair<term, term>> registry::update_value(
   if (s.mode() != unique) return std::nullopt;
   const pid me = self();
   detail::partition& part = s.for_key(key);
-  std::unique_lock lock(part.lock);
+  detail::lock_guard lock(part.lock);
   auto it = part.by_key.find(key);
   if (it == part.by_key.end() || it->second.empty() || it->second.front().first != me)
     return std::nullopt;

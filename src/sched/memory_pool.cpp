@@ -6,12 +6,12 @@
 #include <array>
 #include <atomic>
 #include <cstdlib>
-#include <mutex>
 #include <new>
 #include <utility>
 #include <vector>
 
 #include "beamline/detail/allocation.hpp"
+#include "beamline/detail/thread_safety.hpp"
 #include "beamline/detail/thread_state.hpp"
 #include "sched/scheduler.hpp"
 
@@ -53,19 +53,25 @@ struct batch {
 constexpr std::size_t chunk_bytes = std::size_t{2} << 20;
 constexpr std::size_t region_bytes = std::size_t{256} << 10;
 
-struct central_state {
-  std::array<std::mutex, class_count> locks;
-  std::array<std::vector<batch>, class_count> batches;
+// The central list of one size class: full batches given up by threads. Its lock and
+// its list share a cache line, and no other class's.
+struct alignas(64) central_list {
+  detail::mutex lock;
+  std::vector<batch> batches BL_GUARDED_BY(lock);
+};
 
-  std::mutex chunk_lock;
-  char* chunk_cursor = nullptr;
-  char* chunk_end = nullptr;
+struct central_state {
+  std::array<central_list, class_count> classes;
+
+  detail::mutex chunk_lock;
+  char* chunk_cursor BL_GUARDED_BY(chunk_lock) = nullptr;
+  char* chunk_end BL_GUARDED_BY(chunk_lock) = nullptr;
   std::atomic<std::size_t> reserved{0};
   std::atomic<std::size_t> chunks{0};
 
   // Takes a region of fresh memory for a thread's bump allocator.
-  std::pair<char*, char*> take_region() {
-    std::lock_guard guard(chunk_lock);
+  std::pair<char*, char*> take_region() BL_EXCLUDES(chunk_lock) {
+    detail::lock_guard guard(chunk_lock);
     if (chunk_cursor == chunk_end) {
       // Over-map so the chunk can be aligned to 2 MiB (huge pages need alignment).
       std::size_t map_bytes = chunk_bytes * 2;
@@ -192,16 +198,17 @@ class thread_cache {
   }
 
   static void give_to_central(std::size_t index, const pool_free_list& l) noexcept {
-    central_state& c = central();
-    std::lock_guard guard(c.locks[index]);
-    c.batches[index].push_back({static_cast<free_block*>(l.head), l.count});
+    central_list& c = central().classes[index];
+    detail::lock_guard guard(c.lock);
+    c.batches.push_back({static_cast<free_block*>(l.head), l.count});
   }
 
   void refill(std::size_t index) {
     central_state& c = central();
     {
-      std::lock_guard guard(c.locks[index]);
-      auto& v = c.batches[index];
+      central_list& list = c.classes[index];
+      detail::lock_guard guard(list.lock);
+      auto& v = list.batches;
       if (!v.empty()) {
         active_[index] = {v.back().head, v.back().count};
         v.pop_back();
@@ -273,10 +280,10 @@ thread_local cache_owner owner;
 
 // Without a cache (the thread is ending): straight to and from the central lists.
 [[maybe_unused]] void* allocate_uncached(std::size_t index) {
-  central_state& c = central();
+  central_list& c = central().classes[index];
   {
-    std::lock_guard guard(c.locks[index]);
-    auto& v = c.batches[index];
+    detail::lock_guard guard(c.lock);
+    auto& v = c.batches;
     if (!v.empty() && v.back().count > 0) {
       free_block* b = v.back().head;
       v.back().head = b->next;
@@ -288,11 +295,11 @@ thread_local cache_owner owner;
 }
 
 [[maybe_unused]] void deallocate_uncached(void* block, std::size_t index) noexcept {
-  central_state& c = central();
+  central_list& c = central().classes[index];
   auto* b = static_cast<free_block*>(block);
   b->next = nullptr;
-  std::lock_guard guard(c.locks[index]);
-  c.batches[index].push_back({b, 1});
+  detail::lock_guard guard(c.lock);
+  c.batches.push_back({b, 1});
 }
 
 }  // namespace

@@ -23,6 +23,18 @@
 //   hands such a task to another worker through that worker's inbound list (a
 //   mutex; a migration is rare), waking it if it is parked.
 //
+// Locks (each a leaf: no code path holds two of them; clang's -Wthread-safety checks
+// every access to the state they guard):
+// - global_lock_: the global injection queue.
+// - idle_lock_: the idle list and each worker's membership in it.
+// - threads_lock_: only orders threads_done_'s wait with the last thread's exit.
+// - monitor_lock_: the records of spare threads, and the monitor's sleep.
+// - per worker (worker.hpp): inbound_lock_ (tasks moved to it), timer_lock_ (its wheel).
+//
+// Code: scheduler.cpp (queues, stealing, parking, timers), preemption.cpp (the
+// monitor thread, the signal handler and the spare threads), worker.hpp (the
+// per-worker state both share).
+//
 // Invariants:
 // - A task is in at most one place: one run queue slot, one run-next slot, the
 //   global queue, or running on one worker (the hook's protocol guarantees a task
@@ -37,17 +49,16 @@
 
 #include <atomic>
 #include <chrono>
-#include <condition_variable>
 #include <cstdint>
 #include <deque>
 #include <memory>
-#include <mutex>
 #include <optional>
 #include <random>
 #include <thread>
 #include <vector>
 
 #include "beamline/detail/schedulable.hpp"
+#include "beamline/detail/thread_safety.hpp"
 #include "sched/run_queue.hpp"
 #include "sched/timer_wheel.hpp"
 
@@ -191,26 +202,28 @@ class scheduler {
   schedulable* next_task(worker& w);
   schedulable* find_work_slow(worker& w);
   schedulable* pop_local(worker& w);
-  schedulable* take_global(worker& w);
+  schedulable* take_global(worker& w) BL_EXCLUDES(global_lock_);
   schedulable* steal(worker& w);
-  void push_local(worker& w, schedulable* task) noexcept;
-  void push_global(schedulable* task) noexcept;
+  void push_local(worker& w, schedulable* task) noexcept BL_EXCLUDES(global_lock_);
+  void push_global(schedulable* task) noexcept BL_EXCLUDES(global_lock_);
   void expire_timers(worker& w);
   bool work_visible(const worker& w) const noexcept;
-  bool park(worker& w);
-  void wake_one() noexcept;
+  bool park(worker& w) BL_EXCLUDES(idle_lock_, monitor_lock_);
+  void wake_one() noexcept BL_EXCLUDES(idle_lock_);
   void wake(worker& w) noexcept;
-  void wake_if_parked(worker& w) noexcept;
+  void wake_if_parked(worker& w) noexcept BL_EXCLUDES(idle_lock_);
   void take_inbound(worker& w) noexcept;
   void stop_spinning(worker& w) noexcept;
 
   void start_thread(void (*body)(scheduler&, void*), void* argument);
-  void thread_done() noexcept;
+  void thread_done() noexcept BL_EXCLUDES(threads_lock_);
   void retire_preempted(schedulable* task, run_outcome outcome) noexcept;
-  void monitor_main();
-  void add_spare();
+  // Installs the signal handler and starts the monitor thread (preemption.cpp).
+  void start_preemption();
+  void monitor_main() BL_EXCLUDES(monitor_lock_);
+  void add_spare() BL_EXCLUDES(monitor_lock_);
   spare* take_spare() noexcept;
-  void dismiss_spares() noexcept;
+  void dismiss_spares() noexcept BL_EXCLUDES(monitor_lock_);
 
   scheduler_options options_;
   scheduler_hooks hooks_;
@@ -219,28 +232,29 @@ class scheduler {
   std::atomic<bool> stopping_{false};
 
   // Global injection queue, by priority (max, high, normal/low).
-  std::mutex global_lock_;
-  std::deque<schedulable*> global_[3];
+  detail::mutex global_lock_;
+  std::deque<schedulable*> global_[3] BL_GUARDED_BY(global_lock_);
   std::atomic<std::size_t> global_size_{0};
 
-  // Parked workers and spinning workers.
-  std::mutex idle_lock_;
-  std::vector<worker*> idle_;
+  // Parked workers (idle_, and on_idle_list_ by worker index) and spinning workers.
+  detail::mutex idle_lock_;
+  std::vector<worker*> idle_ BL_GUARDED_BY(idle_lock_);
+  std::vector<bool> on_idle_list_ BL_GUARDED_BY(idle_lock_);
   std::atomic<int> idle_count_{0};
   std::atomic<int> spinning_{0};
 
   // Runtime threads: workers, and spares waiting to take a worker over. run()
   // returns when all have ended. Threads running preempted tasks are not counted.
-  std::mutex threads_lock_;
-  std::condition_variable threads_done_;
+  detail::mutex threads_lock_;
+  detail::condition_variable threads_done_;
   std::atomic<int> threads_alive_{0};
 
   // Preemption: the monitor thread, spare threads (a stack popped lock-free by the
   // signal handler; a spare is pushed once and taken at most once), statistics.
   std::thread monitor_;
-  std::mutex monitor_lock_;
-  std::condition_variable monitor_wake_;
-  std::vector<std::unique_ptr<spare>> spares_;  // every spare made (monitor_lock_)
+  detail::mutex monitor_lock_;
+  detail::condition_variable monitor_wake_;
+  std::vector<std::unique_ptr<spare>> spares_ BL_GUARDED_BY(monitor_lock_);  // every spare made
   std::atomic<spare*> spare_stack_{nullptr};
   std::atomic<std::uint32_t> spares_ready_{0};
   std::atomic<std::uint32_t> hogs_running_{0};

@@ -130,7 +130,7 @@ std::uint32_t atom_table::intern(std::string_view name) {
   const std::uint32_t tag = hash_tag(name);
   if (auto found = lookup(index_.load(std::memory_order_acquire), name, tag)) return *found;
   validate_name(name);
-  std::lock_guard lock(mutex_);
+  lock_guard lock(mutex_);
   hash_index* index = index_.load(std::memory_order_relaxed);  // we are the only writer
   if (index == nullptr) index = initialize_locked();
   if (auto found = lookup(index, name, tag)) return *found;
@@ -141,7 +141,7 @@ std::optional<std::uint32_t> atom_table::find(std::string_view name) {
   const std::uint32_t tag = hash_tag(name);
   const hash_index* index = index_.load(std::memory_order_acquire);
   if (index == nullptr) {
-    std::lock_guard lock(mutex_);
+    lock_guard lock(mutex_);
     index = index_.load(std::memory_order_relaxed);
     if (index == nullptr) index = initialize_locked();
   }

@@ -25,11 +25,11 @@
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
-#include <mutex>
 #include <optional>
 #include <string_view>
 
 #include "beamline/atom.hpp"
+#include "beamline/detail/thread_safety.hpp"
 
 namespace beamline::detail {
 
@@ -62,10 +62,10 @@ class atom_table {
 
   // The index of `name`, adding it if new. Throws std::invalid_argument for an invalid
   // name and std::length_error when the table is full.
-  std::uint32_t intern(std::string_view name);
+  std::uint32_t intern(std::string_view name) BL_EXCLUDES(mutex_);
 
   // The index of `name` if it is in the table.
-  std::optional<std::uint32_t> find(std::string_view name);
+  std::optional<std::uint32_t> find(std::string_view name) BL_EXCLUDES(mutex_);
 
   // The name of a dynamic atom; `index` must be a dynamic atom's index.
   std::string_view name(std::uint32_t index) const noexcept;
@@ -96,20 +96,22 @@ class atom_table {
   static hash_index* allocate_index(std::uint32_t capacity);
   static void insert_into(hash_index* index, std::uint32_t tag, std::uint32_t atom_index) noexcept;
 
-  hash_index* initialize_locked();
-  std::uint32_t insert_locked(std::string_view name, std::uint32_t tag);
-  const atom_entry* store_name_locked(std::string_view name);
+  hash_index* initialize_locked() BL_REQUIRES(mutex_);
+  std::uint32_t insert_locked(std::string_view name, std::uint32_t tag) BL_REQUIRES(mutex_);
+  const atom_entry* store_name_locked(std::string_view name) BL_REQUIRES(mutex_);
   const atom_entry* entry(std::uint32_t index) const noexcept;
 
-  std::mutex mutex_;
+  // Held by the writer. index_, segments_ and count_ are atomics written under it
+  // and read without it.
+  mutex mutex_;
   std::atomic<hash_index*> index_{nullptr};
   std::atomic<entry_slot*> segments_[segment_count]{};
   std::atomic<std::uint32_t> count_{builtin_atom_count};
-  // Arena for names and entries; touched under mutex_ only. Each chunk starts with
-  // a pointer to the previous chunk, so every chunk stays reachable.
-  char* arena_next_ = nullptr;
-  std::size_t arena_left_ = 0;
-  void* arena_last_chunk_ = nullptr;
+  // Arena for names and entries. Each chunk starts with a pointer to the previous
+  // chunk, so every chunk stays reachable.
+  char* arena_next_ BL_GUARDED_BY(mutex_) = nullptr;
+  std::size_t arena_left_ BL_GUARDED_BY(mutex_) = 0;
+  void* arena_last_chunk_ BL_GUARDED_BY(mutex_) = nullptr;
 };
 
 }  // namespace beamline::detail

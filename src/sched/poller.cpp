@@ -1,5 +1,5 @@
 // poller.cpp: see poller.hpp.
-#include "io/poller.hpp"
+#include "sched/poller.hpp"
 
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
@@ -58,7 +58,7 @@ poll_descriptor* poller::at(std::uint32_t index) const noexcept {
 poll_descriptor* poller::add(int fd, std::error_code& error) noexcept {
   poll_descriptor* d = nullptr;
   {
-    std::lock_guard guard(free_lock_);
+    detail::lock_guard guard(free_lock_);
     if (free_head_ != 0) {
       d = at(free_head_ - 1);
       free_head_ = d->next_free;
@@ -106,7 +106,7 @@ void poller::release(poll_descriptor& d, int fd, bool deregister) noexcept {
 }
 
 void poller::recycle(poll_descriptor& d) noexcept {
-  std::lock_guard guard(free_lock_);
+  detail::lock_guard guard(free_lock_);
   d.next_free = free_head_;
   free_head_ = d.index + 1;
 }

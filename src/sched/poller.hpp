@@ -1,9 +1,11 @@
 // poller.hpp: the node's netpoller, an edge-triggered epoll set that idle workers
 // wait on (docs/design/io.md).
 //
-// It sits at the scheduler's level: it knows file descriptors and opaque waiter
-// tokens, not processes. A node installs one as its scheduler's idle_poller and
-// gives it a wake hook that turns a token back into a process to make runnable.
+// It is the scheduler's idle wait, so it lives with the scheduler: it knows file
+// descriptors and opaque waiter tokens, not processes. A node installs one as its
+// scheduler's idle_poller and gives it a wake hook that turns a token back into a
+// process to make runnable. Its namespace stays beamline::io, the one the socket
+// types (beamline/net/socket.hpp) name it by.
 //
 // Each registered file descriptor has a poll_descriptor, a record that lives as
 // long as the poller (records are recycled, never freed), named in epoll's data
@@ -39,10 +41,10 @@
 
 #include <atomic>
 #include <cstdint>
-#include <mutex>
 #include <optional>
 #include <system_error>
 
+#include "beamline/detail/thread_safety.hpp"
 #include "sched/scheduler.hpp"
 
 namespace beamline::io {
@@ -55,7 +57,7 @@ struct poll_descriptor {
   std::atomic<std::uint32_t> sequence[2] = {0, 0};  // readiness edges seen, per side
   std::atomic<std::uint64_t> waiter[2] = {0, 0};    // token waiting per side; 0: none
   std::uint32_t index = 0;                          // set once, at creation
-  std::uint32_t next_free = 0;                      // free list (under the poller's lock)
+  std::uint32_t next_free = 0;                      // free list (poller::free_lock_)
 };
 
 struct poller_hooks {
@@ -74,10 +76,10 @@ class poller final : public sched::idle_poller {
 
   // Registers `fd` (non-blocking) for both directions, edge-triggered. On success
   // the returned record belongs to the caller until release().
-  poll_descriptor* add(int fd, std::error_code& error) noexcept;
+  poll_descriptor* add(int fd, std::error_code& error) noexcept BL_EXCLUDES(free_lock_);
   // Forgets `d` (the caller closes its file descriptor afterwards, which removes
   // it from the epoll set; pass deregister=true if the descriptor stays open).
-  void release(poll_descriptor& d, int fd, bool deregister) noexcept;
+  void release(poll_descriptor& d, int fd, bool deregister) noexcept BL_EXCLUDES(free_lock_);
 
   // idle_poller: dispatch ready events, wait for them, interrupt a wait.
   bool poll_now() override;
@@ -93,7 +95,7 @@ class poller final : public sched::idle_poller {
   static constexpr std::uint64_t wake_key = ~std::uint64_t{0};
 
   poll_descriptor* at(std::uint32_t index) const noexcept;
-  void recycle(poll_descriptor& d) noexcept;  // back on the free list
+  void recycle(poll_descriptor& d) noexcept BL_EXCLUDES(free_lock_);  // back on the free list
   // Returns the number of socket events dispatched.
   int dispatch(int timeout_ms, const std::optional<std::int64_t>& timeout_ns) noexcept;
 
@@ -105,9 +107,11 @@ class poller final : public sched::idle_poller {
   // Records: chunks never move or go away while the poller lives, so a poller
   // thread may read any published chunk without a lock.
   std::atomic<poll_descriptor*> chunks_[max_chunks] = {};
-  std::mutex free_lock_;
-  std::uint32_t free_head_ = 0;  // index + 1 of the first free record; 0: none
-  std::uint32_t created_ = 0;    // records made so far
+  // The free list of records, threaded through poll_descriptor::next_free (which
+  // the analysis cannot tie to this lock: it is a field of another type).
+  detail::mutex free_lock_;
+  std::uint32_t free_head_ BL_GUARDED_BY(free_lock_) = 0;  // index + 1 of the first free; 0: none
+  std::uint32_t created_ BL_GUARDED_BY(free_lock_) = 0;    // records made so far
 };
 
 }  // namespace beamline::io
