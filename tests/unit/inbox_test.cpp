@@ -1,4 +1,4 @@
-// Unit tests of the inbox protocol (process_table.hpp): order per sender, the
+// Unit tests of the inbox protocol (beamline/detail/mailbox.hpp): order per sender, the
 // blocked tag handing the wake-up to exactly one sender, and closed inboxes.
 #include <gtest/gtest.h>
 
@@ -7,7 +7,7 @@
 #include <tuple>
 #include <vector>
 
-#include "core/process_table.hpp"
+#include "beamline/detail/mailbox.hpp"
 
 namespace {
 

@@ -1,0 +1,155 @@
+// process_info_*: a process answers process_info_of with what it is doing (the wait
+// it is in, and where in the program), its counters, and nothing once it is dead.
+#include <atomic>
+#include <chrono>
+#include <optional>
+#include <string>
+
+#include "support/node_fixture.hpp"
+
+namespace {
+
+using namespace beamline_test;
+using namespace std::chrono_literals;
+
+class process_info : public node_test {};
+BEAMLINE_SWEEP_WORKERS(process_info);
+
+struct stop {};
+
+std::string site(int line) {
+  return std::string(__FILE__) + ":" + std::to_string(line);
+}
+
+// Asks `target` until it answers with a status that starts with `prefix` (it may not
+// have reached its wait yet), for at most 10 s.
+bl::task<std::optional<bl::process_info>> wait_for_status(bl::pid target, std::string prefix) {
+  auto deadline = std::chrono::steady_clock::now() + 10s;
+  for (;;) {
+    std::optional<bl::process_info> info = co_await bl::process_info_of(target);
+    if (!info || info->status.rfind(prefix, 0) == 0) co_return info;
+    if (std::chrono::steady_clock::now() > deadline) co_return info;
+    co_await bl::sleep(1ms);
+  }
+}
+
+TEST_P(process_info, a_receiving_process_reports_its_wait_its_queue_and_its_counters) {
+  static int receive_line = 0;
+  std::optional<bl::process_info> info;
+  run([&]() -> bl::process {
+    bl::pid parent = bl::self();
+    bl::pid target = bl::spawn([parent]() -> bl::process {
+      bl::send(parent, 1);
+      bl::send(parent, 2);
+      receive_line = __LINE__ + 1;
+      co_await bl::receive([](stop) {});
+    });
+    co_await bl::receive<int>();
+    co_await bl::receive<int>();
+    bl::send(target, std::string("not for any handler"));
+    bl::send(target, 3.5);
+    info = co_await wait_for_status(target, "waiting: receive");
+    bl::send(target, stop{});
+  });
+  ASSERT_TRUE(info.has_value());
+  EXPECT_EQ(info->status, "waiting: receive (" + site(receive_line) + ")");
+  EXPECT_EQ(info->message_queue_len, 2u);  // the two messages no handler takes
+  EXPECT_EQ(info->messages_in, 2u);
+  EXPECT_EQ(info->messages_out, 2u);
+  EXPECT_GT(info->reductions, 0u);
+  EXPECT_GT(info->memory, 0u);
+  EXPECT_FALSE(info->trap_exit);
+}
+
+TEST_P(process_info, tells_sleep_blocking_and_call_waits_apart) {
+  static int sleep_line = 0, blocking_line = 0, call_line = 0;
+  std::optional<bl::process_info> sleeping, blocked, calling;
+  std::atomic<bool> release{false};
+  run([&]() -> bl::process {
+    bl::pid sleeper = bl::spawn([]() -> bl::process {
+      sleep_line = __LINE__ + 1;
+      co_await bl::sleep(1h);
+    });
+    bl::pid blocker = bl::spawn([&release]() -> bl::process {
+      auto call = [&release] {
+        while (!release.load()) std::this_thread::sleep_for(1ms);
+      };
+      blocking_line = __LINE__ + 1;
+      co_await bl::blocking(std::move(call));
+    });
+    bl::pid caller = bl::spawn([]() -> bl::process {
+      bl::ref tag = bl::make_ref();
+      call_line = __LINE__ + 1;
+      co_await bl::receive(bl::since(tag), [tag](bl::ref r) { return r == tag; });
+    });
+    sleeping = co_await wait_for_status(sleeper, "waiting: sleep");
+    blocked = co_await wait_for_status(blocker, "waiting: blocking");
+    calling = co_await wait_for_status(caller, "waiting: call");
+    release = true;
+    bl::exit(sleeper, bl::atom("kill"));
+    bl::exit(caller, bl::atom("kill"));
+    bl::exit(blocker, bl::atom("kill"));
+  });
+  ASSERT_TRUE(sleeping && blocked && calling);
+  EXPECT_EQ(sleeping->status, "waiting: sleep (" + site(sleep_line) + ")");
+  EXPECT_EQ(blocked->status, "waiting: blocking (" + site(blocking_line) + ")");
+  EXPECT_EQ(calling->status, "waiting: call (" + site(call_line) + ")");
+}
+
+TEST_P(process_info, a_socket_wait_is_io_read) {
+  static int accept_line = 0;
+  std::optional<bl::process_info> info;
+  run([&]() -> bl::process {
+    bl::pid server = bl::spawn([]() -> bl::process {
+      auto listener = bl::net::tcp_listener::listen(bl::net::address::loopback_v4(0));
+      if (!listener) co_return;
+      accept_line = __LINE__ + 1;
+      auto socket = co_await listener->accept(60s);
+      (void)socket;
+    });
+    info = co_await wait_for_status(server, "waiting: io");
+    bl::exit(server, bl::atom("kill"));
+  });
+  ASSERT_TRUE(info.has_value());
+  EXPECT_EQ(info->status, "waiting: io read (" + site(accept_line) + ")");
+}
+
+TEST_P(process_info, a_dead_process_has_none_and_a_process_asking_itself_is_running) {
+  std::optional<bl::process_info> dead, mine;
+  bool asked = false;
+  bl::pid me;
+  run([&]() -> bl::process {
+    me = bl::self();
+    auto [dying, monitor] = bl::spawn_monitor([]() -> bl::process { co_return; });
+    (void)monitor;
+    co_await bl::receive([](const bl::down_message&) {});
+    dead = co_await bl::process_info_of(dying);
+    mine = co_await bl::process_info_of(bl::self());
+    asked = true;
+  });
+  ASSERT_TRUE(asked);
+  EXPECT_FALSE(dead.has_value());
+  ASSERT_TRUE(mine.has_value());
+  EXPECT_EQ(mine->status, "running");
+  EXPECT_EQ(mine->process, me);
+}
+
+TEST_P(process_info, a_process_asked_while_waiting_goes_on_waiting) {
+  bool got = false;
+  run([&]() -> bl::process {
+    bl::pid parent = bl::self();
+    bl::pid target = bl::spawn([parent]() -> bl::process {
+      int n = co_await bl::receive<int>();
+      bl::send(parent, n + 1);
+    });
+    for (int i = 0; i < 20; ++i) {
+      auto info = co_await bl::process_info_of(target);
+      EXPECT_TRUE(info.has_value());
+    }
+    bl::send(target, 41);
+    got = co_await bl::receive<int>() == 42;
+  });
+  EXPECT_TRUE(got);
+}
+
+}  // namespace

@@ -1,0 +1,108 @@
+// termination_*: what a process does when it ends, as one explicit step; memory
+// exhaustion while it sends its exit signals and DOWNs degrades (the signal that
+// cannot be made is lost and logged) instead of ending the node.
+#include <optional>
+#include <string>
+
+#include "core/relations.hpp"
+#include "support/node_fixture.hpp"
+
+namespace {
+
+using namespace beamline_test;
+using namespace std::chrono_literals;
+
+class termination : public node_test {};
+BEAMLINE_SWEEP_WORKERS(termination);
+
+struct report {
+  bl::pid to;
+};
+struct go {};
+
+// A partner that traps exits and, when asked, tells whether an exit from `from`
+// reached it before the question (pushes into one inbox keep their order).
+bl::process partner() {
+  bl::trap_exit(true);
+  report r = co_await bl::receive<report>();
+  bool got = false;
+  co_await bl::receive([&](const bl::exit_message&) { got = true; }, bl::after(0ms));
+  bl::send(r.to, got);
+}
+
+TEST_P(termination, an_exit_signal_that_cannot_be_allocated_is_lost_and_logged_not_fatal) {
+  std::optional<bl::term> down_reason;
+  std::optional<bool> partner_got_exit;
+  testing::internal::CaptureStderr();
+  run([&]() -> bl::process {
+    bl::pid p = bl::spawn(partner);
+    auto [child, monitor] = bl::spawn_monitor([p]() -> bl::process {
+      bl::link(p);
+      co_await bl::receive([](go) {});
+      // The first termination signal (the link's exit to p) fails to allocate; the
+      // DOWN to the monitoring parent is made.
+      bl::detail::fail_exit_signal_allocations(1);
+      bl::exit(bl::atom("boom"));
+    });
+    bl::send(child, go{});
+    co_await bl::receive([&, m = monitor](const bl::down_message& d) {
+      if (d.monitor == m) down_reason = d.reason;
+    });
+    bl::send(p, report{bl::self()});
+    partner_got_exit = co_await bl::receive<bool>();
+  });
+  std::string log = testing::internal::GetCapturedStderr();
+  bl::detail::fail_exit_signal_allocations(0);
+  ASSERT_TRUE(down_reason.has_value());
+  EXPECT_EQ(*down_reason, bl::term(bl::atom("boom")));
+  ASSERT_TRUE(partner_got_exit.has_value());
+  EXPECT_FALSE(*partner_got_exit);
+  EXPECT_NE(log.find("out of memory"), std::string::npos) << log;
+  EXPECT_NE(log.find("without sending its exit signal"), std::string::npos) << log;
+}
+
+TEST_P(termination, with_memory_the_same_exit_reaches_the_link_and_the_monitor) {
+  std::optional<bl::term> down_reason;
+  std::optional<bool> partner_got_exit;
+  run([&]() -> bl::process {
+    bl::pid p = bl::spawn(partner);
+    auto [child, monitor] = bl::spawn_monitor([p]() -> bl::process {
+      bl::link(p);
+      co_await bl::receive([](go) {});
+      bl::exit(bl::atom("boom"));
+    });
+    bl::send(child, go{});
+    co_await bl::receive([&, m = monitor](const bl::down_message& d) {
+      if (d.monitor == m) down_reason = d.reason;
+    });
+    bl::send(p, report{bl::self()});
+    partner_got_exit = co_await bl::receive<bool>();
+  });
+  ASSERT_TRUE(down_reason.has_value());
+  EXPECT_EQ(*down_reason, bl::term(bl::atom("boom")));
+  ASSERT_TRUE(partner_got_exit.has_value());
+  EXPECT_TRUE(*partner_got_exit);
+}
+
+TEST_P(termination, a_link_to_a_pid_of_an_unreachable_node_fails_with_noconnection) {
+  std::optional<bl::term> link_error, down_reason;
+  run([&]() -> bl::process {
+    // A process of another node; no transport is installed.
+    bl::pid remote{1, 1, bl::atom("other@host").index(), 1};
+    try {
+      bl::link(remote);
+    } catch (const bl::error& e) {
+      link_error = e.reason();
+    }
+    bl::ref m = bl::monitor(remote);
+    co_await bl::receive([&](const bl::down_message& d) {
+      if (d.monitor == m) down_reason = d.reason;
+    });
+  });
+  ASSERT_TRUE(link_error.has_value());
+  EXPECT_EQ(*link_error, bl::term(bl::atom("noconnection")));
+  ASSERT_TRUE(down_reason.has_value());
+  EXPECT_EQ(*down_reason, bl::term(bl::atom("noconnection")));
+}
+
+}  // namespace
