@@ -5,7 +5,7 @@
 #include <tuple>
 
 #include "beamline/beamline.hpp"
-#include "core/process_table.hpp"
+#include "beamline/detail/mailbox.hpp"
 
 namespace {
 

@@ -25,15 +25,16 @@ namespace beamline::detail {
 
 std::int64_t timeout_deadline(std::int64_t timeout_ns);  // receive.hpp
 
-class next_message : public receive_base {
+class next_message : public wait_base {
  public:
   // timeout_ns < 0: wait for ever; 0: poll; otherwise a relative timeout.
   explicit next_message(std::int64_t timeout_ns = -1) {
-    receive_base::try_match = &next_message::take_first;
+    wait_base::satisfied = &next_message::take_first;
     if (timeout_ns >= 0) deadline_ns = timeout_deadline(timeout_ns);
   }
 
-  bool await_ready() {
+  bool await_ready(BL_WAIT_SITE_PARAMETERS) {
+    where = wait_site{site_file, site_line};
     process_ = &current_process("receive");
     return process_->receive_ready(*this);
   }
@@ -42,10 +43,9 @@ class next_message : public receive_base {
   signal* await_resume() noexcept { return process_->receive_take(*this); }
 
  private:
-  static bool take_first(receive_base& base, process_control& p) {
-    signal** link = p.save_;
-    if (*link == nullptr) return false;
-    ++p.messages_scanned_;
+  static bool take_first(wait_base& base, process_control& p) {
+    signal** link = p.messages_.scan([](signal*) { return true; });
+    if (link == nullptr) return false;
     base.matched = link;
     base.matched_index = 0;
     return true;
