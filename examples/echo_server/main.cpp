@@ -71,8 +71,13 @@ int main(int argc, char** argv) {
       co_return;
     }
     std::printf("echo_server listening on port %u\n", listener->local_address()->port());
+    bl::pid accepting = bl::spawn(acceptor, std::move(*listener));
+    // What the acceptor is doing, in its own words (bl::process_info_of):
+    //   acceptor: waiting: io read (examples/echo_server/main.cpp:40)
+    co_await bl::sleep(std::chrono::milliseconds(10));
+    if (auto info = co_await bl::process_info_of(accepting))
+      std::printf("acceptor: %s\n", info->status.c_str());
     std::fflush(stdout);
-    bl::spawn(acceptor, std::move(*listener));
   });
   node.run();
   return 1;  // run() only returns if listening failed

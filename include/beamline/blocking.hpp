@@ -51,16 +51,20 @@ class blocking_awaiter {
   using result_type = std::invoke_result_t<F&>;
 
   blocking_awaiter(F fn, dirty_pool pool) : job_(new job(std::move(fn))), pool_(pool) {
-    wait_.try_match = [](receive_base& base, process_control&) {
+    wait_.satisfied = [](wait_base& base, process_control&) {
       return static_cast<wait&>(base).owner->done.load(std::memory_order_acquire);
     };
     wait_.owner = job_;
+    wait_.reason = wait_reason::blocking;
   }
   blocking_awaiter(const blocking_awaiter&) = delete;
   blocking_awaiter& operator=(const blocking_awaiter&) = delete;
   ~blocking_awaiter() { job_->release(); }
 
-  bool await_ready() const noexcept { return false; }
+  bool await_ready(BL_WAIT_SITE_PARAMETERS) noexcept {
+    wait_.where = wait_site{site_file, site_line};
+    return false;
+  }
   void await_suspend(std::coroutine_handle<> h) {
     process_control& p = current_process("blocking");
     job_->requester = p.self();
@@ -94,7 +98,7 @@ class blocking_awaiter {
         result;
     std::exception_ptr error;
   };
-  struct wait : receive_base {
+  struct wait : wait_base {
     blocking_job* owner = nullptr;
   };
 

@@ -28,6 +28,7 @@
 #include "beamline/detail/thread_state.hpp"
 #include "beamline/errors.hpp"
 #include "beamline/pid.hpp"
+#include "beamline/priority.hpp"
 #include "beamline/ref.hpp"
 #include "beamline/term.hpp"
 
@@ -44,10 +45,15 @@ class [[nodiscard]] process {
     void return_void() noexcept {}
     void unhandled_exception() noexcept { record_exception(std::current_exception()); }
 
-    static void* operator new(std::size_t size) { return detail::frame_allocate(size); }
+    static void* operator new(std::size_t size) {
+      void* frame = detail::frame_allocate(size);
+      detail::this_thread.new_frame_bytes = static_cast<std::uint32_t>(size);
+      return frame;
+    }
     static void operator delete(void* frame, std::size_t size) noexcept {
       detail::frame_deallocate(frame, size);
     }
+    promise_type() noexcept { frame_bytes_ = detail::this_thread.new_frame_bytes; }
   };
 
   process(process&& other) noexcept : handle_(std::exchange(other.handle_, {})) {}

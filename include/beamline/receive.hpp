@@ -144,7 +144,7 @@ struct typed_signal_owner {
 };
 
 template <class After, class... Handlers>
-class receive_awaiter : public receive_base {
+class receive_awaiter : public wait_base {
  public:
   using result_type = typename std::conditional_t<
       is_after<After>::value,
@@ -153,17 +153,20 @@ class receive_awaiter : public receive_base {
 
   receive_awaiter(std::uint64_t since, After after, Handlers... handlers)
       : handlers_(std::move(handlers)...), after_(std::move(after)) {
-    receive_base::try_match = &receive_awaiter::try_match;
+    wait_base::satisfied = &receive_awaiter::scan_queue;
     since_key = since;
+    if constexpr (sizeof...(Handlers) == 0) reason = wait_reason::sleep;
+    if (since != 0) reason = wait_reason::call;  // a reply to a request tagged with a reference
     if constexpr (is_after<After>::value) deadline_ns = timeout_deadline(after_.timeout_ns);
   }
 
-  bool await_ready() {
+  bool await_ready(BL_WAIT_SITE_PARAMETERS) {
+    where = wait_site{site_file, site_line};
     process_control& p = current_process("receive");
     process_ = &p;
     // The common case inline: the first message in the queue is accepted.
-    if (since_key == 0 && p.receive_fast_ready() && p.queue_head_ != nullptr) {
-      int found = match(p.queue_head_, std::index_sequence_for<Handlers...>{});
+    if (since_key == 0 && p.receive_fast_ready() && !p.messages_.empty()) {
+      int found = match(p.messages_.first(), std::index_sequence_for<Handlers...>{});
       if (found >= 0) {
         matched_index = found;
         at_head = true;
@@ -190,20 +193,17 @@ class receive_awaiter : public receive_base {
   }
 
  private:
-  static bool try_match(receive_base& base, process_control& p) {
+  static bool scan_queue(wait_base& base, process_control& p) {
     auto& self = static_cast<receive_awaiter&>(base);
-    for (signal** link = p.save_; *link != nullptr; link = &(*link)->next) {
-      signal* node = *link;
-      ++p.messages_scanned_;
-      int found = self.match(node, std::index_sequence_for<Handlers...>{});
-      if (found >= 0) {
-        base.matched = link;
-        base.matched_index = found;
-        return true;
-      }
-      p.save_ = &node->next;
-    }
-    return false;
+    int found = -1;
+    signal** link = p.messages_.scan([&](signal* node) {
+      found = self.match(node, std::index_sequence_for<Handlers...>{});
+      return found >= 0;
+    });
+    if (link == nullptr) return false;
+    base.matched = link;
+    base.matched_index = found;
+    return true;
   }
 
   template <std::size_t... I>

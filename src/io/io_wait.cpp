@@ -1,11 +1,11 @@
-// io_wait.cpp: see beamline/detail/io_wait.hpp and io/poller.hpp (the handshake).
+// io_wait.cpp: see beamline/detail/io_wait.hpp and sched/poller.hpp (the handshake).
 #include "beamline/detail/io_wait.hpp"
 
 #include <unistd.h>
 
 #include "beamline/process.hpp"
 #include "core/node_runtime.hpp"
-#include "io/poller.hpp"
+#include "sched/poller.hpp"
 
 namespace beamline::detail {
 
@@ -18,7 +18,9 @@ io_wait::io_wait(io::poll_descriptor* descriptor, int side, std::chrono::nanosec
                   : timeout.count() < 0                      ? 0
                                                              : timeout.count()),
       side_(side) {
-  try_match = &check;
+  satisfied = &check;
+  reason = wait_reason::io;
+  io_side = static_cast<std::uint8_t>(side);
 }
 
 io_wait::~io_wait() {
@@ -30,7 +32,8 @@ io_wait::~io_wait() {
   }
 }
 
-bool io_wait::await_ready() {
+bool io_wait::await_ready(const char* site_file, unsigned site_line) {
+  where = wait_site{site_file, site_line};
   if (descriptor_ != nullptr) seen_ = descriptor_->sequence[side_].load(std::memory_order_acquire);
   if (attempt_(request_)) {
     finished_ = true;
@@ -53,7 +56,7 @@ void io_wait::await_suspend(std::coroutine_handle<> h) noexcept {
   p.receive_suspend(*this, h);
 }
 
-bool io_wait::check(receive_base& base, process_control&) {
+bool io_wait::check(wait_base& base, process_control&) {
   auto& w = static_cast<io_wait&>(base);
   io::poll_descriptor& d = *w.descriptor_;
   for (;;) {

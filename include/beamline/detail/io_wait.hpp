@@ -5,9 +5,9 @@
 // error) and a socket side (read or write). Awaiting it:
 //
 //   1. await_ready tries once (most operations finish here: data is already there).
-//   2. Otherwise the process suspends like a receive: its wait's check (try_match)
+//   2. Otherwise the process suspends like a receive: its wait's check (satisfied)
 //      registers the process as the side's waiter and tries again whenever the
-//      side's readiness sequence has moved (src/io/poller.hpp, the handshake). The
+//      side's readiness sequence has moved (src/sched/poller.hpp, the handshake). The
 //      poller's wake-up is a signal to the process, so the process still handles
 //      exit signals while it waits, and a receive timer bounds the wait.
 //   3. await_resume ends the wait and builds the result (operation<R>, net/tcp.hpp).
@@ -55,7 +55,7 @@ struct io_request {
   char delimiter = 0;
 };
 
-class io_wait : public receive_base {
+class io_wait : public wait_base {
  public:
   using attempt_function = bool (*)(io_request&) noexcept;
 
@@ -65,7 +65,7 @@ class io_wait : public receive_base {
   io_wait& operator=(const io_wait&) = delete;
   ~io_wait();
 
-  bool await_ready();
+  bool await_ready(BL_WAIT_SITE_PARAMETERS);
   void await_suspend(std::coroutine_handle<> h) noexcept;
 
  protected:
@@ -76,7 +76,7 @@ class io_wait : public receive_base {
   io_request request_;
 
  private:
-  static bool check(receive_base& base, process_control& p);
+  static bool check(wait_base& base, process_control& p);
 
   io::poll_descriptor* descriptor_;
   attempt_function attempt_;

@@ -17,15 +17,17 @@
 //   yielded        suspended in check()/yield(); in a run queue
 //   exiting        an exit signal ended it; its frame is about to be destroyed
 //
-// A process ends when its frame is destroyed: the destructor of this class then
-// releases its name, closes its inbox, sends its link exits and DOWNs, and frees
-// its slot (src/core/process_control.cpp, "termination").
+// A process ends in two steps (src/core/process_control.cpp, "termination"):
+// terminate() releases its name, closes its inbox and sends its link exits and
+// DOWNs; then its frame is destroyed, and this class's destructor frees what the
+// process owned and, last, its slot.
 #pragma once
 
 #include <coroutine>
 #include <cstdint>
 #include <exception>
 
+#include "beamline/detail/mailbox.hpp"
 #include "beamline/detail/process_slot.hpp"
 #include "beamline/detail/schedulable.hpp"
 #include "beamline/detail/signal.hpp"
@@ -42,19 +44,46 @@ struct relations;
 
 enum class run_state : std::uint8_t { created, running, waiting, receive_yield, yielded, exiting };
 
-// The type-erased side of a receive expression, kept in the awaiting coroutine's
-// frame while the process waits (receive.hpp holds the typed side).
-struct receive_base {
-  // Scans the message queue from the process's save point for a message some
-  // handler accepts; on success sets `matched` (the link to it) and `matched_index`.
-  bool (*try_match)(receive_base&, process_control&) = nullptr;
+// Why a process waits (process_status shows it; docs/design/process.md).
+enum class wait_reason : std::uint8_t {
+  receive,   // a selective receive: a message some handler accepts, or its after clause
+  sleep,     // sleep(): a receive with no handler
+  io,        // a socket operation: readiness of its descriptor, or its timeout
+  blocking,  // blocking(): a call running on a dirty thread
+  call,      // gen_server::call and the like: the reply, the callee's DOWN, or the timeout
+};
+
+// Where in the program a wait began: the file and line of its co_await. Each wait's
+// await_ready takes them as default arguments, __builtin_FILE() and
+// __builtin_LINE(), which g++ and clang both evaluate at the co_await expression
+// (the call the compiler makes); clang 14 with libstdc++ has no std::source_location.
+// BL_WAIT_SITE_PARAMETERS declares them.
+struct wait_site {
+  const char* file = nullptr;
+  unsigned line = 0;
+};
+
+// One wait of a process, whatever it waits for: kept in the awaiting coroutine's
+// frame while the process is suspended. The run loop asks `satisfied` whether the
+// wait is over each time the process has taken new signals (a message, a wake-up
+// from the poller or a dirty thread), and blocks the process when it is not. A
+// receive's `satisfied` scans the message queue from the save point and, on a
+// match, sets `matched` (the link to it) and `matched_index`.
+struct wait_base {
+  bool (*satisfied)(wait_base&, process_control&) = nullptr;
   signal** matched = nullptr;
-  std::int64_t deadline_ns = -1;  // steady-clock deadline; -1 without an after clause
+  std::int64_t deadline_ns = -1;  // steady-clock deadline; -1: none
   std::uint64_t since_key = 0;    // the mark to start scanning from; 0: the first message
   std::int32_t matched_index = -1;
   bool timed_out = false;
   bool at_head = false;  // matched the queue's first message without suspending
+  wait_reason reason = wait_reason::receive;
+  std::uint8_t io_side = 0;  // for io: 0 read, 1 write
+  wait_site where;
 };
+
+#define BL_WAIT_SITE_PARAMETERS \
+  const char *site_file = __builtin_FILE(), unsigned site_line = __builtin_LINE()
 
 // Storage for a stateful callable and its arguments, owned by the process it spawned.
 struct spawn_closure {
@@ -71,17 +100,11 @@ class process_control : public schedulable {
   pid self() const noexcept { return pid{self_id_, self_serial_, 0, 0}; }
   bool spawned() const noexcept { return slot_ != nullptr; }
 
-  // --- the message queue (owner only) -------------------------------------------
+  // --- the mailbox (owner only; beamline/detail/mailbox.hpp) ----------------------
   // Moves every signal in the inbox into this process: messages are appended to the
   // queue, other signals are acted upon (which may end the process: see exiting_).
   void drain_inbox();
-  bool inbox_nonempty() const noexcept {
-    return slot_->inbox.load(std::memory_order_relaxed) != nullptr;
-  }
-  // Removes the message *link points to from the queue, keeping the save point, the
-  // tail and the marks valid. The caller owns the removed node.
-  signal* unlink_message(signal** link) noexcept;
-  signal** scan_start(std::uint64_t since_key) noexcept;
+  bool inbox_nonempty() const noexcept { return detail::inbox_nonempty(*slot_); }
 
   // --- receive (called by receive.hpp's awaiter) ---------------------------------
   // The fast path, for a receive without a mark: true if the slice allows one more
@@ -98,26 +121,17 @@ class process_control : public schedulable {
   signal* take_first() noexcept {
     --this_thread.budget;
     ++reductions_;
-    ++messages_scanned_;
-    signal* s = queue_head_;
-    queue_head_ = s->next;
-    if (queue_tail_ == &s->next) queue_tail_ = &queue_head_;
-    for (mark& m : marks_)
-      if (m.link == &s->next) m.link = &queue_head_;
-    --queue_length_;
-    save_ = &queue_head_;
-    s->next = nullptr;
-    return s;
+    return messages_.take_first();
   }
-  bool receive_ready(receive_base& r);
-  void receive_suspend(receive_base& r, std::coroutine_handle<> h) noexcept;
-  signal* receive_take(receive_base& r) noexcept;  // the matched node, unlinked; or null
-  // Suspends in a wait that is not a receive (blocking calls): r.try_match says
+  bool receive_ready(wait_base& r);
+  void receive_suspend(wait_base& r, std::coroutine_handle<> h) noexcept;
+  signal* receive_take(wait_base& r) noexcept;  // the matched node, unlinked; or null
+  // Suspends in a wait that is not a receive (blocking calls): r.satisfied says
   // when it is over; a signal wakes the process to ask it again.
-  void wait_suspend(receive_base& r, std::coroutine_handle<> h) noexcept;
+  void wait_suspend(wait_base& r, std::coroutine_handle<> h) noexcept;
 
   // --- marks for receive(since(ref), ...) ---------------------------------------
-  void set_mark(std::uint64_t key) noexcept;
+  void set_mark(std::uint64_t key) noexcept { messages_.set_mark(key); }
 
   // --- exits ---------------------------------------------------------------------
   // Records why an exception ended the body (unhandled_exception).
@@ -129,7 +143,10 @@ class process_control : public schedulable {
   // --- internals of signal handling (process_control.cpp) -------------------------
   void handle_signal(signal* s);
   void append_message(signal* s) noexcept;
-  void answer_after_exit(signal* s) noexcept;
+  // Ends the process for the rest of the node (its name, its inbox, its links and
+  // monitors); the node calls it before destroying the frame.
+  void terminate() noexcept;
+  void answer_info(signal* s) noexcept;
 
   // Identity, set at spawn.
   std::uint32_t self_id_ = 0;
@@ -143,29 +160,16 @@ class process_control : public schedulable {
 
   run_state state_ = run_state::created;
   bool trap_exit_ = false;
-  bool exiting_ = false;   // an exit has been decided; exit_reason_ holds why
-  bool has_name_ = false;  // registered under a name (registry owns the mapping)
+  bool exiting_ = false;  // an exit has been decided; exit_reason_ holds why
+  bool terminated_ = false;
   // Reductions the current run spent on messages queued for processes on this
   // worker (flood affinity keeps a process that streams to a neighbour beside it).
   std::uint32_t local_send_cost_ = 0;
 
-  // The message queue: a singly linked FIFO of message signals.
-  signal* queue_head_ = nullptr;
-  signal** queue_tail_ = &queue_head_;  // the link to append at
-  signal** save_ = &queue_head_;        // first link not yet scanned by this receive
-  std::uint32_t queue_length_ = 0;
+  // The message queue: messages taken from the inbox, oldest first.
+  message_queue messages_;
 
-  // Receive marks (the BEAM's trick for replies): a reference made in this process
-  // records the queue's tail; a receive that only accepts messages carrying that
-  // reference starts scanning there.
-  struct mark {
-    std::uint64_t key = 0;
-    signal** link = nullptr;
-  };
-  mark marks_[2];
-  std::uint8_t next_mark_ = 0;
-
-  receive_base* waiter_ = nullptr;  // the receive this process waits in
+  wait_base* waiter_ = nullptr;     // the receive this process waits in
   std::uint32_t wait_epoch_ = 0;    // tells a live receive timeout from a stale one
   receive_timer* timer_ = nullptr;  // this process's receive timer, made on first use
 
@@ -181,9 +185,11 @@ class process_control : public schedulable {
 
   term exit_reason_{atoms::normal};
 
-  // Statistics (for the observer and for tests).
+  // Statistics (process_info, the observer, tests).
   std::uint64_t reductions_ = 0;
-  std::uint64_t messages_scanned_ = 0;
+  std::uint64_t messages_in_ = 0;   // messages that reached the queue
+  std::uint64_t messages_out_ = 0;  // messages sent
+  std::uint32_t frame_bytes_ = 0;   // the body's coroutine frame (the control block in it)
 };
 
 }  // namespace beamline::detail

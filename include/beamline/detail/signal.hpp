@@ -28,7 +28,9 @@ enum class signal_kind : std::uint8_t {
   monitor,     // payload: control_payload{from = watcher, monitor}
   demonitor,   // payload: control_payload{from = watcher, monitor}
   down,        // payload: std::tuple<down_message>
-  timeout,     // payload: control_payload{id = receive epoch}
+  timeout,     // payload: control_payload{id = wait epoch}: the wait's deadline passed
+  wake,        // payload: control_payload{}: ask the wait again (IO ready, blocking call done)
+  info,        // payload: control_payload{from = asker, monitor = tag}: process_status
 };
 
 inline constexpr std::uint8_t signal_flag_link = 1;
@@ -39,6 +41,7 @@ struct signal;
 struct signal_type {
   void (*destroy)(signal*) noexcept;
   const std::type_info* payload;
+  std::uint32_t size;  // bytes of the node (header and payload)
 };
 
 struct signal {
@@ -65,7 +68,8 @@ void destroy_signal(signal* s) noexcept {
 }
 
 template <class Payload>
-inline constexpr signal_type signal_type_of{&destroy_signal<Payload>, &typeid(Payload)};
+inline constexpr signal_type signal_type_of{&destroy_signal<Payload>, &typeid(Payload),
+                                            sizeof(signal_node<Payload>)};
 
 template <class Payload, class... Args>
 signal* make_signal(signal_kind kind, Args&&... args) {

@@ -1,0 +1,106 @@
+// process_info.cpp: see beamline/process_info.hpp.
+//
+// The asker monitors the target (the monitor's reference is also the receive mark
+// the answer is looked for from), sends it an info signal, and waits for the
+// answer, the target's DOWN or the timeout. The target builds its answer in
+// process_control::handle_signal, on its own thread.
+#include "beamline/process_info.hpp"
+
+#include <tuple>
+
+#include "beamline/links.hpp"
+#include "beamline/messages.hpp"
+#include "beamline/receive.hpp"
+#include "core/node_runtime.hpp"
+#include "core/signals.hpp"
+
+namespace beamline {
+
+namespace detail {
+
+namespace {
+
+struct info_answer {
+  ref tag;
+  beamline::process_info info;
+};
+
+const char* reason_name(const wait_base& w) noexcept {
+  switch (w.reason) {
+    case wait_reason::receive:
+      return "receive";
+    case wait_reason::sleep:
+      return "sleep";
+    case wait_reason::io:
+      return w.io_side == 0 ? "io read" : "io write";
+    case wait_reason::blocking:
+      return "blocking";
+    case wait_reason::call:
+      return "call";
+  }
+  return "unknown";
+}
+
+}  // namespace
+
+std::string describe_status(const process_control& p) {
+  if (p.waiter_ == nullptr) return "running";
+  std::string s = "waiting: ";
+  s += reason_name(*p.waiter_);
+  if (p.waiter_->where.file != nullptr) {
+    s += " (";
+    s += p.waiter_->where.file;
+    s += ':';
+    s += std::to_string(p.waiter_->where.line);
+    s += ')';
+  }
+  return s;
+}
+
+beamline::process_info snapshot(const process_control& p) {
+  beamline::process_info info;
+  info.process = p.self();
+  info.status = describe_status(p);
+  info.reductions = p.reductions_;
+  info.messages_in = p.messages_in_;
+  info.messages_out = p.messages_out_;
+  info.message_queue_len = p.messages_.length();
+  info.memory = p.frame_bytes_ + p.messages_.bytes();
+  info.priority = p.priority;
+  info.trap_exit = p.trap_exit_;
+  return info;
+}
+
+// The target's half: answers with a message to the asker. An answer that cannot
+// be allocated is not sent; the asker's timeout (or the target's DOWN) ends its
+// wait.
+void process_control::answer_info(signal* s) noexcept {
+  try {
+    const auto& c = payload_of<control_payload>(s);
+    node_->deliver(c.from, make_signal<std::tuple<info_answer>>(
+                               signal_kind::message, info_answer{c.monitor, snapshot(*this)}));
+  } catch (...) {
+  }
+}
+
+}  // namespace detail
+
+task<std::optional<process_info>> process_info_of(pid target, std::chrono::milliseconds timeout) {
+  detail::process_control& me = detail::current_process("process_info_of");
+  if (target == me.self()) co_return detail::snapshot(me);
+  if (!target.is_local()) co_return std::nullopt;
+  const ref tag = monitor(target);  // also the receive mark for the answer
+  me.node_->deliver(target,
+                    detail::make_control_signal(detail::signal_kind::info, me.self(), tag, 0));
+  std::optional<process_info> answer;
+  co_await receive(
+      since(tag),
+      when([&tag](const detail::info_answer& a) { return a.tag == tag; },
+           [&answer](detail::info_answer a) { answer = std::move(a.info); }),
+      when([&tag](const down_message& d) { return d.monitor == tag; }, [](down_message) {}),
+      after(timeout));
+  demonitor(tag, {.flush = true});
+  co_return answer;
+}
+
+}  // namespace beamline
