@@ -20,18 +20,6 @@ namespace beamline::detail {
 
 namespace {
 
-// Flood affinity (yield_outcome). A sender that made at least flood_min_sends
-// sends to processes of one other worker in one run, at most
-// node_options::flood_send_cost apart on average, moves there. That cost (128 ns
-// by default) is about what one send takes when the receiver's worker is reading
-// the same mailbox (a cross-core transfer of its line, 60-100 ns here): a sender
-// that spends longer per message on work of its own is better left running in
-// parallel. A moved process stays while it spends at least a quarter of each run
-// on sends to its new neighbours; a receiver whose queue holds flood_backlog
-// messages stays where it is.
-constexpr std::uint32_t flood_backlog = 1024;
-constexpr std::uint32_t flood_min_sends = 256;
-
 sched::scheduler_options scheduler_options_from(const node_options& o) {
   sched::scheduler_options s;
   s.workers = o.schedulers == 0 ? 1 : o.schedulers;
@@ -98,7 +86,7 @@ void node_runtime::shut_down() noexcept {
   }
   scheduler_.discard_queued();
   // Timers still pending own their messages.
-  std::lock_guard guard(timers_lock_);
+  lock_guard guard(timers_lock_);
   for (auto& [id, t] : send_timers_) {
     scheduler_.cancel_timer(*t);
     destroy(t->message);
@@ -111,16 +99,11 @@ void node_runtime::shut_down() noexcept {
 
 // --- processes ------------------------------------------------------------------------
 
-node_runtime::worker_state* node_runtime::this_worker_state() noexcept {
-  // On this node's workers, node_worker is set for the thread's life.
-  return this_thread.node == this ? static_cast<worker_state*>(this_thread.node_worker) : nullptr;
-}
-
 std::uint32_t node_runtime::allocate_slot() {
   critical_section in_runtime;  // the worker's slot cache must stay ours
   worker_state* w = this_worker_state();
   if (w != nullptr) return table_.allocate(&w->slots);
-  std::lock_guard guard(outside_lock_);
+  lock_guard guard(outside_lock_);
   return table_.allocate(nullptr);
 }
 
@@ -248,36 +231,6 @@ void node_runtime::note_remote_send(std::uint32_t tag) noexcept {
   ++w->flood_sends;
 }
 
-// Where a process that yields goes (docs/design/scheduler.md, "Flood affinity").
-// A process that spent its run streaming messages to one process on another
-// worker, and doing little else, moves to that worker: there the messages are
-// read from the cache they were written to, and the penalty on sends into a
-// backlog gives the receiver its turn. A process with a large backlog of its own
-// stays where it is. Either way it stays on its worker, out of thieves' reach,
-// while it keeps streaming to a neighbour or being flooded, and at the latest
-// until it next waits.
-sched::run_outcome node_runtime::yield_outcome(process_control& p,
-                                               std::int32_t start_budget) noexcept {
-  if (p.priority != priority::normal || workers_.size() < 2 || !options_.flood_affinity)
-    return sched::run_outcome::yield;
-  worker_state* w = this_worker_state();
-  if (w == nullptr) return sched::run_outcome::yield;  // preempted: no worker of its own
-  const bool flooded = p.queue_length_ >= flood_backlog;
-  if (!flooded && w->flood_sends >= flood_min_sends &&
-      sched::scheduler::now_ns() - w->flood_since_ns <
-          static_cast<std::int64_t>(w->flood_sends) * options_.flood_send_cost.count()) {
-    w->migrations.store(w->migrations.load(std::memory_order_relaxed) + 1,
-                        std::memory_order_relaxed);
-    scheduler_.move_to(&p, w->flood_tag - 1);  // p may run there at once
-    return sched::run_outcome::moved;
-  }
-  const std::int64_t spent =
-      std::max<std::int64_t>(1, std::int64_t{start_budget} - this_thread.budget);
-  const bool streaming = std::int64_t{p.local_send_cost_} * 4 >= spent;
-  p.affine = flooded || (p.affine != 0 && streaming) ? 1 : 0;
-  return sched::run_outcome::yield;
-}
-
 // Here rather than beside the rest of the process API: deliver_message, on every
 // send's path, is inlined into it.
 void send_signal(node_runtime& node, const pid& to, signal* s) noexcept {
@@ -285,138 +238,19 @@ void send_signal(node_runtime& node, const pid& to, signal* s) noexcept {
   if (process_control* p = this_thread.process) {
     this_thread.budget -= static_cast<std::int32_t>(1 + penalty);
     p->reductions_ += 1 + penalty;
+    ++p->messages_out_;
   }
 }
 
 void node_runtime::destroy_process(process_control& p) noexcept {
   process_control* previous = this_thread.process;
   this_thread.process = &p;
-  p.body_.destroy();  // ~process_control does the rest
+  p.terminate();
+  p.body_.destroy();  // ~process_control frees the rest
   this_thread.process = previous == &p ? nullptr : previous;
 }
 
-// --- running processes ------------------------------------------------------------------
-
-node_runtime::receive_step node_runtime::advance_receive(process_control& p) noexcept {
-  for (;;) {
-    if (p.inbox_nonempty()) p.drain_inbox();
-    if (p.exiting_) {
-      destroy_process(p);
-      return receive_step::ended;
-    }
-    p.state_ = run_state::waiting;
-    bool matched = false;
-    try {
-      matched = p.waiter_->try_match(*p.waiter_, p);
-    } catch (...) {
-      p.record_exception(std::current_exception());  // a guard threw
-      destroy_process(p);
-      return receive_step::ended;
-    }
-    if (!matched && p.waiter_->deadline_ns == 0) p.waiter_->timed_out = true;  // after(0)
-    if (matched || p.waiter_->timed_out) {
-      p.state_ = run_state::running;
-      return receive_step::resume;
-    }
-    if (this_thread.budget <= 0) return receive_step::yield;
-    --this_thread.budget;
-    p.affine = 0;  // a process that waits is woken wherever its waker runs
-    // On success another thread may wake and run p at once: do not touch it again.
-    if (inbox_try_block(*p.slot_)) return receive_step::wait;
-  }
-}
-
-sched::run_outcome node_runtime::run_process(void* self, sched::schedulable* task) {
-  auto& node = *static_cast<node_runtime*>(self);
-  auto& p = static_cast<process_control&>(*task);
-  this_thread.node = &node;
-  this_thread.process = &p;
-  using sched::run_outcome;
-  {
-    auto* w = static_cast<worker_state*>(this_thread.node_worker);
-    std::uint32_t tag = 0;
-    if (w != nullptr) {
-      tag = w->tag;
-      if (w->flood_sends != 0) w->flood_sends = 0;
-    }
-    if (p.slot_->worker_tag.load(std::memory_order_relaxed) != tag)
-      p.slot_->worker_tag.store(tag, std::memory_order_relaxed);
-    p.local_send_cost_ = 0;
-  }
-  const std::int32_t start_budget = this_thread.budget;
-
-  auto outcome_of = [&node, &p, start_budget](receive_step step) {
-    switch (step) {
-      case receive_step::wait:
-        return run_outcome::wait;
-      case receive_step::yield:
-        return node.yield_outcome(p, start_budget);
-      default:
-        return run_outcome::done;
-    }
-  };
-
-  switch (p.state_) {
-    case run_state::created:
-      p.state_ = run_state::running;
-      p.resume_ = p.body_;
-      break;
-    case run_state::yielded:
-      if (p.inbox_nonempty()) p.drain_inbox();
-      if (p.exiting_) {
-        node.destroy_process(p);
-        return run_outcome::done;
-      }
-      p.state_ = run_state::running;
-      break;
-    case run_state::waiting:
-    case run_state::receive_yield: {
-      receive_step step = node.advance_receive(p);
-      if (step != receive_step::resume) return outcome_of(step);
-      break;
-    }
-    case run_state::exiting:
-      node.destroy_process(p);
-      return run_outcome::done;
-    case run_state::running:
-      std::fputs("beamline: internal error: a running process was scheduled\n", stderr);
-      std::abort();
-  }
-
-  for (;;) {
-    // The process's own code runs outside any critical section: there, and only
-    // there, a preemption signal hands this thread's worker to a spare.
-    this_thread.handoff_pending.store(false, std::memory_order_relaxed);
-    this_thread.critical_depth.store(0, std::memory_order_relaxed);
-    std::atomic_signal_fence(std::memory_order_seq_cst);
-    p.resume_.resume();
-    std::atomic_signal_fence(std::memory_order_seq_cst);
-    this_thread.critical_depth.store(1, std::memory_order_relaxed);
-    if (p.body_.done()) {
-      node.destroy_process(p);
-      return run_outcome::done;
-    }
-    switch (p.state_) {
-      case run_state::exiting:
-        node.destroy_process(p);
-        return run_outcome::done;
-      case run_state::yielded:
-      case run_state::receive_yield:
-        return node.yield_outcome(p, start_budget);
-      case run_state::waiting: {
-        receive_step step = node.advance_receive(p);
-        if (step != receive_step::resume) return outcome_of(step);
-        continue;
-      }
-      default:
-        std::fputs(
-            "beamline: a process suspended in a co_await that is not beamline's "
-            "(only receive, sleep, check, yield, blocking and beamline::task may be awaited)\n",
-            stderr);
-        std::abort();
-    }
-  }
-}
+// --- the scheduler's hooks (run_process: run_loop.cpp) ------------------------------------
 
 bool node_runtime::on_idle(void* self) {
   return static_cast<node_runtime*>(self)->live() == 0;
@@ -439,12 +273,12 @@ void node_runtime::on_worker_stopping(void* self, unsigned index) {
 // --- IO -----------------------------------------------------------------------------------
 
 void node_runtime::on_io_ready(void* self, std::uint64_t token) noexcept {
-  // A token is the waiting process's pid (src/io/io_wait.cpp). The wake-up carries an
-  // epoch that matches no wait: it only makes the process run its wait's check
-  // again. If the process has died meanwhile, deliver() drops it (serial mismatch).
+  // A token is the waiting process's pid (src/io/io_wait.cpp). The wake-up only makes
+  // the process run its wait's check again. If the process has died meanwhile,
+  // deliver() drops it (serial mismatch).
   auto& node = *static_cast<node_runtime*>(self);
   pid waiter{static_cast<std::uint32_t>(token >> 32), static_cast<std::uint32_t>(token), 0, 0};
-  node.deliver(waiter, make_control_signal(signal_kind::timeout, pid{}, {}, wake_only_epoch));
+  node.deliver(waiter, make_wake_signal());
 }
 
 // --- timers ---------------------------------------------------------------------------------
@@ -483,7 +317,7 @@ void node_runtime::on_timers_fired(void* self) {
 
 void node_runtime::fire_send_timer(send_timer& t) noexcept {
   {
-    std::lock_guard guard(timers_lock_);
+    lock_guard guard(timers_lock_);
     send_timers_.erase(t.id);
   }
   pid to = t.to;
@@ -505,7 +339,7 @@ ref node_runtime::start_timer(std::int64_t delay_ns, const pid& to, std::optiona
   t->deadline_ns = sched::scheduler::now_ns() + delay_ns;
   ref id = t->id;
   {
-    std::lock_guard guard(timers_lock_);
+    lock_guard guard(timers_lock_);
     send_timers_.emplace(id, t);
     if (scheduler_.add_timer(*t, t->deadline_ns)) return id;
   }
@@ -516,7 +350,7 @@ ref node_runtime::start_timer(std::int64_t delay_ns, const pid& to, std::optiona
 std::optional<std::int64_t> node_runtime::cancel_timer(const ref& id) {
   send_timer* t = nullptr;
   {
-    std::lock_guard guard(timers_lock_);
+    lock_guard guard(timers_lock_);
     auto it = send_timers_.find(id);
     if (it == send_timers_.end()) return std::nullopt;
     // If the wheel no longer holds it, it has expired and is being delivered.

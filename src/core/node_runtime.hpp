@@ -24,11 +24,12 @@
 #include <vector>
 
 #include "beamline/detail/process_control.hpp"
+#include "beamline/detail/thread_safety.hpp"
 #include "beamline/node.hpp"
 #include "core/dirty_pools.hpp"
 #include "core/name_registry.hpp"
 #include "core/process_table.hpp"
-#include "io/poller.hpp"
+#include "sched/poller.hpp"
 #include "sched/scheduler.hpp"
 
 namespace beamline::detail {
@@ -129,7 +130,10 @@ class node_runtime {
     std::vector<expired_timer> expired;
   };
 
-  worker_state* this_worker_state() noexcept;
+  // On this node's workers, node_worker is set for the thread's life.
+  worker_state* this_worker_state() noexcept {
+    return this_thread.node == this ? static_cast<worker_state*>(this_thread.node_worker) : nullptr;
+  }
   void note_remote_send(std::uint32_t tag) noexcept;
   sched::run_outcome yield_outcome(process_control& p, std::int32_t start_budget) noexcept;
 
@@ -155,10 +159,11 @@ class node_runtime {
   std::vector<std::unique_ptr<worker_state>> workers_;
   std::atomic<std::uint64_t> outside_spawned_{0};
   std::atomic<std::uint64_t> outside_exited_{0};
-  std::mutex outside_lock_;
+  // Serialises threads that are not workers on the table's shared slot cache.
+  mutex outside_lock_;
 
-  std::mutex timers_lock_;  // taken before any wheel lock, never after
-  std::unordered_map<ref, send_timer*> send_timers_;
+  mutex timers_lock_;  // taken before any wheel lock, never after
+  std::unordered_map<ref, send_timer*> send_timers_ BL_GUARDED_BY(timers_lock_);
 };
 
 // The node of the calling thread, or null.

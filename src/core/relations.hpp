@@ -1,4 +1,14 @@
-// relations.hpp: a process's links and monitors (owner-only).
+// relations.hpp: links, monitors and exit signals: the tables and the protocol.
+//
+// Everything about how processes watch each other is here and in relations.cpp:
+// the requester's half (link, unlink, monitor, demonitor, exit/2: what the calling
+// process records and which signal it sends), the owner's half (what a process does
+// with such a signal when it takes it from its inbox), the answers a process that
+// is already exiting gives to late requests, and the exit signals and DOWNs a
+// process sends when it ends. Signals leave through node_runtime::deliver, which
+// hands a signal for a pid of another node to the node's transport (transport.hpp):
+// the protocol is the same for a local and a remote partner, only the transport
+// differs.
 //
 // Made on a process's first link or monitor and reachable only from its control
 // block, which only the thread running the process touches: another process
@@ -45,5 +55,33 @@ inline relations& relations_of(process_control& p) {
   if (p.relations_ == nullptr) p.relations_ = new relations();
   return *p.relations_;
 }
+
+// --- the requester's half (the calling process p) -----------------------------------
+void request_link(process_control& p, const pid& target);
+void request_unlink(process_control& p, const pid& target);
+ref request_monitor(process_control& p, const pid& target);
+bool request_demonitor(process_control& p, const ref& monitor);
+// exit/2, from a process (p) or from a thread that is not one (p null).
+void request_exit(node_runtime& node, process_control* p, const pid& target, const term& reason);
+
+// --- the owner's half -------------------------------------------------------------
+// Acts on an exit, link, unlink, unlink_ack, monitor, demonitor or down signal taken
+// from p's inbox: it changes p's tables, may decide that p exits, may become a
+// message (a trapped exit, an active monitor's DOWN) or is freed.
+void handle_relation_signal(process_control& p, signal* s);
+// Answers a link, monitor or unlink request that reached p after it began exiting
+// (as if it had arrived after p's end), and frees it.
+void answer_after_exit(process_control& p, signal* s) noexcept;
+
+// --- termination ---------------------------------------------------------------------
+// Sends p's exit to its links, DOWNs to its watchers and demonitors to the processes
+// it monitors. A signal that cannot be allocated is not sent and the loss is logged:
+// memory exhaustion while a process exits degrades to a partner that does not learn
+// of this exit, and never ends the node (docs/design/process.md, "Termination").
+void notify_exit(process_control& p) noexcept;
+
+// For tests: the next n allocations of termination signals fail as if memory were
+// exhausted.
+void fail_exit_signal_allocations(int n) noexcept;
 
 }  // namespace beamline::detail

@@ -20,7 +20,6 @@
 // sees the entry (the inbox push and drain are release/acquire), and the `entries`
 // count that lets replies skip the table when it is empty is never read as zero
 // while an entry for the reply exists.
-#include <cxxabi.h>
 
 #include <array>
 #include <atomic>
@@ -31,8 +30,10 @@
 #include <string>
 #include <unordered_map>
 
+#include "beamline/detail/thread_safety.hpp"
 #include "beamline/otp/gen_server.hpp"
 #include "beamline/registry.hpp"
+#include "core/exceptions.hpp"
 #include "core/node_runtime.hpp"
 
 namespace beamline {
@@ -61,16 +62,6 @@ namespace detail {
 
 namespace {
 
-std::string demangled(const std::type_info* type) {
-  if (type == nullptr) return "unknown";
-  int status = 0;
-  std::unique_ptr<char, decltype(&std::free)> name(
-      abi::__cxa_demangle(type->name(), nullptr, nullptr, &status), &std::free);
-  std::string s = status == 0 && name ? name.get() : type->name();
-  if (s.size() > 255) s.resize(255);  // the longest atom
-  return s;
-}
-
 bool logging() noexcept {
   node_runtime* node = this_thread.node;
   return node != nullptr && node->options().log_crashes;
@@ -89,7 +80,7 @@ class term_call_table {
  public:
   void add(const ref& tag, const slot_ptr& slot, const pid& caller, const pid& server) {
     shard& s = shard_of(tag);
-    std::lock_guard<std::mutex> lock(s.lock);
+    lock_guard lock(s.lock);
     if (s.abandoned > sweep_threshold) sweep(s);
     s.calls.emplace(tag, term_call{slot, caller, server, this_thread.node});
     entries_.fetch_add(1, std::memory_order_relaxed);
@@ -97,7 +88,7 @@ class term_call_table {
 
   void remove(const ref& tag) noexcept {
     shard& s = shard_of(tag);
-    std::lock_guard<std::mutex> lock(s.lock);
+    lock_guard lock(s.lock);
     auto it = s.calls.find(tag);
     if (it == s.calls.end()) return;
     if (it->second.slot->current() == call_slot::abandoned) --s.abandoned;
@@ -107,7 +98,7 @@ class term_call_table {
 
   bool abandon(const ref& tag) noexcept {
     shard& s = shard_of(tag);
-    std::lock_guard<std::mutex> lock(s.lock);
+    lock_guard lock(s.lock);
     auto it = s.calls.find(tag);
     if (it == s.calls.end()) return true;
     if (!it->second.slot->try_abandon()) return false;
@@ -122,7 +113,7 @@ class term_call_table {
     if (entries_.load(std::memory_order_relaxed) == 0 || !tag.is_ref()) return true;
     ref r = tag.as_ref();
     shard& s = shard_of(r);
-    std::lock_guard<std::mutex> lock(s.lock);
+    lock_guard lock(s.lock);
     auto it = s.calls.find(r);
     if (it == s.calls.end()) return true;
     if (it->second.slot->try_reply()) return true;
@@ -137,15 +128,15 @@ class term_call_table {
   static constexpr std::size_t sweep_threshold = 32;
 
   struct shard {
-    std::mutex lock;
-    std::unordered_map<ref, term_call> calls;
-    std::size_t abandoned = 0;
+    mutex lock;
+    std::unordered_map<ref, term_call> calls BL_GUARDED_BY(lock);
+    std::size_t abandoned BL_GUARDED_BY(lock) = 0;
   };
 
   shard& shard_of(const ref& tag) noexcept { return shards_[std::hash<ref>{}(tag) % shard_count]; }
 
   // Drops abandoned entries that can no longer be answered or delivered.
-  void sweep(shard& s) noexcept {
+  void sweep(shard& s) noexcept BL_REQUIRES(s.lock) {
     node_runtime* node = this_thread.node;
     for (auto it = s.calls.begin(); it != s.calls.end();) {
       const term_call& c = it->second;
@@ -212,24 +203,6 @@ void refuse_call(signal* s, const message_descriptor& d) noexcept {
 
 // --- exceptions and reasons -------------------------------------------------------------
 
-term exception_reason(const std::exception_ptr& e) {
-  try {
-    std::rethrow_exception(e);
-  } catch (const exit_exception& x) {
-    return x.reason();
-  } catch (const error& x) {
-    return x.reason();
-  } catch (const std::exception& x) {
-    return term::tuple(
-        {atoms::exception, term::tuple({atom(demangled(abi::__cxa_current_exception_type())),
-                                        term::binary(x.what())})});
-  } catch (...) {
-    return term::tuple(
-        {atoms::exception,
-         term::tuple({atom(demangled(abi::__cxa_current_exception_type())), atoms::undefined})});
-  }
-}
-
 bool current_process_exiting() noexcept {
   process_control* p = this_thread.process;
   return p != nullptr && p->exiting_;
@@ -291,10 +264,8 @@ void call_failed(term failure, const server_ref& server, const term& request,
 
 signal* take_queued(const ref* since, bool (*accept)(signal*, const void*), const void* context) {
   process_control& p = current_process("receive");
-  signal** link = since != nullptr ? p.scan_start(mark_key(*since)) : &p.queue_head_;
-  for (; *link != nullptr; link = &(*link)->next)
-    if (accept(*link, context)) return p.unlink_message(link);
-  return nullptr;
+  return p.messages_.take_if(since != nullptr ? mark_key(*since) : 0,
+                             [&](signal* s) { return accept(s, context); });
 }
 
 void flush_exit_from(const pid& from) noexcept {

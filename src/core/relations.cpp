@@ -1,0 +1,285 @@
+// relations.cpp: the link, monitor and exit protocol (see relations.hpp).
+//
+// Exit signal rules (shared/reference/erlang-process-semantics.md section 2.2):
+//   from exit/2:  kill -> end with `killed` (untrappable); trapping -> exit_message;
+//                 normal -> ignored, unless sent by the process to itself;
+//                 anything else -> end with that reason.
+//   from a link:  dropped unless the link is active; the link is then removed;
+//                 trapping -> exit_message; normal -> ignored; anything else
+//                 (`kill` included, which stays `kill`) -> end with that reason.
+// Link protocol (section 3.2): a link is set on both sides by a link signal; unlink
+// marks the requester's entry inactive with an id, and the entry goes when the
+// partner's acknowledgement of that id arrives, so an exit signal that crossed the
+// unlink is not taken for a live link's.
+#include "core/relations.hpp"
+
+#include <atomic>
+#include <cstdio>
+#include <new>
+#include <string>
+
+#include "beamline/errors.hpp"
+#include "beamline/messages.hpp"
+#include "beamline/receive.hpp"
+#include "core/node_runtime.hpp"
+#include "core/signals.hpp"
+
+namespace beamline::detail {
+
+namespace {
+
+using exit_payload = std::tuple<exit_message>;
+using down_payload = std::tuple<down_message>;
+
+// Why a request to a process that cannot be reached fails: Erlang's noproc for a
+// local process that is not alive, noconnection for a remote one.
+atom unreachable_reason(const pid& target) {
+  return target.is_local() ? atoms::noproc : atoms::noconnection;
+}
+
+void charge_reduction(process_control& p) noexcept {
+  --this_thread.budget;
+  ++p.reductions_;
+}
+
+}  // namespace
+
+// --- the requester's half ----------------------------------------------------------
+
+void request_link(process_control& p, const pid& target) {
+  const pid me = p.self();
+  if (target == me) return;
+  charge_reduction(p);
+  relations& r = relations_of(p);
+  if (link_state* l = r.links.find(target)) {
+    if (l->active) return;
+    *l = link_state{true, 0};  // a pending unlink's acknowledgement is now ignored
+  } else {
+    r.links.insert(target, link_state{true, 0});
+  }
+  node_runtime& node = *p.node_;
+  if (node.deliver(target, make_control_signal(signal_kind::link, me, {}, 0))) return;
+  // Not alive. Erlang checks this at once for a local process: an error for a
+  // caller that does not trap exits, an exit signal `noproc` for one that does.
+  const atom reason = unreachable_reason(target);
+  if (!p.trap_exit_) {
+    r.links.erase(target);
+    throw error(reason, "link: " + target.to_string() +
+                            (target.is_local() ? " is not alive" : " cannot be reached"));
+  }
+  node.deliver(me, make_exit_signal(target, reason, true));
+}
+
+void request_unlink(process_control& p, const pid& target) {
+  charge_reduction(p);
+  if (p.relations_ == nullptr) return;
+  link_state* l = p.relations_->links.find(target);
+  if (l == nullptr || !l->active) return;
+  std::uint64_t id = p.relations_->next_unlink_id++;
+  *l = link_state{false, id};
+  if (!p.node_->deliver(target, make_control_signal(signal_kind::unlink, p.self(), {}, id)))
+    p.relations_->links.erase(target);
+}
+
+ref request_monitor(process_control& p, const pid& target) {
+  charge_reduction(p);
+  ref m = node_runtime::make_ref();
+  p.set_mark(mark_key(m));
+  const pid me = p.self();
+  if (target == me) return m;  // Erlang creates nothing observable
+  relations_of(p).monitors.insert(m, target);
+  if (!p.node_->deliver(target, make_control_signal(signal_kind::monitor, me, m, 0)))
+    p.node_->deliver(me, make_down_signal(m, target, unreachable_reason(target)));
+  return m;
+}
+
+bool request_demonitor(process_control& p, const ref& m) {
+  charge_reduction(p);
+  if (p.relations_ == nullptr) return false;
+  pid* target = p.relations_->monitors.find(m);
+  if (target == nullptr) return false;
+  pid t = *target;
+  p.relations_->monitors.erase(m);
+  p.node_->deliver(t, make_control_signal(signal_kind::demonitor, p.self(), m, 0));
+  return true;
+}
+
+void request_exit(node_runtime& node, process_control* p, const pid& target, const term& reason) {
+  pid from = p != nullptr ? p->self() : pid{};
+  if (p != nullptr) charge_reduction(*p);
+  node.deliver(target, make_exit_signal(from, reason, false));
+  // A signal to oneself is acted upon at once, as on BEAM.
+  if (p != nullptr && target == from) {
+    p->drain_inbox();
+    if (p->exiting_) p->throw_exit();
+  }
+}
+
+// --- the owner's half --------------------------------------------------------------
+
+void handle_relation_signal(process_control& p, signal* s) {
+  switch (s->kind) {
+    case signal_kind::exit: {
+      const exit_message& m = std::get<0>(payload_of<exit_payload>(s));
+      if ((s->flags & signal_flag_link) != 0) {
+        link_state* l = p.relations_ != nullptr ? p.relations_->links.find(m.from) : nullptr;
+        if (l == nullptr || !l->active) break;  // the link is gone or going
+        p.relations_->links.erase(m.from);
+        if (p.trap_exit_) return p.append_message(s);
+        if (m.reason == term(atoms::normal)) break;
+        p.begin_exit(m.reason);
+        break;
+      }
+      if (m.reason == term(atoms::kill)) {
+        p.begin_exit(atoms::killed);
+        break;
+      }
+      if (p.trap_exit_) return p.append_message(s);
+      if (m.reason == term(atoms::normal)) {
+        if (m.from == p.self()) p.begin_exit(atoms::normal);
+        break;
+      }
+      p.begin_exit(m.reason);
+      break;
+    }
+
+    case signal_kind::link: {
+      const control_payload& c = payload_of<control_payload>(s);
+      relations& r = relations_of(p);
+      if (r.links.find(c.from) == nullptr) r.links.insert(c.from, link_state{true, 0});
+      break;
+    }
+
+    case signal_kind::unlink: {
+      const control_payload& c = payload_of<control_payload>(s);
+      if (p.relations_ != nullptr) {
+        link_state* l = p.relations_->links.find(c.from);
+        if (l != nullptr && l->active) p.relations_->links.erase(c.from);
+      }
+      // Acknowledge before anything else goes to the unlinker (protocol rule).
+      p.node_->deliver(c.from, make_control_signal(signal_kind::unlink_ack, p.self(), {}, c.id));
+      break;
+    }
+
+    case signal_kind::unlink_ack: {
+      const control_payload& c = payload_of<control_payload>(s);
+      if (p.relations_ != nullptr) {
+        link_state* l = p.relations_->links.find(c.from);
+        if (l != nullptr && !l->active && l->unlink_id == c.id) p.relations_->links.erase(c.from);
+      }
+      break;
+    }
+
+    case signal_kind::monitor: {
+      const control_payload& c = payload_of<control_payload>(s);
+      relations_of(p).monitored_by.insert(c.monitor, c.from);
+      break;
+    }
+
+    case signal_kind::demonitor: {
+      const control_payload& c = payload_of<control_payload>(s);
+      if (p.spawn_watcher_id_ != 0 && c.monitor == ref::local(p.spawn_monitor_key_))
+        p.spawn_watcher_id_ = 0;
+      else if (p.relations_ != nullptr)
+        p.relations_->monitored_by.erase(c.monitor);
+      break;
+    }
+
+    case signal_kind::down: {
+      const down_message& m = std::get<0>(payload_of<down_payload>(s));
+      // Delivered only while the monitor is active (demonitor may have won).
+      if (p.relations_ != nullptr && p.relations_->monitors.erase(m.monitor))
+        return p.append_message(s);
+      break;
+    }
+
+    default:
+      break;
+  }
+  destroy(s);
+}
+
+void answer_after_exit(process_control& p, signal* s) noexcept {
+  const pid me = p.self();
+  try {
+    if (s->kind == signal_kind::link) {
+      const control_payload& c = payload_of<control_payload>(s);
+      p.node_->deliver(c.from, make_exit_signal(me, p.exit_reason_, true));
+    } else if (s->kind == signal_kind::monitor) {
+      const control_payload& c = payload_of<control_payload>(s);
+      p.node_->deliver(c.from, make_down_signal(c.monitor, me, p.exit_reason_));
+    } else if (s->kind == signal_kind::unlink) {
+      const control_payload& c = payload_of<control_payload>(s);
+      p.node_->deliver(c.from, make_control_signal(signal_kind::unlink_ack, me, {}, c.id));
+    }
+  } catch (const std::bad_alloc&) {
+    std::fprintf(stderr, "beamline: out of memory: %s could not answer a late request\n",
+                 me.to_string().c_str());
+  }
+  destroy(s);
+}
+
+// --- termination ---------------------------------------------------------------------
+
+namespace {
+
+std::atomic<int> failing_allocations{0};
+
+// Makes a termination signal, or logs that it could not and returns null.
+template <class Make>
+signal* make_or_log(const pid& me, const pid& to, const char* what, Make make) noexcept {
+  try {
+    int n = failing_allocations.load(std::memory_order_relaxed);
+    if (n > 0) {
+      failing_allocations.store(n - 1, std::memory_order_relaxed);
+      throw std::bad_alloc();
+    }
+    return make();
+  } catch (...) {
+    try {
+      std::string line = "beamline: out of memory: " + me.to_string() + " ended without sending " +
+                         what + " to " + to.to_string() + "\n";
+      std::fputs(line.c_str(), stderr);
+    } catch (...) {
+      std::fputs("beamline: out of memory: an exit signal or DOWN was not sent\n", stderr);
+    }
+    return nullptr;
+  }
+}
+
+}  // namespace
+
+void fail_exit_signal_allocations(int n) noexcept {
+  failing_allocations.store(n, std::memory_order_relaxed);
+}
+
+void notify_exit(process_control& p) noexcept {
+  node_runtime& node = *p.node_;
+  const pid me = p.self();
+  const term& reason = p.exit_reason_;
+  auto send = [&](const pid& to, const char* what, auto make) {
+    if (signal* s = make_or_log(me, to, what, make)) node.deliver(to, s);
+  };
+  if (p.relations_ != nullptr) {
+    p.relations_->links.for_each([&](const pid& partner, const link_state& l) {
+      if (l.active)
+        send(partner, "its exit signal", [&] { return make_exit_signal(me, reason, true); });
+    });
+  }
+  if (p.spawn_watcher_id_ != 0) {
+    const pid watcher{p.spawn_watcher_id_, p.spawn_watcher_serial_, 0, 0};
+    const ref monitor = ref::local(p.spawn_monitor_key_);
+    send(watcher, "a DOWN", [&] { return make_down_signal(monitor, me, reason); });
+  }
+  if (p.relations_ != nullptr) {
+    p.relations_->monitored_by.for_each([&](const ref& monitor, const pid& watcher) {
+      send(watcher, "a DOWN", [&] { return make_down_signal(monitor, me, reason); });
+    });
+    p.relations_->monitors.for_each([&](const ref& monitor, const pid& target) {
+      send(target, "a demonitor",
+           [&] { return make_control_signal(signal_kind::demonitor, me, monitor, 0); });
+    });
+  }
+}
+
+}  // namespace beamline::detail
