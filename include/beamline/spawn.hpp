@@ -26,8 +26,8 @@
 
 #include "beamline/detail/allocation.hpp"
 #include "beamline/detail/callable_traits.hpp"
-#include "beamline/detail/schedulable.hpp"
 #include "beamline/pid.hpp"
+#include "beamline/priority.hpp"
 #include "beamline/process.hpp"
 #include "beamline/ref.hpp"
 

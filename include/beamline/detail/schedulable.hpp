@@ -7,14 +7,9 @@
 
 #include <cstdint>
 
-namespace beamline {
+#include "beamline/priority.hpp"
 
-// Scheduling priorities, with Erlang's meaning: `max` and `high` run strictly before
-// `normal` and `low` on a worker; `low` is interleaved with `normal` but picked less
-// often (about one turn in eight under contention).
-enum class priority : std::uint8_t { low, normal, high, max };
-
-namespace detail {
+namespace beamline::detail {
 
 struct schedulable {
   beamline::priority priority = beamline::priority::normal;
@@ -25,5 +20,4 @@ struct schedulable {
   std::uint8_t affine = 0;
 };
 
-}  // namespace detail
-}  // namespace beamline
+}  // namespace beamline::detail
