@@ -138,7 +138,7 @@ class node {
 
    private:
     detail::node_runtime* previous_;
-    void* previous_worker_;
+    detail::worker_state* previous_worker_;
   };
 
   std::unique_ptr<detail::node_runtime> runtime_;

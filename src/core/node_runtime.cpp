@@ -14,6 +14,7 @@
 #include "beamline/send.hpp"
 #include "beamline/spawn.hpp"
 #include "core/relations.hpp"
+#include "core/runtime_access.hpp"
 #include "core/signals.hpp"
 
 namespace beamline::detail {
@@ -73,14 +74,15 @@ int node_runtime::run() {
 
 void node_runtime::shut_down() noexcept {
   node_runtime* previous_node = this_thread.node;
-  void* previous_worker = this_thread.node_worker;
+  worker_state* previous_worker = this_thread.node_worker;
   this_thread.node = this;
   this_thread.node_worker = nullptr;
   // Kill every process still here: destroying its frame runs its destructors.
   for (std::uint32_t i = 1; i < table_.high_water(); ++i) {
     process_slot& slot = table_.at(i);
-    if (slot.inbox.load(std::memory_order_acquire) == closed_tag() || slot.pcb == nullptr) continue;
-    process_control& p = *slot.pcb;
+    if (slot.inbox.load(std::memory_order_acquire) == closed_tag() || slot.task == nullptr)
+      continue;
+    process_control& p = static_cast<process_control&>(*slot.task);
     p.begin_exit(atoms::shutdown);
     destroy_process(p);
   }
@@ -162,7 +164,7 @@ bool node_runtime::deliver(const pid& to, signal* s) noexcept {
     case push_result::queued:
       return true;
     case push_result::woke:
-      make_runnable(*slot->pcb);
+      make_runnable(*slot->task);
       return true;
     case push_result::closed:
       destroy(s);
@@ -206,7 +208,7 @@ std::uint32_t node_runtime::deliver_message(const pid& to, signal* s) noexcept {
       return penalty;
     }
     case push_result::woke:
-      make_runnable(*slot->pcb);
+      make_runnable(*slot->task);
       return 0;
     case push_result::closed:
       destroy(s);
@@ -377,6 +379,26 @@ ref node_runtime::make_ref() noexcept {
     end = next + block;
   }
   return ref::local(next++);
+}
+
+// --- runtime_access.hpp ---------------------------------------------------------------------
+
+bool node_logs_crashes() noexcept {
+  node_runtime* node = this_thread.node;
+  return node != nullptr && node->options().log_crashes;
+}
+
+unsigned node_schedulers() noexcept {
+  node_runtime* node = this_thread.node;
+  return node != nullptr ? node->options().schedulers : 0;
+}
+
+io::poller& poller_of(process_control& p) noexcept {
+  return p.node_->poller();
+}
+
+std::int64_t runtime_now_ns() noexcept {
+  return sched::scheduler::now_ns();
 }
 
 }  // namespace beamline::detail

@@ -61,6 +61,29 @@ struct send_timer : core_timer {
   std::int64_t deadline_ns = 0;
 };
 
+struct expired_timer {
+  send_timer* send;     // a send_after, or null for a receive timeout:
+  pid target;           //   the waiting process
+  std::uint32_t epoch;  //   and its wait epoch
+};
+
+// A node's state for one of its workers, written by the thread that runs the worker: a cache line
+// of its own, so workers do not share one.
+struct alignas(64) worker_state {
+  std::uint32_t tag = 0;  // index + 1 (process_slot::worker_tag)
+  // Flood affinity, for the process running now: its sends in this run queued
+  // for processes of another worker (flood_tag's), and when the first was made.
+  std::uint32_t flood_tag = 0;
+  std::uint32_t flood_sends = 0;
+  std::int64_t flood_since_ns = 0;
+  std::atomic<std::uint64_t> migrations{0};  // owner-written
+  slot_cache slots;
+  std::atomic<std::uint64_t> spawned{0};
+  std::atomic<std::uint64_t> exited{0};
+  // Timers that expired under a wheel lock, delivered once it is released.
+  std::vector<expired_timer> expired;
+};
+
 class node_runtime {
  public:
   explicit node_runtime(const node_options& options);
@@ -94,7 +117,7 @@ class node_runtime {
   // Delivers a message and returns the extra reductions the sender owes for the
   // addressee's backlog (see process_slot::backlog).
   std::uint32_t deliver_message(const pid& to, signal* s) noexcept;
-  void make_runnable(process_control& p) noexcept { scheduler_.ready(&p); }
+  void make_runnable(schedulable& task) noexcept { scheduler_.ready(&task); }
 
   // --- timers ------------------------------------------------------------------
   ref start_timer(std::int64_t delay_ns, const pid& to, std::optional<atom> name, signal* message);
@@ -107,32 +130,9 @@ class node_runtime {
   void destroy_process(process_control& p) noexcept;
 
  private:
-  struct expired_timer {
-    send_timer* send;     // a send_after, or null for a receive timeout:
-    pid target;           //   the waiting process
-    std::uint32_t epoch;  //   and its wait epoch
-  };
-
-  // One per worker, written by the thread that runs the worker: a cache line of
-  // its own, so workers do not share one.
-  struct alignas(64) worker_state {
-    std::uint32_t tag = 0;  // index + 1 (process_slot::worker_tag)
-    // Flood affinity, for the process running now: its sends in this run queued
-    // for processes of another worker (flood_tag's), and when the first was made.
-    std::uint32_t flood_tag = 0;
-    std::uint32_t flood_sends = 0;
-    std::int64_t flood_since_ns = 0;
-    std::atomic<std::uint64_t> migrations{0};  // owner-written
-    slot_cache slots;
-    std::atomic<std::uint64_t> spawned{0};
-    std::atomic<std::uint64_t> exited{0};
-    // Timers that expired under a wheel lock, delivered once it is released.
-    std::vector<expired_timer> expired;
-  };
-
   // On this node's workers, node_worker is set for the thread's life.
   worker_state* this_worker_state() noexcept {
-    return this_thread.node == this ? static_cast<worker_state*>(this_thread.node_worker) : nullptr;
+    return this_thread.node == this ? this_thread.node_worker : nullptr;
   }
   void note_remote_send(std::uint32_t tag) noexcept;
   sched::run_outcome yield_outcome(process_control& p, std::int32_t start_budget) noexcept;

@@ -99,7 +99,7 @@ sched::run_outcome node_runtime::run_process(void* self, sched::schedulable* tas
   this_thread.process = &p;
   using sched::run_outcome;
   {
-    auto* w = static_cast<worker_state*>(this_thread.node_worker);
+    worker_state* w = this_thread.node_worker;
     std::uint32_t tag = 0;
     if (w != nullptr) {
       tag = w->tag;

@@ -47,7 +47,7 @@ spawn_result spawn_commit(node_runtime& node, const spawn_options& options,
   p.body_ = body;
   p.closure_ = closure;
   p.priority = options.priority;
-  slot.pcb = &p;
+  slot.task = &p;
 
   spawn_result result{p.self(), {}};
   // The child is not running yet, so setting up its side here is still the owner's

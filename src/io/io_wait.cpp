@@ -4,7 +4,7 @@
 #include <unistd.h>
 
 #include "beamline/process.hpp"
-#include "core/node_runtime.hpp"
+#include "core/runtime_access.hpp"
 #include "sched/poller.hpp"
 
 namespace beamline::detail {
@@ -48,7 +48,7 @@ void io_wait::await_suspend(std::coroutine_handle<> h) noexcept {
   process_control& p = *process_;
   pid me = p.self();
   token_ = (std::uint64_t{me.id} << 32) | me.serial;
-  deadline_ns = timeout_ns_ < 0 ? -1 : sched::scheduler::now_ns() + timeout_ns_;
+  deadline_ns = timeout_ns_ < 0 ? -1 : runtime_now_ns() + timeout_ns_;
   if (deadline_ns == 0) deadline_ns = 1;  // 0 means "poll" to receive
   // As a receive that found nothing: the run loop now runs check() before it
   // blocks the process, and again whenever a signal wakes it.

@@ -14,7 +14,7 @@
 #include <utility>
 
 #include "beamline/process.hpp"
-#include "core/node_runtime.hpp"
+#include "core/runtime_access.hpp"
 #include "sched/poller.hpp"
 
 namespace beamline::net {
@@ -192,7 +192,7 @@ socket_handle& socket_handle::operator=(socket_handle&& other) noexcept {
 }
 
 result<socket_handle> socket_handle::adopt(int fd) {
-  io::poller& owner = beamline::detail::current_process("a socket").node_->poller();
+  io::poller& owner = beamline::detail::poller_of(beamline::detail::current_process("a socket"));
   int flags = ::fcntl(fd, F_GETFL);
   if (flags < 0 || ::fcntl(fd, F_SETFL, flags | O_NONBLOCK) < 0) {
     std::error_code e(errno, std::generic_category());

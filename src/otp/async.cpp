@@ -3,7 +3,7 @@
 #include <thread>
 
 #include "beamline/otp/async.hpp"
-#include "core/node_runtime.hpp"
+#include "core/runtime_access.hpp"
 
 namespace beamline::detail {
 
@@ -16,8 +16,8 @@ term task_arguments(const pid& task, std::chrono::milliseconds timeout) {
 }
 
 std::size_t default_concurrency() {
-  node_runtime* node = this_thread.node;
-  unsigned n = node != nullptr ? node->options().schedulers : std::thread::hardware_concurrency();
+  unsigned n =
+      this_thread.node != nullptr ? node_schedulers() : std::thread::hardware_concurrency();
   return n == 0 ? 1 : n;
 }
 

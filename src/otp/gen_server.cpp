@@ -34,7 +34,7 @@
 #include "beamline/otp/gen_server.hpp"
 #include "beamline/registry.hpp"
 #include "core/exceptions.hpp"
-#include "core/node_runtime.hpp"
+#include "core/runtime_access.hpp"
 
 namespace beamline {
 
@@ -63,8 +63,7 @@ namespace detail {
 namespace {
 
 bool logging() noexcept {
-  node_runtime* node = this_thread.node;
-  return node != nullptr && node->options().log_crashes;
+  return node_logs_crashes();
 }
 
 // --- the term-call table ------------------------------------------------------------

@@ -29,7 +29,7 @@
 #include "beamline/otp/registry.hpp"
 #include "beamline/receive.hpp"
 #include "beamline/registry.hpp"
-#include "core/node_runtime.hpp"
+#include "core/runtime_access.hpp"
 
 namespace beamline {
 

@@ -30,7 +30,7 @@
 #include <unordered_set>
 
 #include "beamline/otp/supervisor.hpp"
-#include "core/node_runtime.hpp"
+#include "core/runtime_access.hpp"
 
 namespace beamline::supervisor {
 
@@ -110,8 +110,7 @@ std::optional<term> check_flags(const flags& f) {
 }
 
 bool logging() noexcept {
-  detail::node_runtime* node = detail::this_thread.node;
-  return node != nullptr && node->options().log_crashes;
+  return detail::node_logs_crashes();
 }
 
 void report(const std::string& what) noexcept {

@@ -9,6 +9,8 @@
 #include <algorithm>
 #include <cerrno>
 
+#include "sched/timespec.hpp"
+
 namespace beamline::io {
 
 namespace {
@@ -116,13 +118,7 @@ int poller::dispatch(int timeout_ms, const std::optional<std::int64_t>& timeout_
   int n;
   if (timeout_ms != 0 && have_pwait2.load(std::memory_order_relaxed)) {
     timespec ts{};
-    timespec* tsp = nullptr;
-    if (timeout_ns) {
-      std::int64_t ns = *timeout_ns < 0 ? 0 : *timeout_ns;
-      ts.tv_sec = static_cast<time_t>(ns / 1'000'000'000);
-      ts.tv_nsec = static_cast<long>(ns % 1'000'000'000);
-      tsp = &ts;
-    }
+    timespec* tsp = sched::relative_timespec(timeout_ns, ts);
     n = ::epoll_pwait2(epoll_fd_, events, batch, tsp, nullptr);
     if (n < 0 && errno == ENOSYS) {
       have_pwait2.store(false, std::memory_order_relaxed);

@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "beamline/detail/thread_safety.hpp"
+#include "sched/timespec.hpp"
 #include "sched/run_queue.hpp"
 #include "sched/scheduler.hpp"
 #include "sched/timer_wheel.hpp"
@@ -31,13 +32,7 @@ namespace beamline::sched {
 inline void futex_wait(std::atomic<std::uint32_t>& word, std::uint32_t expected,
                        std::optional<std::int64_t> timeout_ns) noexcept {
   timespec ts{};
-  timespec* tsp = nullptr;
-  if (timeout_ns) {
-    std::int64_t ns = *timeout_ns < 0 ? 0 : *timeout_ns;
-    ts.tv_sec = static_cast<time_t>(ns / 1'000'000'000);
-    ts.tv_nsec = static_cast<long>(ns % 1'000'000'000);
-    tsp = &ts;
-  }
+  timespec* tsp = relative_timespec(timeout_ns, ts);
   ::syscall(SYS_futex, reinterpret_cast<std::uint32_t*>(&word), FUTEX_WAIT_PRIVATE, expected, tsp,
             nullptr, 0);
 }

@@ -12,7 +12,13 @@ namespace {
 using namespace beamline_test;
 using namespace std::chrono_literals;
 
-class termination : public node_test {};
+class termination : public node_test {
+ public:
+  template <class F>
+  void run_body(F&& body) {
+    run(std::forward<F>(body));
+  }
+};
 BEAMLINE_SWEEP_WORKERS(termination);
 
 struct report {
@@ -30,58 +36,53 @@ bl::process partner() {
   bl::send(r.to, got);
 }
 
-TEST_P(termination, an_exit_signal_that_cannot_be_allocated_is_lost_and_logged_not_fatal) {
+// A child linked to a partner and monitored by the test's process exits with `boom`;
+// with fail_first, the first signal its termination allocates (the exit to the
+// partner: links come first) fails as if memory had run out.
+struct exit_outcome {
   std::optional<bl::term> down_reason;
   std::optional<bool> partner_got_exit;
-  testing::internal::CaptureStderr();
-  run([&]() -> bl::process {
+};
+
+exit_outcome end_a_linked_and_monitored_child(termination& test, bool fail_first) {
+  exit_outcome out;
+  test.run_body([&]() -> bl::process {
     bl::pid p = bl::spawn(partner);
-    auto [child, monitor] = bl::spawn_monitor([p]() -> bl::process {
+    auto [child, monitor] = bl::spawn_monitor([p, fail_first]() -> bl::process {
       bl::link(p);
       co_await bl::receive([](go) {});
-      // The first termination signal (the link's exit to p) fails to allocate; the
-      // DOWN to the monitoring parent is made.
-      bl::detail::fail_exit_signal_allocations(1);
+      if (fail_first) bl::detail::fail_exit_signal_allocations(1);
       bl::exit(bl::atom("boom"));
     });
     bl::send(child, go{});
     co_await bl::receive([&, m = monitor](const bl::down_message& d) {
-      if (d.monitor == m) down_reason = d.reason;
+      if (d.monitor == m) out.down_reason = d.reason;
     });
     bl::send(p, report{bl::self()});
-    partner_got_exit = co_await bl::receive<bool>();
+    out.partner_got_exit = co_await bl::receive<bool>();
   });
+  return out;
+}
+
+TEST_P(termination, an_exit_signal_that_cannot_be_allocated_is_lost_and_logged_not_fatal) {
+  testing::internal::CaptureStderr();
+  exit_outcome out = end_a_linked_and_monitored_child(*this, true);
   std::string log = testing::internal::GetCapturedStderr();
   bl::detail::fail_exit_signal_allocations(0);
-  ASSERT_TRUE(down_reason.has_value());
-  EXPECT_EQ(*down_reason, bl::term(bl::atom("boom")));
-  ASSERT_TRUE(partner_got_exit.has_value());
-  EXPECT_FALSE(*partner_got_exit);
+  ASSERT_TRUE(out.down_reason.has_value());  // the DOWN after the lost exit was sent
+  EXPECT_EQ(*out.down_reason, bl::term(bl::atom("boom")));
+  ASSERT_TRUE(out.partner_got_exit.has_value());
+  EXPECT_FALSE(*out.partner_got_exit);
   EXPECT_NE(log.find("out of memory"), std::string::npos) << log;
   EXPECT_NE(log.find("without sending its exit signal"), std::string::npos) << log;
 }
 
 TEST_P(termination, with_memory_the_same_exit_reaches_the_link_and_the_monitor) {
-  std::optional<bl::term> down_reason;
-  std::optional<bool> partner_got_exit;
-  run([&]() -> bl::process {
-    bl::pid p = bl::spawn(partner);
-    auto [child, monitor] = bl::spawn_monitor([p]() -> bl::process {
-      bl::link(p);
-      co_await bl::receive([](go) {});
-      bl::exit(bl::atom("boom"));
-    });
-    bl::send(child, go{});
-    co_await bl::receive([&, m = monitor](const bl::down_message& d) {
-      if (d.monitor == m) down_reason = d.reason;
-    });
-    bl::send(p, report{bl::self()});
-    partner_got_exit = co_await bl::receive<bool>();
-  });
-  ASSERT_TRUE(down_reason.has_value());
-  EXPECT_EQ(*down_reason, bl::term(bl::atom("boom")));
-  ASSERT_TRUE(partner_got_exit.has_value());
-  EXPECT_TRUE(*partner_got_exit);
+  exit_outcome out = end_a_linked_and_monitored_child(*this, false);
+  ASSERT_TRUE(out.down_reason.has_value());
+  EXPECT_EQ(*out.down_reason, bl::term(bl::atom("boom")));
+  ASSERT_TRUE(out.partner_got_exit.has_value());
+  EXPECT_TRUE(*out.partner_got_exit);
 }
 
 TEST_P(termination, a_link_to_a_pid_of_an_unreachable_node_fails_with_noconnection) {

@@ -13,7 +13,7 @@
 
 namespace beamline::detail {
 
-class process_control;
+struct schedulable;
 
 inline signal* blocked_tag() noexcept {
   return reinterpret_cast<signal*>(std::uintptr_t{1});
@@ -41,7 +41,10 @@ struct alignas(64) process_slot {
   // penalty applies only to senders on that worker, the only ones whose slices
   // compete with the owner's.
   std::atomic<std::uint32_t> worker_tag{0};
-  process_control* pcb = nullptr;  // the occupant; set before it is runnable
+  // The occupant as the scheduler sees it, for the sender whose push wakes it: a pid
+  // gives access to the process's inbox and to its turn in a run queue, never to its
+  // control block. Set before the process is runnable.
+  schedulable* task = nullptr;
 };
 
 }  // namespace beamline::detail
