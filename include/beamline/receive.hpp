@@ -259,7 +259,12 @@ class receive_awaiter : public wait_base {
 template <class T>
 using clause_t = std::remove_cvref_t<T>;
 
-std::uint64_t mark_key(const ref& r) noexcept;
+// The receive-mark key of a local reference (its counter); 0 for any other.
+inline std::uint64_t mark_key(const ref& r) noexcept {
+  if (r.node != 0 || r.length != 3) return 0;
+  return std::uint64_t{r.words[0]} | (std::uint64_t{r.words[1]} << 18) |
+         (std::uint64_t{r.words[2] & 0x3fff} << 50);
+}
 
 // The handler of receive<T>(): the value itself.
 template <class T>

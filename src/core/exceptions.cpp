@@ -22,9 +22,16 @@ std::string demangled(const std::type_info* type) {
 }
 
 term exception_reason(const std::exception_ptr& e) {
+  bool exited = false;
+  return exception_reason(e, exited);
+}
+
+term exception_reason(const std::exception_ptr& e, bool& exited) {
+  exited = false;
   try {
     std::rethrow_exception(e);
   } catch (const exit_exception& x) {
+    exited = true;
     return x.reason();
   } catch (const error& x) {
     return x.reason();

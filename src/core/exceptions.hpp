@@ -14,7 +14,10 @@ std::string demangled(const std::type_info* type);
 
 // The exit reason an exception stands for: exit_exception's and error's own reason;
 // {exception, {Type, What}} for a std::exception; {exception, {Type, undefined}}
-// for anything else.
+// for anything else. (Also declared in beamline/otp/detail/gen_server_impl.hpp.)
 term exception_reason(const std::exception_ptr& e);
+// The same, and whether it was an exit_exception (exit(reason): an ending, not a
+// crash), with one rethrow.
+term exception_reason(const std::exception_ptr& e, bool& exited);
 
 }  // namespace beamline::detail

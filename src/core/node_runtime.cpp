@@ -244,14 +244,6 @@ void send_signal(node_runtime& node, const pid& to, signal* s) noexcept {
   }
 }
 
-void node_runtime::destroy_process(process_control& p) noexcept {
-  process_control* previous = this_thread.process;
-  this_thread.process = &p;
-  p.terminate();
-  p.body_.destroy();  // ~process_control frees the rest
-  this_thread.process = previous == &p ? nullptr : previous;
-}
-
 // --- the scheduler's hooks (run_process: run_loop.cpp) ------------------------------------
 
 bool node_runtime::on_idle(void* self) {

@@ -40,12 +40,6 @@ void throw_no_node(const char* operation) {
                          " needs a node: call it from a process, or use node::" + operation);
 }
 
-std::uint64_t mark_key(const ref& r) noexcept {
-  if (r.node != 0 || r.length != 3) return 0;
-  return std::uint64_t{r.words[0]} | (std::uint64_t{r.words[1]} << 18) |
-         (std::uint64_t{r.words[2] & 0x3fff} << 50);
-}
-
 std::int64_t timeout_deadline(std::int64_t timeout_ns) {
   if (timeout_ns <= 0) return 0;  // poll
   return sched::scheduler::now_ns() + timeout_ns;

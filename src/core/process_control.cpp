@@ -110,6 +110,7 @@ bool process_control::receive_ready(wait_base& r) {
   --this_thread.budget;
   ++reductions_;
   messages_.start_scan(r.since_key);
+  r.matched = nullptr;  // the same word as since_key, which the scan no longer needs
   if (this_thread.budget <= 0) {
     state_ = run_state::receive_yield;
     return false;
@@ -167,19 +168,13 @@ signal* process_control::receive_take(wait_base& r) noexcept {
 void process_control::record_exception(std::exception_ptr e) noexcept {
   if (exiting_) return;  // already killed: keep that reason
   exiting_ = true;
-  bool log = true;
+  bool exited = false;  // exit(reason): an ending, not a crash to log
   try {
-    std::rethrow_exception(e);
-  } catch (const exit_exception&) {
-    log = false;  // exit(reason): an ending, not a crash
-  } catch (...) {
-  }
-  try {
-    exit_reason_ = exception_reason(e);
+    exit_reason_ = exception_reason(e, exited);
   } catch (...) {
     exit_reason_ = atoms::exception;  // no memory for the reason's terms
   }
-  if (log && node_ != nullptr && node_->options().log_crashes) {
+  if (!exited && node_ != nullptr && node_->options().log_crashes) {
     try {
       std::string line = "beamline: process " + self().to_string() + " crashed with reason " +
                          exit_reason_.to_string() + "\n";

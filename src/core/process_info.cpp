@@ -47,11 +47,12 @@ std::string describe_status(const process_control& p) {
   if (p.waiter_ == nullptr) return "running";
   std::string s = "waiting: ";
   s += reason_name(*p.waiter_);
-  if (p.waiter_->where.file != nullptr) {
+  const wait_site& where = p.waiter_->where;
+  if (where.file() != nullptr) {
     s += " (";
-    s += p.waiter_->where.file;
+    s += where.file();
     s += ':';
-    s += std::to_string(p.waiter_->where.line);
+    s += std::to_string(where.line());
     s += ')';
   }
   return s;

@@ -63,6 +63,16 @@ sched::run_outcome node_runtime::yield_outcome(process_control& p,
   return sched::run_outcome::yield;
 }
 
+// Ends a process: first what other processes observe (terminate), then its frame.
+// Here, beside its callers on the run loop's path, so that it is inlined there.
+void node_runtime::destroy_process(process_control& p) noexcept {
+  process_control* previous = this_thread.process;
+  this_thread.process = &p;
+  p.terminate();
+  p.body_.destroy();  // ~process_control frees the rest
+  this_thread.process = previous == &p ? nullptr : previous;
+}
+
 node_runtime::receive_step node_runtime::advance_receive(process_control& p) noexcept {
   for (;;) {
     if (p.inbox_nonempty()) p.drain_inbox();

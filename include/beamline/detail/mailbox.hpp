@@ -102,8 +102,8 @@ class message_queue {
   std::uint32_t length() const noexcept { return length_; }
   bool empty() const noexcept { return head_ == nullptr; }
   signal* first() const noexcept { return head_; }
-  // Messages looked at by receives so far (a statistic).
-  std::uint64_t scanned() const noexcept { return scanned_; }
+  // Messages looked at by receives so far, modulo 2^32 (a statistic).
+  std::uint32_t scanned() const noexcept { return scanned_; }
 
   void append(signal* s) noexcept {
     s->next = nullptr;
@@ -128,7 +128,17 @@ class message_queue {
 
   // Removes the message *link points to (a link scan() returned), keeping the save
   // point, the tail and the marks valid. The caller owns the removed node.
-  signal* unlink(signal** link) noexcept;
+  signal* unlink(signal** link) noexcept {
+    signal* s = *link;
+    *link = s->next;
+    if (tail_ == &s->next) tail_ = link;
+    if (save_ == &s->next) save_ = link;
+    for (mark& m : marks_)
+      if (m.link == &s->next) m.link = link;
+    --length_;
+    s->next = nullptr;
+    return s;
+  }
 
   // --- a receive's scan ---------------------------------------------------------
   // Starts a receive: its scan begins at the mark recorded for since_key (0: none)
@@ -168,10 +178,18 @@ class message_queue {
 
   // Records a receive mark for key at the queue's tail: the messages that arrive
   // from now on. Two marks are kept, the oldest replaced first.
-  void set_mark(std::uint64_t key) noexcept;
+  void set_mark(std::uint64_t key) noexcept {
+    marks_[1] = marks_[0];
+    marks_[0] = mark{key, tail_};
+  }
 
  private:
-  signal** scan_start(std::uint64_t since_key) noexcept;
+  signal** scan_start(std::uint64_t since_key) noexcept {
+    if (since_key != 0)
+      for (const mark& m : marks_)
+        if (m.key == since_key && m.link != nullptr) return m.link;
+    return &head_;
+  }
 
   struct mark {
     std::uint64_t key = 0;
@@ -182,9 +200,8 @@ class message_queue {
   signal** tail_ = &head_;  // the link to append at
   signal** save_ = &head_;  // first link not yet rejected by the current receive
   std::uint32_t length_ = 0;
-  std::uint8_t next_mark_ = 0;
-  mark marks_[2];
-  std::uint64_t scanned_ = 0;
+  std::uint32_t scanned_ = 0;
+  mark marks_[2];  // the newest first
 };
 
 }  // namespace beamline::detail

@@ -57,10 +57,24 @@ enum class wait_reason : std::uint8_t {
 // await_ready takes them as default arguments, __builtin_FILE() and
 // __builtin_LINE(), which g++ and clang both evaluate at the co_await expression
 // (the call the compiler makes); clang 14 with libstdc++ has no std::source_location.
-// BL_WAIT_SITE_PARAMETERS declares them.
-struct wait_site {
-  const char* file = nullptr;
-  unsigned line = 0;
+// BL_WAIT_SITE_PARAMETERS declares them. One word, kept in every waiting process's
+// frame: the file name's address in the low 48 bits (user-space addresses on the
+// 64-bit targets beamline runs on) and the line, up to 65535, in the high 16.
+class wait_site {
+ public:
+  wait_site() noexcept = default;
+  wait_site(const char* file, unsigned line) noexcept {
+    const auto address = reinterpret_cast<std::uintptr_t>(file);
+    if (sizeof(std::uintptr_t) == 8 && (address >> 48) == 0)
+      bits_ = address | (static_cast<std::uintptr_t>(line < 0xffff ? line : 0xffff) << 48);
+  }
+  const char* file() const noexcept {
+    return reinterpret_cast<const char*>(bits_ & ((std::uintptr_t{1} << 48) - 1));
+  }
+  unsigned line() const noexcept { return static_cast<unsigned>(bits_ >> 48); }
+
+ private:
+  std::uintptr_t bits_ = 0;
 };
 
 // One wait of a process, whatever it waits for: kept in the awaiting coroutine's
@@ -68,18 +82,23 @@ struct wait_site {
 // wait is over each time the process has taken new signals (a message, a wake-up
 // from the poller or a dirty thread), and blocks the process when it is not. A
 // receive's `satisfied` scans the message queue from the save point and, on a
-// match, sets `matched` (the link to it) and `matched_index`.
+// match, sets `matched` (the link to it) and `matched_index`. 40 bytes: a million
+// idle processes each keep one.
 struct wait_base {
   bool (*satisfied)(wait_base&, process_control&) = nullptr;
-  signal** matched = nullptr;
+  union {
+    // Before the scan starts: the mark to start from (0: the first message).
+    std::uint64_t since_key = 0;
+    // Once it has started (receive_ready clears it): the link to the matched message.
+    signal** matched;
+  };
   std::int64_t deadline_ns = -1;  // steady-clock deadline; -1: none
-  std::uint64_t since_key = 0;    // the mark to start scanning from; 0: the first message
+  wait_site where;
   std::int32_t matched_index = -1;
   bool timed_out = false;
   bool at_head = false;  // matched the queue's first message without suspending
   wait_reason reason = wait_reason::receive;
   std::uint8_t io_side = 0;  // for io: 0 read, 1 write
-  wait_site where;
 };
 
 #define BL_WAIT_SITE_PARAMETERS \
@@ -171,6 +190,7 @@ class process_control : public schedulable {
 
   wait_base* waiter_ = nullptr;     // the receive this process waits in
   std::uint32_t wait_epoch_ = 0;    // tells a live receive timeout from a stale one
+  std::uint32_t frame_bytes_ = 0;   // the body's coroutine frame (the control block in it)
   receive_timer* timer_ = nullptr;  // this process's receive timer, made on first use
 
   relations* relations_ = nullptr;  // links and monitors, made on first use
@@ -189,7 +209,6 @@ class process_control : public schedulable {
   std::uint64_t reductions_ = 0;
   std::uint64_t messages_in_ = 0;   // messages that reached the queue
   std::uint64_t messages_out_ = 0;  // messages sent
-  std::uint32_t frame_bytes_ = 0;   // the body's coroutine frame (the control block in it)
 };
 
 }  // namespace beamline::detail
