@@ -21,10 +21,10 @@
 #include <vector>
 
 #include "beamline/detail/thread_safety.hpp"
-#include "sched/timespec.hpp"
 #include "sched/run_queue.hpp"
 #include "sched/scheduler.hpp"
 #include "sched/timer_wheel.hpp"
+#include "sched/timespec.hpp"
 
 namespace beamline::sched {
 

@@ -64,8 +64,9 @@ class wait_site {
  public:
   wait_site() noexcept = default;
   wait_site(const char* file, unsigned line) noexcept {
+    static_assert(sizeof(std::uintptr_t) == 8, "wait_site packs a 48-bit address and a line");
     const auto address = reinterpret_cast<std::uintptr_t>(file);
-    if (sizeof(std::uintptr_t) == 8 && (address >> 48) == 0)
+    if ((address >> 48) == 0)
       bits_ = address | (static_cast<std::uintptr_t>(line < 0xffff ? line : 0xffff) << 48);
   }
   const char* file() const noexcept {
