@@ -368,8 +368,12 @@ bool scheduler::park(worker& w) {
   }
   std::atomic_thread_fence(std::memory_order_seq_cst);
   // Re-check after registering as idle: a producer that pushed work before reading
-  // idle_count_ may have seen no idle worker to wake.
+  // idle_count_ may have seen no idle worker to wake. The idle hook too: a task that
+  // ended on a preempted thread after the check above wakes a worker only if one is
+  // registered (retire_preempted), and it may have been the last one.
   bool recheck = work_visible(w) || stopping_.load(std::memory_order_seq_cst);
+  bool idle_now = false;
+  if (!recheck && hooks_.idle != nullptr && hooks_.idle(hooks_.context)) recheck = idle_now = true;
   if (!recheck) {
     std::optional<std::int64_t> timeout;
     if (w.timer_count_.load(std::memory_order_acquire) != 0) {
@@ -401,6 +405,14 @@ bool scheduler::park(worker& w) {
       // A waker took us off the list and counted us as spinning.
       w.spinning_ = true;
     }
+  }
+  if (idle_now) {
+    if (w.spinning_) {
+      w.spinning_ = false;
+      spinning_.fetch_sub(1, std::memory_order_seq_cst);
+    }
+    stop();
+    return false;
   }
   // The preemption monitor sleeps while every worker is parked: we are not now.
   if (monitor_idle_.load(std::memory_order_seq_cst)) {
