@@ -5,10 +5,9 @@
 // process records and which signal it sends), the owner's half (what a process does
 // with such a signal when it takes it from its inbox), the answers a process that
 // is already exiting gives to late requests, and the exit signals and DOWNs a
-// process sends when it ends. Signals leave through node_runtime::deliver, which
-// hands a signal for a pid of another node to the node's transport (transport.hpp):
-// the protocol is the same for a local and a remote partner, only the transport
-// differs.
+// process sends when it ends. Signals leave through node_runtime::deliver, the one
+// place that will tell a local partner from a remote one (transport.hpp); until then
+// a remote partner is unreachable (noconnection).
 //
 // Made on a process's first link or monitor and reachable only from its control
 // block, which only the thread running the process touches: another process

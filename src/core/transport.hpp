@@ -1,11 +1,12 @@
 // transport.hpp: how a signal reaches a process of another node.
 //
 // The link, monitor and exit protocol (relations.hpp) and send are written once, for
-// any pid; node_runtime::deliver pushes a signal for a local pid onto its inbox and
-// gives a signal for a pid of another node to the node's transport. Distribution
-// installs one (node_runtime::set_transport); a node without one treats every remote
-// pid as unreachable: deliver fails, so a link or monitor to it ends at once with
-// reason `noconnection`, as Erlang does for a node it cannot connect to.
+// any pid: every signal leaves through node_runtime::deliver. Today deliver knows
+// only local pids: a signal for a pid of another node is dropped and deliver fails,
+// so a link or monitor to it ends at once with reason `noconnection`, as Erlang does
+// for a node it cannot connect to. This interface is what distribution will
+// implement and deliver will hand such signals to; nothing implements or installs
+// it yet.
 #pragma once
 
 #include "beamline/detail/signal.hpp"
