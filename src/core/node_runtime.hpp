@@ -139,7 +139,8 @@ class node_runtime {
 
   static sched::run_outcome run_process(void* self, sched::schedulable* task);
   static bool on_idle(void* self);
-  static void on_timer_expired(void* self, sched::timer_node* timer);
+  static void on_timer_expired(void* self, sched::timer_node* timer)
+      BL_REQUIRES(sched::timer_wheels);
   static void on_timers_fired(void* self);
   static void on_worker_started(void* self, unsigned index);
   static void on_worker_stopping(void* self, unsigned index);
@@ -162,7 +163,7 @@ class node_runtime {
   // Serialises threads that are not workers on the table's shared slot cache.
   mutex outside_lock_;
 
-  mutex timers_lock_;  // taken before any wheel lock, never after
+  mutex timers_lock_ BL_ACQUIRED_BEFORE(sched::timer_wheels);
   std::unordered_map<ref, send_timer*> send_timers_ BL_GUARDED_BY(timers_lock_);
 };
 

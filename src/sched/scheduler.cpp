@@ -377,7 +377,7 @@ bool scheduler::park(worker& w) {
   if (!recheck) {
     std::optional<std::int64_t> timeout;
     if (w.timer_count_.load(std::memory_order_acquire) != 0) {
-      detail::lock_guard guard(w.timer_lock_);
+      wheel_guard guard(w.timer_lock_);
       if (auto next = w.wheel_.next_expiry())
         timeout = static_cast<std::int64_t>(*next) * timer_wheel::tick_ns - now_ns();
     }
@@ -532,7 +532,7 @@ bool scheduler::add_timer(scheduled_timer& timer, std::int64_t deadline_ns) noex
   worker* here = this_worker();
   worker& w = here != nullptr ? *here : *workers_[0];
   {
-    detail::lock_guard guard(w.timer_lock_);
+    wheel_guard guard(w.timer_lock_);
     if (!w.wheel_.insert(timer, timer_wheel::tick_at_or_after(deadline_ns))) return false;
     timer.owner.store(&w, std::memory_order_release);
     w.timer_count_.fetch_add(1, std::memory_order_release);
@@ -545,7 +545,7 @@ bool scheduler::add_timer(scheduled_timer& timer, std::int64_t deadline_ns) noex
 bool scheduler::cancel_timer(scheduled_timer& timer) noexcept {
   worker* w = timer.owner.load(std::memory_order_acquire);
   if (w == nullptr) return false;
-  detail::lock_guard guard(w->timer_lock_);
+  wheel_guard guard(w->timer_lock_);
   if (timer.owner.load(std::memory_order_relaxed) != w || !timer.linked) return false;
   w->wheel_.remove(timer);
   timer.owner.store(nullptr, std::memory_order_relaxed);
@@ -557,7 +557,7 @@ void scheduler::expire_timers(worker& w) {
   std::uint64_t now_tick = timer_wheel::tick_of(now_ns());
   bool fired = false;
   {
-    detail::lock_guard guard(w.timer_lock_);
+    wheel_guard guard(w.timer_lock_);
     w.wheel_.advance(now_tick, [&](timer_node& node) {
       auto& timer = static_cast<scheduled_timer&>(node);
       // The hook reads the timer first; only then is it disarmed. Release: whoever

@@ -30,6 +30,10 @@
 // - threads_lock_: only orders threads_done_'s wait with the last thread's exit.
 // - monitor_lock_: the records of spare threads, and the monitor's sleep.
 // - per worker (worker.hpp): inbound_lock_ (tasks moved to it), timer_lock_ (its wheel).
+//   The timer locks form the role timer_wheels: the timer_expired hook runs with one
+//   held (BL_REQUIRES(timer_wheels)), so a lock that the hook's owner takes around
+//   add_timer or cancel_timer is declared BL_ACQUIRED_BEFORE(sched::timer_wheels)
+//   and the analysis rejects taking it inside the hook.
 //
 // Code: scheduler.cpp (queues, stealing, parking, timers), preemption.cpp (the
 // monitor thread, the signal handler and the spare threads), worker.hpp (the
@@ -66,6 +70,10 @@ namespace beamline::sched {
 
 using detail::schedulable;
 
+// Every worker's timer-wheel lock, as one name for the thread-safety analysis
+// (worker.hpp's wheel_guard takes it with the lock; no state, no code).
+inline detail::lock_role timer_wheels;
+
 enum class run_outcome : std::uint8_t {
   wait,   // the task is parked elsewhere; someone will call ready() for it
   yield,  // the task wants to run again later (queue tail)
@@ -81,7 +89,7 @@ struct scheduler_hooks {
   bool (*idle)(void* context) = nullptr;
   // Called under a wheel's lock for each expired timer, while the timer still counts
   // as armed (so its owner cannot free it during the call), then once after the lock
-  // is released (so deliveries happen outside it).
+  // is released (so deliveries happen outside it). Write the hook BL_REQUIRES(timer_wheels).
   void (*timer_expired)(void* context, timer_node* timer) = nullptr;
   void (*timers_fired)(void* context) = nullptr;
   void (*worker_started)(void* context, unsigned index) = nullptr;

@@ -37,6 +37,26 @@ inline void futex_wait(std::atomic<std::uint32_t>& word, std::uint32_t expected,
             nullptr, 0);
 }
 
+// Holds a worker's timer lock and the role timer_wheels (scheduler.hpp) for its
+// lifetime: the analysis then knows a wheel lock is held, whichever worker's it is.
+class BL_SCOPED_CAPABILITY wheel_guard {
+ public:
+  explicit wheel_guard(detail::mutex& timer_lock) BL_ACQUIRE(timer_lock, timer_wheels)
+      : lock_(timer_lock) {
+    timer_lock.lock();
+    timer_wheels.acquire();
+  }
+  ~wheel_guard() BL_RELEASE() {
+    timer_wheels.release();
+    lock_.unlock();
+  }
+  wheel_guard(const wheel_guard&) = delete;
+  wheel_guard& operator=(const wheel_guard&) = delete;
+
+ private:
+  detail::mutex& lock_;
+};
+
 inline void futex_wake(std::atomic<std::uint32_t>& word) noexcept {
   ::syscall(SYS_futex, reinterpret_cast<std::uint32_t*>(&word), FUTEX_WAKE_PRIVATE, 1, nullptr,
             nullptr, 0);
@@ -97,7 +117,7 @@ class alignas(64) worker {
   // The timer wheel; timer_count_ lets the owner skip the lock when it is empty.
   // A leaf lock: nothing else is taken while it is held (the timer_expired hook
   // runs under it and must not lock either). The node takes its timer table's lock
-  // before it, never after.
+  // before it, never after. Taken through wheel_guard, with the role timer_wheels.
   detail::mutex timer_lock_;
   timer_wheel wheel_ BL_GUARDED_BY(timer_lock_){timer_wheel::tick_of(scheduler::now_ns())};
   std::atomic<std::size_t> timer_count_{0};

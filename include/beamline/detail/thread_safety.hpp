@@ -16,6 +16,10 @@
 //   BL_REQUIRES(m)      the caller holds m (functions named *_locked)
 //   BL_EXCLUDES(m)      the caller must not hold m (the function takes it)
 //   BL_ACQUIRED_BEFORE  lock order: this lock is never taken while holding the others
+//                       (checked with -Wthread-safety-beta)
+//   lock_role           a name for a family of locks the analysis cannot name one by
+//                       one (one per worker): whoever takes one of them also takes
+//                       the role, so a lock order can be written against the family
 //
 // Rules for the runtime's code:
 // - Atomics are not annotated: they are read without a lock by design. A field that
@@ -104,6 +108,20 @@ class BL_CAPABILITY("shared_mutex") shared_mutex {
 
  private:
   std::shared_mutex native_;
+};
+
+// A capability with no state and no code: the name of a family of locks (every
+// worker's timer-wheel lock, say) for the analysis. The guard of each lock in the
+// family acquires the role with it; a lock declared BL_ACQUIRED_BEFORE(role) may then
+// not be taken by code that holds the role (a function marked BL_REQUIRES(role)).
+class BL_CAPABILITY("lock role") lock_role {
+ public:
+  constexpr lock_role() noexcept = default;
+  lock_role(const lock_role&) = delete;
+  lock_role& operator=(const lock_role&) = delete;
+
+  void acquire() noexcept BL_ACQUIRE() {}
+  void release() noexcept BL_RELEASE() {}
 };
 
 // Holds a mutex (or a shared_mutex, exclusively) from construction to destruction,
