@@ -29,10 +29,19 @@
 #include "core/dirty_pools.hpp"
 #include "core/name_registry.hpp"
 #include "core/process_table.hpp"
+#include "core/transport.hpp"
 #include "sched/poller.hpp"
 #include "sched/scheduler.hpp"
 
 namespace beamline::detail {
+
+// What deliver did: whether the addressee has the signal, and for a message, the
+// reductions its sender owes for the backlog in front of it.
+struct delivery {
+  bool delivered = false;
+  std::uint32_t penalty = 0;
+  explicit operator bool() const noexcept { return delivered; }
+};
 
 enum class timer_kind : std::uint8_t { receive, send };
 
@@ -111,12 +120,18 @@ class node_runtime {
   std::uint64_t live() const noexcept;
   node_statistics statistics() const noexcept;
 
-  // Delivers a signal to a local pid, waking the addressee if it was blocked.
-  // Returns false (and frees the signal) if the addressee is not alive.
-  bool deliver(const pid& to, signal* s) noexcept;
-  // Delivers a message and returns the extra reductions the sender owes for the
-  // addressee's backlog (see process_slot::backlog).
-  std::uint32_t deliver_message(const pid& to, signal* s) noexcept;
+  // Delivers a signal, of any kind, to any pid: into a local process's inbox (waking
+  // it if it was blocked) or, for a pid of another node, to the transport. False
+  // (the signal freed) if the addressee is not alive or its node cannot be reached.
+  // A message queued behind others also tells the extra reductions its sender owes
+  // for the addressee's backlog (see process_slot::backlog).
+  delivery deliver(const pid& to, signal* s) noexcept;
+  // Installs the transport that takes signals for other nodes (null: none, and such
+  // signals fail). It must outlive every delivery: distribution installs it for the
+  // node's life.
+  void set_transport(signal_transport* t) noexcept {
+    transport_.store(t, std::memory_order_release);
+  }
   void make_runnable(schedulable& task) noexcept { scheduler_.ready(&task); }
 
   // --- timers ------------------------------------------------------------------
@@ -135,6 +150,8 @@ class node_runtime {
     return this_thread.node == this ? this_thread.node_worker : nullptr;
   }
   void note_remote_send(std::uint32_t tag) noexcept;
+  std::uint32_t backlog_penalty(process_slot& slot) noexcept;
+  bool deliver_remote(const pid& to, signal* s) noexcept;
   sched::run_outcome yield_outcome(process_control& p, std::int32_t start_budget) noexcept;
 
   static sched::run_outcome run_process(void* self, sched::schedulable* task);
@@ -162,6 +179,8 @@ class node_runtime {
   std::atomic<std::uint64_t> outside_exited_{0};
   // Serialises threads that are not workers on the table's shared slot cache.
   mutex outside_lock_;
+
+  std::atomic<signal_transport*> transport_{nullptr};
 
   mutex timers_lock_ BL_ACQUIRED_BEFORE(sched::timer_wheels);
   std::unordered_map<ref, send_timer*> send_timers_ BL_GUARDED_BY(timers_lock_);

@@ -6,8 +6,8 @@
 // with such a signal when it takes it from its inbox), the answers a process that
 // is already exiting gives to late requests, and the exit signals and DOWNs a
 // process sends when it ends. Signals leave through node_runtime::deliver, the one
-// place that will tell a local partner from a remote one (transport.hpp); until then
-// a remote partner is unreachable (noconnection).
+// place that tells a local partner from a remote one (a remote one's signals go to
+// the transport, transport.hpp; with none, it is unreachable: noconnection).
 //
 // Made on a process's first link or monitor and reachable only from its control
 // block, which only the thread running the process touches: another process

@@ -1,12 +1,13 @@
 // transport.hpp: how a signal reaches a process of another node.
 //
 // The link, monitor and exit protocol (relations.hpp) and send are written once, for
-// any pid: every signal leaves through node_runtime::deliver. Today deliver knows
-// only local pids: a signal for a pid of another node is dropped and deliver fails,
-// so a link or monitor to it ends at once with reason `noconnection`, as Erlang does
-// for a node it cannot connect to. This interface is what distribution will
-// implement and deliver will hand such signals to; nothing implements or installs
-// it yet.
+// any pid: every signal leaves through node_runtime::deliver, which pushes a signal
+// for a local pid onto its inbox and hands one for a pid of another node to the
+// node's transport (node_runtime::set_transport). Signals from another node come in
+// through the same deliver, addressed to local pids. With no transport installed, or
+// when the transport cannot reach the pid's node, deliver fails, so a link or monitor
+// ends at once with reason `noconnection`, as in Erlang. Distribution implements this
+// interface; tests/core/transport_test.cpp plays another node in memory.
 #pragma once
 
 #include "beamline/detail/signal.hpp"
