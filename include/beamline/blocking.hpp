@@ -69,7 +69,7 @@ class blocking_awaiter {
     process_control& p = current_process("blocking");
     job_->requester = p.self();
     p.wait_suspend(wait_, h);
-    submit_blocking(*p.node_, pool_, job_);
+    submit_blocking(p.node(), pool_, job_);
   }
   result_type await_resume() {
     process_control& p = current_process("blocking");

@@ -53,7 +53,6 @@ class [[nodiscard]] process {
     static void operator delete(void* frame, std::size_t size) noexcept {
       detail::frame_deallocate(frame, size);
     }
-    promise_type() noexcept { frame_bytes_ = detail::this_thread.new_frame_bytes; }
   };
 
   process(process&& other) noexcept : handle_(std::exchange(other.handle_, {})) {}
@@ -165,9 +164,8 @@ class check {
  public:
   check() {
     detail::process_control& p = detail::current_process("check");
-    --detail::this_thread.budget;
-    ++p.reductions_;
-    if (p.inbox_nonempty() || p.exiting_) [[unlikely]]
+    p.charge(1);
+    if (p.inbox_nonempty() || p.exiting()) [[unlikely]]
       detail::check_signals(p);
   }
   bool await_ready() const noexcept { return detail::this_thread.budget > 0; }

@@ -165,8 +165,8 @@ class receive_awaiter : public wait_base {
     process_control& p = current_process("receive");
     process_ = &p;
     // The common case inline: the first message in the queue is accepted.
-    if (since_key == 0 && p.receive_fast_ready() && !p.messages_.empty()) {
-      int found = match(p.messages_.first(), std::index_sequence_for<Handlers...>{});
+    if (since_key == 0 && p.receive_fast_ready() && !p.messages().empty()) {
+      int found = match(p.messages().first(), std::index_sequence_for<Handlers...>{});
       if (found >= 0) {
         matched_index = found;
         at_head = true;
@@ -196,7 +196,7 @@ class receive_awaiter : public wait_base {
   static bool scan_queue(wait_base& base, process_control& p) {
     auto& self = static_cast<receive_awaiter&>(base);
     int found = -1;
-    signal** link = p.messages_.scan([&](signal* node) {
+    signal** link = p.messages().scan([&](signal* node) {
       found = self.match(node, std::index_sequence_for<Handlers...>{});
       return found >= 0;
     });

@@ -24,7 +24,7 @@ bool demonitor(const ref& m, demonitor_options options) {
   bool active = detail::request_demonitor(p, m);
   if (options.flush) {
     using down_payload = std::tuple<down_message>;
-    detail::signal* down = p.messages_.take_if(0, [&](detail::signal* s) {
+    detail::signal* down = p.messages().take_if(0, [&](detail::signal* s) {
       return s->type == &detail::signal_type_of<down_payload> &&
              std::get<0>(detail::payload_of<down_payload>(s)).monitor == m;
     });

@@ -236,11 +236,7 @@ void node_runtime::note_remote_send(std::uint32_t tag) noexcept {
 // path, is inlined into it.
 void send_signal(node_runtime& node, const pid& to, signal* s) noexcept {
   std::uint32_t penalty = node.deliver(to, s).penalty;
-  if (process_control* p = this_thread.process) {
-    this_thread.budget -= static_cast<std::int32_t>(1 + penalty);
-    p->reductions_ += 1 + penalty;
-    ++p->messages_out_;
-  }
+  if (process_control* p = this_thread.process) p->count_send(1 + penalty);
 }
 
 // --- the scheduler's hooks (run_process: run_loop.cpp) ------------------------------------
@@ -385,7 +381,7 @@ unsigned node_schedulers() noexcept {
 }
 
 io::poller& poller_of(process_control& p) noexcept {
-  return p.node_->poller();
+  return p.node().poller();
 }
 
 std::int64_t runtime_now_ns() noexcept {

@@ -32,7 +32,7 @@ void throw_not_in_process(const char* operation) {
 
 void check_signals(process_control& p) {
   if (p.inbox_nonempty()) p.drain_inbox();
-  if (p.exiting_) p.throw_exit();
+  if (p.exiting()) p.throw_exit();
 }
 
 void throw_no_node(const char* operation) {
@@ -57,21 +57,15 @@ pid self() {
 }
 
 void check::await_suspend(std::coroutine_handle<> h) noexcept {
-  process_control& p = *this_thread.process;
-  p.resume_ = h;
-  p.state_ = detail::run_state::yielded;
+  this_thread.process->yield_suspend(h);
 }
 
 yield::yield() {
-  process_control& p = current_process("yield");
-  --this_thread.budget;
-  ++p.reductions_;
+  current_process("yield").charge(1);
 }
 
 void yield::await_suspend(std::coroutine_handle<> h) noexcept {
-  process_control& p = *this_thread.process;
-  p.resume_ = h;
-  p.state_ = detail::run_state::yielded;
+  this_thread.process->yield_suspend(h);
 }
 
 void exit(term reason) {
@@ -84,7 +78,7 @@ void exit(const pid& target, term reason) {
 
 bool trap_exit(bool on) {
   process_control& p = current_process("trap_exit");
-  return std::exchange(p.trap_exit_, on);
+  return p.set_trap_exit(on);
 }
 
 priority set_priority(priority level) {

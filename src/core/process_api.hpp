@@ -8,10 +8,7 @@ namespace beamline::detail {
 
 // Charges the calling process one reduction (nothing on a thread that is not one).
 inline void charge_reduction() noexcept {
-  if (process_control* p = this_thread.process) {
-    --this_thread.budget;
-    ++p->reductions_;
-  }
+  if (process_control* p = this_thread.process) p->charge(1);
 }
 
 }  // namespace beamline::detail

@@ -74,6 +74,16 @@ void process_control::append_message(signal* s) noexcept {
   messages_.append(s);
 }
 
+void process_control::bind(node_runtime& node, process_slot& slot, std::uint32_t index,
+                           std::coroutine_handle<> body, spawn_closure* closure) noexcept {
+  self_id_ = index;
+  self_serial_ = slot.serial.load(std::memory_order_relaxed);
+  slot_ = &slot;
+  node_ = &node;
+  body_ = body;
+  closure_ = closure;
+}
+
 void process_control::begin_exit(const term& reason) {
   if (exiting_) return;
   exiting_ = true;

@@ -43,11 +43,11 @@ const char* reason_name(const wait_base& w) noexcept {
 
 }  // namespace
 
-std::string describe_status(const process_control& p) {
-  if (p.waiter_ == nullptr) return "running";
+std::string process_control::status() const {
+  if (waiter_ == nullptr) return "running";
   std::string s = "waiting: ";
-  s += reason_name(*p.waiter_);
-  const wait_site& where = p.waiter_->where;
+  s += reason_name(*waiter_);
+  const wait_site& where = waiter_->where;
   if (where.file() != nullptr) {
     s += " (";
     s += where.file();
@@ -58,17 +58,17 @@ std::string describe_status(const process_control& p) {
   return s;
 }
 
-beamline::process_info snapshot(const process_control& p) {
+beamline::process_info process_control::info() const {
   beamline::process_info info;
-  info.process = p.self();
-  info.status = describe_status(p);
-  info.reductions = p.reductions_;
-  info.messages_in = p.messages_in_;
-  info.messages_out = p.messages_out_;
-  info.message_queue_len = p.messages_.length();
-  info.memory = p.frame_bytes_ + p.messages_.bytes();
-  info.priority = p.priority;
-  info.trap_exit = p.trap_exit_;
+  info.process = self();
+  info.status = status();
+  info.reductions = reductions_;
+  info.messages_in = messages_in_;
+  info.messages_out = messages_out_;
+  info.message_queue_len = messages_.length();
+  info.memory = frame_bytes_ + messages_.bytes();
+  info.priority = priority;
+  info.trap_exit = trap_exit_;
   return info;
 }
 
@@ -78,8 +78,8 @@ beamline::process_info snapshot(const process_control& p) {
 void process_control::answer_info(signal* s) noexcept {
   try {
     const auto& c = payload_of<control_payload>(s);
-    node_->deliver(c.from, make_signal<std::tuple<info_answer>>(
-                               signal_kind::message, info_answer{c.monitor, snapshot(*this)}));
+    node_->deliver(c.from, make_signal<std::tuple<info_answer>>(signal_kind::message,
+                                                                info_answer{c.monitor, info()}));
   } catch (...) {
   }
 }
@@ -88,10 +88,10 @@ void process_control::answer_info(signal* s) noexcept {
 
 task<std::optional<process_info>> process_info_of(pid target, std::chrono::milliseconds timeout) {
   detail::process_control& me = detail::current_process("process_info_of");
-  if (target == me.self()) co_return detail::snapshot(me);
+  if (target == me.self()) co_return me.info();
   if (!target.is_local()) co_return std::nullopt;
   const ref tag = monitor(target);  // also the receive mark for the answer
-  me.node_->deliver(target,
+  me.node().deliver(target,
                     detail::make_control_signal(detail::signal_kind::info, me.self(), tag, 0));
   std::optional<process_info> answer;
   co_await receive(

@@ -37,11 +37,6 @@ atom unreachable_reason(const pid& target) {
   return target.is_local() ? atoms::noproc : atoms::noconnection;
 }
 
-void charge_reduction(process_control& p) noexcept {
-  --this_thread.budget;
-  ++p.reductions_;
-}
-
 }  // namespace
 
 // --- the requester's half ----------------------------------------------------------
@@ -49,7 +44,7 @@ void charge_reduction(process_control& p) noexcept {
 void request_link(process_control& p, const pid& target) {
   const pid me = p.self();
   if (target == me) return;
-  charge_reduction(p);
+  p.charge(1);
   relations& r = relations_of(p);
   if (link_state* l = r.links.find(target)) {
     if (l->active) return;
@@ -71,7 +66,7 @@ void request_link(process_control& p, const pid& target) {
 }
 
 void request_unlink(process_control& p, const pid& target) {
-  charge_reduction(p);
+  p.charge(1);
   if (p.relations_ == nullptr) return;
   link_state* l = p.relations_->links.find(target);
   if (l == nullptr || !l->active) return;
@@ -82,7 +77,7 @@ void request_unlink(process_control& p, const pid& target) {
 }
 
 ref request_monitor(process_control& p, const pid& target) {
-  charge_reduction(p);
+  p.charge(1);
   ref m = node_runtime::make_ref();
   p.set_mark(mark_key(m));
   const pid me = p.self();
@@ -94,7 +89,7 @@ ref request_monitor(process_control& p, const pid& target) {
 }
 
 bool request_demonitor(process_control& p, const ref& m) {
-  charge_reduction(p);
+  p.charge(1);
   if (p.relations_ == nullptr) return false;
   pid* target = p.relations_->monitors.find(m);
   if (target == nullptr) return false;
@@ -106,12 +101,12 @@ bool request_demonitor(process_control& p, const ref& m) {
 
 void request_exit(node_runtime& node, process_control* p, const pid& target, const term& reason) {
   pid from = p != nullptr ? p->self() : pid{};
-  if (p != nullptr) charge_reduction(*p);
+  if (p != nullptr) p->charge(1);
   node.deliver(target, make_exit_signal(from, reason, false));
   // A signal to oneself is acted upon at once, as on BEAM.
   if (p != nullptr && target == from) {
     p->drain_inbox();
-    if (p->exiting_) p->throw_exit();
+    if (p->exiting()) p->throw_exit();
   }
 }
 

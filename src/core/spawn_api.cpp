@@ -40,12 +40,7 @@ spawn_result spawn_commit(node_runtime& node, const spawn_options& options,
   }
   process_slot& slot = node.table().at(index);
   process_control& p = body.promise();
-  p.self_id_ = index;
-  p.self_serial_ = slot.serial.load(std::memory_order_relaxed);
-  p.slot_ = &slot;
-  p.node_ = &node;
-  p.body_ = body;
-  p.closure_ = closure;
+  p.bind(node, slot, index, body, closure);
   p.priority = options.priority;
   slot.task = &p;
 
@@ -62,9 +57,7 @@ spawn_result spawn_commit(node_runtime& node, const spawn_options& options,
     relations_of(*parent).monitors.insert(result.monitor, result.pid);
     std::uint64_t key = mark_key(result.monitor);
     if (ref::local(key) == result.monitor) {
-      p.spawn_monitor_key_ = key;
-      p.spawn_watcher_id_ = parent->self_id_;
-      p.spawn_watcher_serial_ = parent->self_serial_;
+      p.watched_from_spawn(key, parent->self());
     } else {
       relations_of(p).monitored_by.insert(result.monitor, parent->self());
     }

@@ -52,8 +52,7 @@ void io_wait::await_suspend(std::coroutine_handle<> h) noexcept {
   if (deadline_ns == 0) deadline_ns = 1;  // 0 means "poll" to receive
   // As a receive that found nothing: the run loop now runs check() before it
   // blocks the process, and again whenever a signal wakes it.
-  p.state_ = run_state::waiting;
-  p.receive_suspend(*this, h);
+  p.timed_wait_suspend(*this, h);
 }
 
 bool io_wait::check(wait_base& base, process_control&) {

@@ -204,7 +204,7 @@ void refuse_call(signal* s, const message_descriptor& d) noexcept {
 
 bool current_process_exiting() noexcept {
   process_control* p = this_thread.process;
-  return p != nullptr && p->exiting_;
+  return p != nullptr && p->exiting();
 }
 
 term type_name_term(const std::type_info& type) {
@@ -263,8 +263,8 @@ void call_failed(term failure, const server_ref& server, const term& request,
 
 signal* take_queued(const ref* since, bool (*accept)(signal*, const void*), const void* context) {
   process_control& p = current_process("receive");
-  return p.messages_.take_if(since != nullptr ? mark_key(*since) : 0,
-                             [&](signal* s) { return accept(s, context); });
+  return p.messages().take_if(since != nullptr ? mark_key(*since) : 0,
+                              [&](signal* s) { return accept(s, context); });
 }
 
 void flush_exit_from(const pid& from) noexcept {

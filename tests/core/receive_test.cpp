@@ -173,7 +173,7 @@ TEST_P(receive, waiting_for_a_reply_does_not_rescan_a_long_queue) {
     // Drain the inbox into the queue first, so the noise is really in the way.
     co_await bl::receive([](int) {}, bl::after(0ms));
     auto& pcb = bl::detail::current_process("test");
-    std::uint64_t before = pcb.messages_.scanned();
+    std::uint64_t before = pcb.messages().scanned();
     for (int i = 0; i < 100; ++i) {
       bl::ref tag = bl::make_ref();
       bl::send(server, me, tag, i);
@@ -182,9 +182,9 @@ TEST_P(receive, waiting_for_a_reply_does_not_rescan_a_long_queue) {
                                                 [](const bl::ref&, int n) { return n; }));
       EXPECT_EQ(reply, i * 2);
     }
-    scanned = pcb.messages_.scanned() - before;
+    scanned = pcb.messages().scanned() - before;
     bl::send(server, me, bl::ref{}, -1);
-    EXPECT_EQ(pcb.messages_.length(), static_cast<std::uint32_t>(noise));
+    EXPECT_EQ(pcb.messages().length(), static_cast<std::uint32_t>(noise));
   });
   EXPECT_LT(scanned, 1000u);  // not 100 x noise
 }

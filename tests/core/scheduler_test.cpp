@@ -221,7 +221,7 @@ flood_outcome run_flood(const bl::node_options& o, int senders, long per_sender)
     auto& pcb = bl::detail::current_process("test");
     for (long k = 0; k < senders * per_sender; ++k) {
       co_await bl::receive<long>();
-      out.longest_queue = std::max(out.longest_queue, pcb.messages_.length());
+      out.longest_queue = std::max(out.longest_queue, pcb.messages().length());
     }
   });
   node.run();
@@ -316,7 +316,7 @@ TEST_P(scheduler, senders_that_work_between_sends_are_not_moved_by_a_flood) {
     auto& pcb = bl::detail::current_process("test");
     for (long k = 0; k < producers * per_producer; ++k) {
       co_await bl::receive<long>();
-      longest_queue = std::max(longest_queue, pcb.messages_.length());
+      longest_queue = std::max(longest_queue, pcb.messages().length());
       spin_for(4us);
     }
   });

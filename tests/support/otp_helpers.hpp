@@ -27,7 +27,7 @@ inline bl::term A(const char* name) {
 // Messages left in the caller's queue (after taking in everything that arrived).
 inline bl::task<std::uint32_t> queued_messages() {
   co_await bl::receive(bl::after(std::chrono::milliseconds(0)));
-  co_return bl::detail::current_process("test").messages_.length();
+  co_return bl::detail::current_process("test").messages().length();
 }
 
 // Expects the awaitable to throw call_exit and returns its failure reason.

@@ -6,7 +6,9 @@
 // and the serial. Everything here is owned by the process: only the thread running
 // it reads or writes these fields, and other processes reach it only through
 // signals pushed onto the inbox (ARCHITECTURE.md decision 3; a process changes only
-// its own link and monitor tables).
+// its own link and monitor tables). The fields are private: the process's own
+// operations are members, and its friends are the run loop (node_runtime) and the
+// link, monitor and exit protocol (relations.cpp); docs/design/process.md.
 //
 // Where a process sits, by state:
 //   created        spawned, in a run queue, its body not started
@@ -26,6 +28,7 @@
 #include <coroutine>
 #include <cstdint>
 #include <exception>
+#include <string>
 
 #include "beamline/detail/mailbox.hpp"
 #include "beamline/detail/process_slot.hpp"
@@ -34,6 +37,10 @@
 #include "beamline/detail/thread_state.hpp"
 #include "beamline/pid.hpp"
 #include "beamline/term.hpp"
+
+namespace beamline {
+struct process_info;
+}
 
 namespace beamline::detail {
 
@@ -112,19 +119,52 @@ struct spawn_closure {
 
 class process_control : public schedulable {
  public:
-  process_control() noexcept = default;
+  // Inside a coroutine's promise (process::promise_type): the frame's size was
+  // noted by the promise's operator new just before.
+  process_control() noexcept : frame_bytes_(this_thread.new_frame_bytes) {}
   process_control(const process_control&) = delete;
   process_control& operator=(const process_control&) = delete;
   ~process_control();
 
   pid self() const noexcept { return pid{self_id_, self_serial_, 0, 0}; }
   bool spawned() const noexcept { return slot_ != nullptr; }
+  node_runtime& node() const noexcept { return *node_; }
+  // An exit has been decided (the process is ending; exit_reason_ holds why).
+  bool exiting() const noexcept { return exiting_; }
+
+  // --- spawn (spawn_api.cpp) -----------------------------------------------------
+  // Gives the new process its identity, its slot, its body and what it owns.
+  void bind(node_runtime& node, process_slot& slot, std::uint32_t index,
+            std::coroutine_handle<> body, spawn_closure* closure) noexcept;
+  // spawn_monitor: `watcher` monitors this new process with reference
+  // ref::local(key) (kept here, not in the relations tables: see spawn_monitor_key_).
+  void watched_from_spawn(std::uint64_t key, const pid& watcher) noexcept {
+    spawn_monitor_key_ = key;
+    spawn_watcher_id_ = watcher.id;
+    spawn_watcher_serial_ = watcher.serial;
+  }
 
   // --- the mailbox (owner only; beamline/detail/mailbox.hpp) ----------------------
   // Moves every signal in the inbox into this process: messages are appended to the
-  // queue, other signals are acted upon (which may end the process: see exiting_).
+  // queue, other signals are acted upon (which may end the process: see exiting()).
   void drain_inbox();
   bool inbox_nonempty() const noexcept { return detail::inbox_nonempty(*slot_); }
+  // The message queue, for the readers that scan it inline (receive.hpp,
+  // next_message.hpp) or take from it (flushes).
+  message_queue& messages() noexcept { return messages_; }
+  const message_queue& messages() const noexcept { return messages_; }
+
+  // --- reductions ------------------------------------------------------------------
+  // Spends `n` reductions of the time slice (and counts them for process_info).
+  void charge(std::uint32_t n) noexcept {
+    this_thread.budget -= static_cast<std::int32_t>(n);
+    reductions_ += n;
+  }
+  // A message sent, which cost `n` reductions.
+  void count_send(std::uint32_t n) noexcept {
+    charge(n);
+    ++messages_out_;
+  }
 
   // --- receive (called by receive.hpp's awaiter) ---------------------------------
   // The fast path, for a receive without a mark: true if the slice allows one more
@@ -149,6 +189,17 @@ class process_control : public schedulable {
   // Suspends in a wait that is not a receive (blocking calls): r.satisfied says
   // when it is over; a signal wakes the process to ask it again.
   void wait_suspend(wait_base& r, std::coroutine_handle<> h) noexcept;
+  // The same with r.deadline_ns as a timeout (socket operations): the run loop asks
+  // r.satisfied before it blocks the process, and again on each signal.
+  void timed_wait_suspend(wait_base& r, std::coroutine_handle<> h) noexcept {
+    state_ = run_state::waiting;
+    receive_suspend(r, h);
+  }
+  // Suspends in check() or yield(): back to a run queue.
+  void yield_suspend(std::coroutine_handle<> h) noexcept {
+    resume_ = h;
+    state_ = run_state::yielded;
+  }
 
   // --- marks for receive(since(ref), ...) ---------------------------------------
   void set_mark(std::uint64_t key) noexcept { messages_.set_mark(key); }
@@ -159,6 +210,30 @@ class process_control : public schedulable {
   [[noreturn]] void throw_exit();
   // Decides that the process ends with `reason` (the first decision wins).
   void begin_exit(const term& reason);
+  // Returns the previous setting.
+  bool set_trap_exit(bool on) noexcept {
+    const bool was = trap_exit_;
+    trap_exit_ = on;
+    return was;
+  }
+
+  // --- what the process is doing (process_info.cpp) --------------------------------
+  beamline::process_info info() const;
+  std::string status() const;  // "running", "waiting: receive (file:line)", ...
+
+ private:
+  // The run loop, deliver and destroy_process (node_runtime.cpp, run_loop.cpp).
+  friend class node_runtime;
+  // The link, monitor and exit protocol (relations.hpp, relations.cpp): a process's
+  // tables, its exit reason and trap_exit.
+  friend relations& relations_of(process_control& p);
+  friend void request_link(process_control& p, const pid& target);
+  friend void request_unlink(process_control& p, const pid& target);
+  friend ref request_monitor(process_control& p, const pid& target);
+  friend bool request_demonitor(process_control& p, const ref& monitor);
+  friend void handle_relation_signal(process_control& p, signal* s);
+  friend void answer_after_exit(process_control& p, signal* s) noexcept;
+  friend void notify_exit(process_control& p) noexcept;
 
   // --- internals of signal handling (process_control.cpp) -------------------------
   void handle_signal(signal* s);
@@ -191,7 +266,7 @@ class process_control : public schedulable {
 
   wait_base* waiter_ = nullptr;     // the receive this process waits in
   std::uint32_t wait_epoch_ = 0;    // tells a live receive timeout from a stale one
-  std::uint32_t frame_bytes_ = 0;   // the body's coroutine frame (the control block in it)
+  std::uint32_t frame_bytes_;       // the body's coroutine frame (the control block in it)
   receive_timer* timer_ = nullptr;  // this process's receive timer, made on first use
 
   relations* relations_ = nullptr;  // links and monitors, made on first use

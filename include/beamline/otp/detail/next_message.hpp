@@ -44,7 +44,7 @@ class next_message : public wait_base {
 
  private:
   static bool take_first(wait_base& base, process_control& p) {
-    signal** link = p.messages_.scan([](signal*) { return true; });
+    signal** link = p.messages().scan([](signal*) { return true; });
     if (link == nullptr) return false;
     base.matched = link;
     base.matched_index = 0;
