@@ -85,25 +85,4 @@ TEST_P(termination, with_memory_the_same_exit_reaches_the_link_and_the_monitor) 
   EXPECT_TRUE(*out.partner_got_exit);
 }
 
-TEST_P(termination, a_link_to_a_pid_of_an_unreachable_node_fails_with_noconnection) {
-  std::optional<bl::term> link_error, down_reason;
-  run([&]() -> bl::process {
-    // A process of another node; no transport is installed.
-    bl::pid remote{1, 1, bl::atom("other@host").index(), 1};
-    try {
-      bl::link(remote);
-    } catch (const bl::error& e) {
-      link_error = e.reason();
-    }
-    bl::ref m = bl::monitor(remote);
-    co_await bl::receive([&](const bl::down_message& d) {
-      if (d.monitor == m) down_reason = d.reason;
-    });
-  });
-  ASSERT_TRUE(link_error.has_value());
-  EXPECT_EQ(*link_error, bl::term(bl::atom("noconnection")));
-  ASSERT_TRUE(down_reason.has_value());
-  EXPECT_EQ(*down_reason, bl::term(bl::atom("noconnection")));
-}
-
 }  // namespace

@@ -21,7 +21,10 @@ using namespace std::chrono_literals;
 using bl::detail::signal;
 using bl::detail::signal_kind;
 
-class transport : public node_test {};
+class transport : public node_test {
+ public:
+  using node_test::run;
+};
 BEAMLINE_SWEEP_WORKERS(transport);
 
 // What the remote node was given.
@@ -36,7 +39,13 @@ struct received {
 
 class fake_node final : public bl::detail::signal_transport {
  public:
-  fake_node(bl::detail::node_runtime& local, bl::atom name) : local_(local), name_(name) {}
+  explicit fake_node(bl::atom name) : name_(name) {}
+
+  // Becomes the transport of the calling process's node.
+  void install() {
+    local_ = bl::detail::current_node();
+    local_->set_transport(this);
+  }
 
   bool send(const bl::pid& to, signal* s) noexcept override {
     if (to.node != name_.index()) {  // a node this transport cannot reach
@@ -74,9 +83,9 @@ class fake_node final : public bl::detail::signal_transport {
     for (const received& r : log) {
       if (r.to != who) continue;
       if (r.kind == signal_kind::link)
-        local_.deliver(r.from, bl::detail::make_exit_signal(who, reason, true));
+        local_->deliver(r.from, bl::detail::make_exit_signal(who, reason, true));
       else if (r.kind == signal_kind::monitor)
-        local_.deliver(r.from, bl::detail::make_down_signal(r.monitor, who, reason));
+        local_->deliver(r.from, bl::detail::make_down_signal(r.monitor, who, reason));
     }
   }
 
@@ -86,7 +95,7 @@ class fake_node final : public bl::detail::signal_transport {
   }
 
  private:
-  bl::detail::node_runtime& local_;
+  bl::detail::node_runtime* local_ = nullptr;
   bl::atom name_;
   std::mutex lock_;
   std::vector<received> log_;
@@ -98,15 +107,14 @@ bl::pid remote_pid(bl::atom name, std::uint32_t id) {
 }
 
 TEST_P(transport, a_message_to_a_remote_pid_goes_to_the_transport) {
-  std::optional<fake_node> other;
   const bl::atom name("other@host");
+  fake_node other(name);
   run([&]() -> bl::process {
-    other.emplace(*bl::detail::current_node(), name);
-    bl::detail::current_node()->set_transport(&*other);
+    other.install();
     bl::send(remote_pid(name, 1), 42);
     co_return;
   });
-  std::vector<received> log = other->log();
+  std::vector<received> log = other.log();
   ASSERT_EQ(log.size(), 1u);
   EXPECT_EQ(log[0].kind, signal_kind::message);
   EXPECT_EQ(log[0].to, remote_pid(name, 1));
@@ -114,19 +122,18 @@ TEST_P(transport, a_message_to_a_remote_pid_goes_to_the_transport) {
 }
 
 TEST_P(transport, a_remote_link_is_requested_and_its_exit_arrives_as_a_local_one_would) {
-  std::optional<fake_node> other;
   const bl::atom name("other@host");
+  fake_node other(name);
   const bl::pid far = remote_pid(name, 2);
   std::optional<bl::exit_message> got;
   run([&]() -> bl::process {
-    other.emplace(*bl::detail::current_node(), name);
-    bl::detail::current_node()->set_transport(&*other);
+    other.install();
     bl::trap_exit(true);
     bl::link(far);  // no error: the transport took the request
-    other->end(far, bl::atom("gone"));
+    other.end(far, bl::atom("gone"));
     co_await bl::receive([&](const bl::exit_message& e) { got = e; });
   });
-  std::vector<received> log = other->log();
+  std::vector<received> log = other.log();
   ASSERT_EQ(log.size(), 1u);
   EXPECT_EQ(log[0].kind, signal_kind::link);
   EXPECT_EQ(log[0].to, far);
@@ -136,19 +143,18 @@ TEST_P(transport, a_remote_link_is_requested_and_its_exit_arrives_as_a_local_one
 }
 
 TEST_P(transport, a_remote_monitor_gets_its_down_through_the_transport) {
-  std::optional<fake_node> other;
   const bl::atom name("other@host");
+  fake_node other(name);
   const bl::pid far = remote_pid(name, 3);
   std::optional<bl::down_message> got;
   bl::ref monitor;
   run([&]() -> bl::process {
-    other.emplace(*bl::detail::current_node(), name);
-    bl::detail::current_node()->set_transport(&*other);
+    other.install();
     monitor = bl::monitor(far);
-    other->end(far, bl::atom("gone"));
+    other.end(far, bl::atom("gone"));
     co_await bl::receive([&](const bl::down_message& d) { got = d; });
   });
-  std::vector<received> log = other->log();
+  std::vector<received> log = other.log();
   ASSERT_EQ(log.size(), 1u);
   EXPECT_EQ(log[0].kind, signal_kind::monitor);
   EXPECT_EQ(log[0].monitor, monitor);
@@ -159,12 +165,11 @@ TEST_P(transport, a_remote_monitor_gets_its_down_through_the_transport) {
 }
 
 TEST_P(transport, unlink_demonitor_and_exit_to_a_remote_pid_are_signals_too) {
-  std::optional<fake_node> other;
   const bl::atom name("other@host");
+  fake_node other(name);
   const bl::pid far = remote_pid(name, 4);
   run([&]() -> bl::process {
-    other.emplace(*bl::detail::current_node(), name);
-    bl::detail::current_node()->set_transport(&*other);
+    other.install();
     bl::link(far);
     bl::unlink(far);
     bl::ref m = bl::monitor(far);
@@ -172,7 +177,7 @@ TEST_P(transport, unlink_demonitor_and_exit_to_a_remote_pid_are_signals_too) {
     bl::exit(far, bl::atom("stop"));
     co_return;
   });
-  std::vector<received> log = other->log();
+  std::vector<received> log = other.log();
   ASSERT_EQ(log.size(), 5u);
   EXPECT_EQ(log[0].kind, signal_kind::link);
   EXPECT_EQ(log[1].kind, signal_kind::unlink);
@@ -183,19 +188,18 @@ TEST_P(transport, unlink_demonitor_and_exit_to_a_remote_pid_are_signals_too) {
   EXPECT_EQ(log[4].reason, bl::term(bl::atom("stop")));
 }
 
-TEST_P(transport, a_node_the_transport_cannot_reach_fails_with_noconnection) {
-  std::optional<fake_node> other;
+// Links to and monitors `far`, whose node cannot be reached: the link fails at once,
+// the monitor's DOWN comes at once, both with reason noconnection (as in Erlang).
+void expect_unreachable(transport& test, const bl::pid& far, fake_node* installed) {
   std::optional<bl::term> link_error, down_reason;
-  run([&]() -> bl::process {
-    other.emplace(*bl::detail::current_node(), bl::atom("other@host"));
-    bl::detail::current_node()->set_transport(&*other);
-    bl::pid unreachable = remote_pid(bl::atom("down@host"), 1);
+  test.run([&]() -> bl::process {
+    if (installed != nullptr) installed->install();
     try {
-      bl::link(unreachable);
+      bl::link(far);
     } catch (const bl::error& e) {
       link_error = e.reason();
     }
-    bl::ref m = bl::monitor(unreachable);
+    bl::ref m = bl::monitor(far);
     co_await bl::receive([&](const bl::down_message& d) {
       if (d.monitor == m) down_reason = d.reason;
     });
@@ -204,7 +208,16 @@ TEST_P(transport, a_node_the_transport_cannot_reach_fails_with_noconnection) {
   EXPECT_EQ(*link_error, bl::term(bl::atom("noconnection")));
   ASSERT_TRUE(down_reason.has_value());
   EXPECT_EQ(*down_reason, bl::term(bl::atom("noconnection")));
-  EXPECT_TRUE(other->log().empty());
+}
+
+TEST_P(transport, without_a_transport_another_node_is_unreachable) {
+  expect_unreachable(*this, remote_pid(bl::atom("other@host"), 1), nullptr);
+}
+
+TEST_P(transport, a_node_the_transport_cannot_reach_fails_with_noconnection) {
+  fake_node other(bl::atom("other@host"));
+  expect_unreachable(*this, remote_pid(bl::atom("down@host"), 1), &other);
+  EXPECT_TRUE(other.log().empty());
 }
 
 }  // namespace
