@@ -2,6 +2,7 @@
 // it is in, and where in the program), its counters, and nothing once it is dead.
 #include <atomic>
 #include <chrono>
+#include <memory>
 #include <optional>
 #include <string>
 
@@ -64,15 +65,16 @@ TEST_P(process_info, a_receiving_process_reports_its_wait_its_queue_and_its_coun
 TEST_P(process_info, tells_sleep_blocking_and_call_waits_apart) {
   static int sleep_line = 0, blocking_line = 0, call_line = 0;
   std::optional<bl::process_info> sleeping, blocked, calling;
-  std::atomic<bool> release{false};
+  // Shared with the dirty thread, which may still be in the call when the test ends.
+  auto release = std::make_shared<std::atomic<bool>>(false);
   run([&]() -> bl::process {
     bl::pid sleeper = bl::spawn([]() -> bl::process {
       sleep_line = __LINE__ + 1;
       co_await bl::sleep(1h);
     });
-    bl::pid blocker = bl::spawn([&release]() -> bl::process {
-      auto call = [&release] {
-        while (!release.load()) std::this_thread::sleep_for(1ms);
+    bl::pid blocker = bl::spawn([release]() -> bl::process {
+      auto call = [release] {
+        while (!release->load()) std::this_thread::sleep_for(1ms);
       };
       blocking_line = __LINE__ + 1;
       co_await bl::blocking(std::move(call));
@@ -85,7 +87,7 @@ TEST_P(process_info, tells_sleep_blocking_and_call_waits_apart) {
     sleeping = co_await wait_for_status(sleeper, "waiting: sleep");
     blocked = co_await wait_for_status(blocker, "waiting: blocking");
     calling = co_await wait_for_status(caller, "waiting: call");
-    release = true;
+    release->store(true);
     bl::exit(sleeper, bl::atom("kill"));
     bl::exit(caller, bl::atom("kill"));
     bl::exit(blocker, bl::atom("kill"));
