@@ -1,4 +1,5 @@
-// process_control.cpp: a process's signals, receive, exits and termination.
+// process_control.cpp: a process's signals, receive, exits and what its destructor
+// frees (terminate(), the step before it, is in relations.cpp).
 //
 // Everything here runs on the thread that runs the process (or, for termination at
 // node teardown, the thread destroying it): the control block is owner-only.
@@ -66,22 +67,6 @@ void process_control::drain_inbox() {
     }
   }
   slot_->backlog.store(messages_.length(), std::memory_order_relaxed);
-}
-
-void process_control::append_message(signal* s) noexcept {
-  s->kind = signal_kind::message;
-  ++messages_in_;
-  messages_.append(s);
-}
-
-void process_control::bind(node_runtime& node, process_slot& slot, std::uint32_t index,
-                           std::coroutine_handle<> body, spawn_closure* closure) noexcept {
-  self_id_ = index;
-  self_serial_ = slot.serial.load(std::memory_order_relaxed);
-  slot_ = &slot;
-  node_ = &node;
-  body_ = body;
-  closure_ = closure;
 }
 
 void process_control::begin_exit(const term& reason) {
@@ -201,41 +186,7 @@ void process_control::throw_exit() {
 
 // --- termination --------------------------------------------------------------------
 
-// The process has ended (its body returned or threw, or an exit signal killed it):
-// everything other processes can observe, in Erlang's order. The node calls it
-// before destroying the frame; nothing here throws (an allocation that fails is
-// logged and its signal not sent: relations.hpp).
-void process_control::terminate() noexcept {
-  if (terminated_ || slot_ == nullptr) return;
-  terminated_ = true;
-  node_runtime& node = *node_;
-  const pid me = self();
-
-  // 1. Directly visible resources first: the name.
-  if (slot_->name.load(std::memory_order_acquire) != 0) node.names().release(me);
-
-  // 2. The wait timer.
-  if (timer_ != nullptr) node.scheduler().cancel_timer(*timer_);
-
-  // 3. Close the inbox. Queued messages are dropped; link and monitor requests that
-  //    arrived too late are answered with the exit reason.
-  for (signal* s = messages_.take_all(); s != nullptr;) {
-    signal* next = s->next;
-    answer_after_exit(*this, s);
-    s = next;
-  }
-  for (signal* s = inbox_close(*slot_); s != nullptr;) {
-    signal* next = s->next;
-    if (s->target_serial != self_serial_)
-      destroy(s);
-    else
-      answer_after_exit(*this, s);
-    s = next;
-  }
-
-  // 4. Links, monitors on this process, and monitors it holds.
-  notify_exit(*this);
-}
+// terminate(): relations.cpp, beside the exit notifications it ends with.
 
 // What is left once the frame is gone: the memory the process owned, then its pid.
 process_control::~process_control() {

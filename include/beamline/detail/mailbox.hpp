@@ -89,7 +89,11 @@ inline bool inbox_try_block(process_slot& slot) noexcept {
 }
 
 // Owner, ending: closes the inbox and returns what was left in it, oldest first.
-signal* inbox_close(process_slot& slot) noexcept;
+inline signal* inbox_close(process_slot& slot) noexcept {
+  signal* s = slot.inbox.exchange(closed_tag(), std::memory_order_acq_rel);
+  if (s == blocked_tag() || s == closed_tag()) return nullptr;
+  return reverse_chain(s);
+}
 
 // --- the message queue (owner only) ---------------------------------------------
 
@@ -174,7 +178,15 @@ class message_queue {
   std::size_t bytes() const noexcept;
 
   // Takes the whole queue, oldest first, leaving it empty (the process ends).
-  signal* take_all() noexcept;
+  signal* take_all() noexcept {
+    signal* all = head_;
+    head_ = nullptr;
+    tail_ = &head_;
+    save_ = &head_;
+    length_ = 0;
+    marks_[0] = marks_[1] = mark{};
+    return all;
+  }
 
   // Records a receive mark for key at the queue's tail: the messages that arrive
   // from now on. Two marks are kept, the oldest replaced first.

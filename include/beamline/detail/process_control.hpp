@@ -19,9 +19,9 @@
 //   yielded        suspended in check()/yield(); in a run queue
 //   exiting        an exit signal ended it; its frame is about to be destroyed
 //
-// A process ends in two steps (src/core/process_control.cpp, "termination"):
-// terminate() releases its name, closes its inbox and sends its link exits and
-// DOWNs; then its frame is destroyed, and this class's destructor frees what the
+// A process ends in two steps: terminate() (src/core/relations.cpp) releases its
+// name, closes its inbox and sends its link exits and DOWNs; then its frame is
+// destroyed, and this class's destructor (process_control.cpp) frees what the
 // process owned and, last, its slot.
 #pragma once
 
@@ -135,7 +135,14 @@ class process_control : public schedulable {
   // --- spawn (spawn_api.cpp) -----------------------------------------------------
   // Gives the new process its identity, its slot, its body and what it owns.
   void bind(node_runtime& node, process_slot& slot, std::uint32_t index,
-            std::coroutine_handle<> body, spawn_closure* closure) noexcept;
+            std::coroutine_handle<> body, spawn_closure* closure) noexcept {
+    self_id_ = index;
+    self_serial_ = slot.serial.load(std::memory_order_relaxed);
+    slot_ = &slot;
+    node_ = &node;
+    body_ = body;
+    closure_ = closure;
+  }
   // spawn_monitor: `watcher` monitors this new process with reference
   // ref::local(key) (kept here, not in the relations tables: see spawn_monitor_key_).
   void watched_from_spawn(std::uint64_t key, const pid& watcher) noexcept {
@@ -237,7 +244,11 @@ class process_control : public schedulable {
 
   // --- internals of signal handling (process_control.cpp) -------------------------
   void handle_signal(signal* s);
-  void append_message(signal* s) noexcept;
+  void append_message(signal* s) noexcept {
+    s->kind = signal_kind::message;
+    ++messages_in_;
+    messages_.append(s);
+  }
   // Ends the process for the rest of the node (its name, its inbox, its links and
   // monitors); the node calls it before destroying the frame.
   void terminate() noexcept;
