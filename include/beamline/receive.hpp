@@ -155,13 +155,10 @@ class receive_awaiter : public wait_base {
       : handlers_(std::move(handlers)...), after_(std::move(after)) {
     wait_base::satisfied = &receive_awaiter::scan_queue;
     since_key = since;
-    if constexpr (sizeof...(Handlers) == 0) reason = wait_reason::sleep;
-    if (since != 0) reason = wait_reason::call;  // a reply to a request tagged with a reference
     if constexpr (is_after<After>::value) deadline_ns = timeout_deadline(after_.timeout_ns);
   }
 
   bool await_ready(BL_WAIT_SITE_PARAMETERS) {
-    where = wait_site{site_file, site_line};
     process_control& p = current_process("receive");
     process_ = &p;
     // The common case inline: the first message in the queue is accepted.
@@ -173,6 +170,11 @@ class receive_awaiter : public wait_base {
         return true;
       }
     }
+    // The slow way, which may wait: what for, and where (process_info shows them;
+    // the fast path above never waits and does not pay for them).
+    where = wait_site{site_file, site_line};
+    if constexpr (sizeof...(Handlers) == 0) reason = wait_reason::sleep;
+    if (since_key != 0) reason = wait_reason::call;  // a reply to a request tagged with a reference
     return p.receive_ready(*this);
   }
   void await_suspend(std::coroutine_handle<> h) noexcept { process_->receive_suspend(*this, h); }

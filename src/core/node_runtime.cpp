@@ -165,8 +165,34 @@ delivery node_runtime::deliver(const pid& to, signal* s) noexcept {
   // Read before the push: once queued, the node belongs to the addressee.
   const bool message = s->kind == signal_kind::message;
   switch (inbox_push(*slot, s)) {
-    case push_result::queued:
-      return {true, message ? backlog_penalty(*slot) : 0};
+    case push_result::queued: {
+      if (!message) return {true, 0};
+      // Counted in the backlog, and the sender owes reductions for it.
+      std::uint32_t backlog = slot->backlog.load(std::memory_order_relaxed) + 1;
+      slot->backlog.store(backlog, std::memory_order_relaxed);
+      // One more reduction per 256 waiting signals: a flood into one process gives
+      // its senders on the receiver's worker shorter and shorter slices, so the
+      // receiver gets its turn there. Senders on other workers do not compete with
+      // it for a slice: shortening theirs would only add switches.
+      // (The worker state is only read here, and its tag never changes: if a
+      // preemption took the worker away since, the answer is merely stale.)
+      worker_state* w = this_worker_state();
+      if (w == nullptr) {
+        // No worker: a plain thread (no process, no slice to shorten), or a process
+        // preempted away from its worker. That one runs on a thread of its own beside
+        // every worker, competing with the receiver for a core: it pays the penalty
+        // too, and once its slice is spent it yields and goes back to the run queues.
+        return {true, this_thread.process != nullptr ? backlog >> 8 : 0};
+      }
+      std::uint32_t tag = slot->worker_tag.load(std::memory_order_relaxed);
+      if (tag != w->tag) {
+        if (tag != 0) note_remote_send(tag);
+        return {true, 0};
+      }
+      std::uint32_t penalty = backlog >> 8;
+      if (process_control* p = this_thread.process) p->local_send_cost_ += 1 + penalty;
+      return {true, penalty};
+    }
     case push_result::woke:
       make_runnable(*slot->task);
       return {true, 0};
@@ -185,35 +211,6 @@ bool node_runtime::deliver_remote(const pid& to, signal* s) noexcept {
     return false;
   }
   return transport->send(to, s);
-}
-
-// A message was queued behind others in `slot`'s inbox: counts it in the backlog
-// and returns the reductions its sender owes for it.
-std::uint32_t node_runtime::backlog_penalty(process_slot& slot) noexcept {
-  std::uint32_t backlog = slot.backlog.load(std::memory_order_relaxed) + 1;
-  slot.backlog.store(backlog, std::memory_order_relaxed);
-  // One more reduction per 256 waiting signals: a flood into one process gives
-  // its senders on the receiver's worker shorter and shorter slices, so the
-  // receiver gets its turn there. Senders on other workers do not compete with
-  // it for a slice: shortening theirs would only add switches.
-  // (The worker state is only read here, and its tag never changes: if a
-  // preemption took the worker away since, the answer is merely stale.)
-  worker_state* w = this_worker_state();
-  if (w == nullptr) {
-    // No worker: a plain thread (no process, no slice to shorten), or a process
-    // preempted away from its worker. That one runs on a thread of its own beside
-    // every worker, competing with the receiver for a core: it pays the penalty
-    // too, and once its slice is spent it yields and goes back to the run queues.
-    return this_thread.process != nullptr ? backlog >> 8 : 0;
-  }
-  std::uint32_t tag = slot.worker_tag.load(std::memory_order_relaxed);
-  if (tag != w->tag) {
-    if (tag != 0) note_remote_send(tag);
-    return 0;
-  }
-  std::uint32_t penalty = backlog >> 8;
-  if (process_control* p = this_thread.process) p->local_send_cost_ += 1 + penalty;
-  return penalty;
 }
 
 // A message queued for a process on another worker (worker `tag`): counted for

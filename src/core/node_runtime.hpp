@@ -150,7 +150,6 @@ class node_runtime {
     return this_thread.node == this ? this_thread.node_worker : nullptr;
   }
   void note_remote_send(std::uint32_t tag) noexcept;
-  std::uint32_t backlog_penalty(process_slot& slot) noexcept;
   bool deliver_remote(const pid& to, signal* s) noexcept;
   sched::run_outcome yield_outcome(process_control& p, std::int32_t start_budget) noexcept;
 

@@ -262,6 +262,16 @@ void fail_exit_signal_allocations(int n) noexcept {
   failing_allocations.store(n, std::memory_order_relaxed);
 }
 
+// The DOWN of the monitor spawn_monitor set (kept in the control block, not in the
+// relations tables: process_control.hpp).
+void notify_spawn_watcher(process_control& p) noexcept {
+  const pid me = p.self();
+  const pid watcher{p.spawn_watcher_id_, p.spawn_watcher_serial_, 0, 0};
+  const ref monitor = ref::local(p.spawn_monitor_key_);
+  send_or_log(*p.node_, me, watcher, "a DOWN",
+              [&] { return make_down_signal(monitor, me, p.exit_reason_); });
+}
+
 void notify_exit(process_control& p) noexcept {
   node_runtime& node = *p.node_;
   const pid me = p.self();
@@ -274,11 +284,7 @@ void notify_exit(process_control& p) noexcept {
                     [&] { return make_exit_signal(me, reason, true); });
     });
   }
-  if (p.spawn_watcher_id_ != 0) {
-    const pid watcher{p.spawn_watcher_id_, p.spawn_watcher_serial_, 0, 0};
-    const ref monitor = ref::local(p.spawn_monitor_key_);
-    send_or_log(node, me, watcher, "a DOWN", [&] { return make_down_signal(monitor, me, reason); });
-  }
+  if (p.spawn_watcher_id_ != 0) notify_spawn_watcher(p);
   if (r == nullptr) return;
   r->monitored_by.for_each([&](const ref& monitor, const pid& watcher) {
     send_or_log(node, me, watcher, "a DOWN", [&] { return make_down_signal(monitor, me, reason); });
@@ -293,16 +299,26 @@ void notify_exit(process_control& p) noexcept {
 // everything other processes can observe, in Erlang's order. The node calls it
 // before destroying the frame; nothing here throws (an allocation that fails is
 // logged and its signal not sent: relations.hpp).
-// One frame for the whole exit path (flatten: the notifications above are inlined;
-// W7, a million short-lived monitored processes, counts the calls).
-[[gnu::flatten]] void process_control::terminate() noexcept {
+void process_control::terminate() noexcept {
   if (terminated_ || slot_ == nullptr) return;
   terminated_ = true;
+  if (slot_->name.load(std::memory_order_acquire) != 0 || timer_ != nullptr || !messages_.empty() ||
+      relations_ != nullptr)
+    return terminate_in_full();
+  // Most processes end with no name, no timer, nothing queued and no link or monitor
+  // but, from spawn_monitor, their spawner's (W1, W2, W7): the inbox to close and
+  // perhaps that DOWN to send.
+  close_inbox_after_exit();
+  if (spawn_watcher_id_ != 0) notify_spawn_watcher(*this);
+}
+
+// Every step, in one frame: the notifications above are inlined (W7, a million
+// short-lived monitored processes, counts the calls).
+[[gnu::flatten, gnu::noinline]] void process_control::terminate_in_full() noexcept {
   node_runtime& node = *node_;
-  const pid me = self();
 
   // 1. Directly visible resources first: the name.
-  if (slot_->name.load(std::memory_order_acquire) != 0) node.names().release(me);
+  if (slot_->name.load(std::memory_order_acquire) != 0) node.names().release(self());
 
   // 2. The wait timer.
   if (timer_ != nullptr) node.scheduler().cancel_timer(*timer_);
@@ -314,6 +330,13 @@ void notify_exit(process_control& p) noexcept {
     answer_after_exit(*this, s);
     s = next;
   }
+  close_inbox_after_exit();
+
+  // 4. Links, monitors on this process, and monitors it holds.
+  notify_exit(*this);
+}
+
+void process_control::close_inbox_after_exit() noexcept {
   for (signal* s = inbox_close(*slot_); s != nullptr;) {
     signal* next = s->next;
     if (s->target_serial != self_serial_)
@@ -322,9 +345,6 @@ void notify_exit(process_control& p) noexcept {
       answer_after_exit(*this, s);
     s = next;
   }
-
-  // 4. Links, monitors on this process, and monitors it holds.
-  notify_exit(*this);
 }
 
 }  // namespace beamline::detail

@@ -78,6 +78,8 @@ void answer_after_exit(process_control& p, signal* s) noexcept;
 // memory exhaustion while a process exits degrades to a partner that does not learn
 // of this exit, and never ends the node (docs/design/process.md, "Termination").
 void notify_exit(process_control& p) noexcept;
+// Only the DOWN of the monitor that spawn_monitor set on p (part of notify_exit).
+void notify_spawn_watcher(process_control& p) noexcept;
 
 // For tests: the next n allocations of termination signals fail as if memory were
 // exhausted.

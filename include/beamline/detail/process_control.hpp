@@ -241,6 +241,7 @@ class process_control : public schedulable {
   friend void handle_relation_signal(process_control& p, signal* s);
   friend void answer_after_exit(process_control& p, signal* s) noexcept;
   friend void notify_exit(process_control& p) noexcept;
+  friend void notify_spawn_watcher(process_control& p) noexcept;
 
   // --- internals of signal handling (process_control.cpp) -------------------------
   void handle_signal(signal* s);
@@ -252,6 +253,8 @@ class process_control : public schedulable {
   // Ends the process for the rest of the node (its name, its inbox, its links and
   // monitors); the node calls it before destroying the frame.
   void terminate() noexcept;
+  void terminate_in_full() noexcept;
+  void close_inbox_after_exit() noexcept;
   void answer_info(signal* s) noexcept;
 
   // Identity, set at spawn.
