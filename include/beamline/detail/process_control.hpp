@@ -29,6 +29,7 @@
 #include <cstdint>
 #include <exception>
 #include <string>
+#include <utility>
 
 #include "beamline/detail/mailbox.hpp"
 #include "beamline/detail/process_slot.hpp"
@@ -186,8 +187,7 @@ class process_control : public schedulable {
   // Removes the queue's first message (the fast path matched it) and charges the
   // receive's reduction. The receive never suspended: no timer is armed for it.
   signal* take_first() noexcept {
-    --this_thread.budget;
-    ++reductions_;
+    charge(1);
     return messages_.take_first();
   }
   bool receive_ready(wait_base& r);
@@ -218,11 +218,7 @@ class process_control : public schedulable {
   // Decides that the process ends with `reason` (the first decision wins).
   void begin_exit(const term& reason);
   // Returns the previous setting.
-  bool set_trap_exit(bool on) noexcept {
-    const bool was = trap_exit_;
-    trap_exit_ = on;
-    return was;
-  }
+  bool set_trap_exit(bool on) noexcept { return std::exchange(trap_exit_, on); }
 
   // --- what the process is doing (process_info.cpp) --------------------------------
   beamline::process_info info() const;
