@@ -30,6 +30,7 @@ write_basic_package_version_file(${PROJECT_BINARY_DIR}/beamline-config-version.c
                                  COMPATIBILITY SameMinorVersion)
 install(FILES ${PROJECT_BINARY_DIR}/beamline-config.cmake
               ${PROJECT_BINARY_DIR}/beamline-config-version.cmake
+              ${CMAKE_CURRENT_LIST_DIR}/toolchain.cmake
         DESTINATION ${beamline_cmake_dir})
 
 # The pkg-config file finds the prefix from its own place (${pcfiledir}), so that the

@@ -30,7 +30,8 @@ if(CMAKE_CXX_COMPILER_ID STREQUAL "GNU")
   set(beamline_stdcxx_depends "libstdc++6 (>= ${beamline_gcc_major})")
 endif()
 set(CPACK_DEBIAN_PACKAGE_DEPENDS "${beamline_stdcxx_depends}, libstdc++-dev, zlib1g-dev")
-set(CPACK_DEBIAN_PACKAGE_RECOMMENDS "g++ (>= 4:12) | clang (>= 1:14)")
+# clang 14 or later, or g++ 13 or later (cmake/toolchain.cmake).
+set(CPACK_DEBIAN_PACKAGE_RECOMMENDS "clang (>= 1:14) | g++ (>= 4:13)")
 set(CPACK_DEBIAN_PACKAGE_SUGGESTS "cmake (>= 3.25), pkg-config")
 
 include(CPack)

@@ -8,7 +8,10 @@
 #   2. examples/consumer configures with find_package(beamline <version>), builds and
 #      runs against that prefix, and prints the version; a request for the next
 #      minor version is refused.
-#   3. cpack builds the Debian package; its contents and control fields are checked,
+#   3. g++ 12 (which miscompiles coroutine temporaries) is refused: configuring
+#      examples/consumer with it stops with the reason, and so does compiling a
+#      beamline header with it outside CMake; BEAMLINE_ALLOW_GCC_COROUTINE_BUG opts in.
+#   4. cpack builds the Debian package; its contents and control fields are checked,
 #      it is unpacked (dpkg -x, not installed) and examples/consumer/main.cpp is built
 #      from it with pkg-config and run.
 #
@@ -40,7 +43,8 @@ libdir=$(cd "$prefix" && dirname "$(find . -name libbeamline.a)")
 libdir=${libdir#./}
 for f in "$libdir/libbeamline.a" "$libdir/cmake/beamline/beamline-config.cmake" \
   "$libdir/cmake/beamline/beamline-config-version.cmake" \
-  "$libdir/cmake/beamline/beamline-targets.cmake" "$libdir/pkgconfig/beamline.pc"; do
+  "$libdir/cmake/beamline/beamline-targets.cmake" "$libdir/cmake/beamline/toolchain.cmake" \
+  "$libdir/pkgconfig/beamline.pc"; do
   [ -f "$prefix/$f" ] || fail "not installed: $f"
 done
 [ -z "$(cd "$prefix" && find . -type f ! -path './include/beamline/*' ! -path "./$libdir/*")" ] \
@@ -82,6 +86,31 @@ CMAKE
     || fail "find_package(beamline $request) found beamline $version"
 done
 
+echo "== g++ 12 refused"
+if command -v g++-12 >/dev/null; then
+  if cmake -S "$source_dir/examples/consumer" -B "$work/consumer-gcc" "${generator[@]}" \
+    -DCMAKE_CXX_COMPILER=g++-12 -DCMAKE_PREFIX_PATH="$prefix" >"$work/gcc.log" 2>&1; then
+    fail "find_package(beamline) accepted g++ 12"
+  fi
+  grep -q "miscompiles coroutines" "$work/gcc.log" || { cat "$work/gcc.log"; fail "g++ 12: no reason given"; }
+  cmake -S "$source_dir/examples/consumer" -B "$work/consumer-gcc-opt-in" "${generator[@]}" \
+    -DCMAKE_CXX_COMPILER=g++-12 -DCMAKE_PREFIX_PATH="$prefix" \
+    -DBEAMLINE_ALLOW_GCC_COROUTINE_BUG=ON >"$work/gcc-opt-in.log" 2>&1 \
+    || { cat "$work/gcc-opt-in.log"; fail "g++ 12 with BEAMLINE_ALLOW_GCC_COROUTINE_BUG=ON: configure failed"; }
+  cmake --build "$work/consumer-gcc-opt-in" >"$work/gcc-opt-in-build.log" 2>&1 \
+    || { cat "$work/gcc-opt-in-build.log"; fail "g++ 12 with the opt-in: build failed"; }
+  echo '#include <beamline/beamline.hpp>' >"$work/gcc.cpp"
+  if g++-12 -std=c++20 -fsyntax-only -I"$prefix/include" "$work/gcc.cpp" >"$work/gcc-header.log" 2>&1; then
+    fail "a beamline header compiled with g++ 12"
+  fi
+  grep -q "destroy temporaries in a co_await expression twice" "$work/gcc-header.log" \
+    || { cat "$work/gcc-header.log"; fail "g++ 12 (no CMake): no reason given"; }
+  g++-12 -std=c++20 -fsyntax-only -DBEAMLINE_ALLOW_GCC_COROUTINE_BUG -I"$prefix/include" "$work/gcc.cpp" \
+    || fail "g++ 12 with -DBEAMLINE_ALLOW_GCC_COROUTINE_BUG: the headers do not compile"
+else
+  echo "(g++-12 not installed: skipped)"
+fi
+
 echo "== Debian package"
 cpack --config "$build/CPackConfig.cmake" -B "$work/deb" >"$work/cpack.log" \
   || { cat "$work/cpack.log"; fail "cpack failed"; }
@@ -96,7 +125,7 @@ grep -q "^ Depends:.*libstdc++.*zlib1g-dev" "$work/deb.info" || fail "dependenci
 dpkg-deb -c "$deb" | awk '{print $6}' >"$work/deb.files"
 for f in ./usr/include/beamline/beamline.hpp ./usr/include/beamline/version.hpp \
   "./usr/$libdir/libbeamline.a" "./usr/$libdir/cmake/beamline/beamline-config.cmake" \
-  "./usr/$libdir/pkgconfig/beamline.pc"; do
+  "./usr/$libdir/cmake/beamline/toolchain.cmake" "./usr/$libdir/pkgconfig/beamline.pc"; do
   grep -qx -- "$f" "$work/deb.files" || fail "not in the package: $f"
 done
 

@@ -30,22 +30,17 @@ using record = std::pair<std::string, std::string>;
 
 class kv_store {
  public:
-  // Requests. (Each has a constructor: g++ 12 destroys an aggregate temporary twice
-  // when it is built inside a co_await expression, and these hold strings.)
+  // Requests: plain aggregates, built where they are sent.
   struct put {
-    put(std::string k, std::string v) : key(std::move(k)), value(std::move(v)) {}
     std::string key, value;
   };
   struct put_many {
-    explicit put_many(std::vector<record> r) : records(std::move(r)) {}
     std::vector<record> records;
   };
   struct get {
-    explicit get(std::string k) : key(std::move(k)) {}
     std::string key;
   };
   struct erase {
-    explicit erase(std::string k) : key(std::move(k)) {}
     std::string key;
   };
   struct size {};
@@ -98,14 +93,13 @@ bl::process main_process(long records_per_shard) {
   std::vector<int> shards;
   for (int s = 0; s < 16; ++s) shards.push_back(s);
   auto start = std::chrono::steady_clock::now();
-  auto loaded =
-      co_await bl::async_stream(shards,
-                                [records_per_shard](int shard) -> bl::task<std::size_t> {
-                                  kv_store::put_many batch(parse_shard(shard, records_per_shard));
-                                  bl::server<kv_store> kv(bl::atom("kv"));
-                                  co_return co_await kv.call(std::move(batch), 30s);
-                                },
-                                {.timeout = 60s});
+  auto loaded = co_await bl::async_stream(
+      shards,
+      [records_per_shard](int shard) -> bl::task<std::size_t> {
+        bl::server<kv_store> kv(bl::atom("kv"));
+        co_return co_await kv.call(kv_store::put_many{parse_shard(shard, records_per_shard)}, 30s);
+      },
+      {.timeout = 60s});
   double ms =
       std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
   long failed = 0;
@@ -115,15 +109,12 @@ bl::process main_process(long records_per_shard) {
   std::printf("store size: %zu\n", co_await store.call(kv_store::size{}));
 
   // Queries: typed calls, a cast, and an Erlang-shaped term call.
-  kv_store::get first("user:0");
-  std::optional<std::string> v = co_await store.call(std::move(first));
+  std::optional<std::string> v = co_await store.call(kv_store::get{"user:0"});
   std::printf("get user:0 -> %s\n", v ? v->c_str() : "(none)");
-  store.cast(kv_store::put("user:0", "score=updated"));
-  kv_store::get again("user:0");
-  v = co_await store.call(std::move(again));
+  store.cast(kv_store::put{"user:0", "score=updated"});
+  v = co_await store.call(kv_store::get{"user:0"});
   std::printf("after a cast, get user:0 -> %s\n", v ? v->c_str() : "(none)");
-  kv_store::erase gone("user:1");
-  bool erased = co_await store.call(std::move(gone));
+  bool erased = co_await store.call(kv_store::erase{"user:1"});
   std::printf("erase user:1 -> %s\n", erased ? "true" : "false");
   bl::term request = bl::term::tuple({bl::atom("get"), bl::term::string("user:2")});
   bl::term answer = co_await gs::call(bl::atom("kv"), std::move(request));
@@ -138,8 +129,7 @@ bl::process main_process(long records_per_shard) {
           long found = 0;
           for (long i = 0; i < 1000; ++i) {
             long id = (client * 7919 + i * 104729) % (16 * records_per_shard);
-            kv_store::get g(std::string("user:") + std::to_string(id));
-            if (co_await kv.call(std::move(g))) ++found;
+            if (co_await kv.call(kv_store::get{"user:" + std::to_string(id)})) ++found;
           }
           co_return found;
         },

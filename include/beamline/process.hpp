@@ -26,6 +26,7 @@
 #include "beamline/detail/allocation.hpp"
 #include "beamline/detail/process_control.hpp"
 #include "beamline/detail/thread_state.hpp"
+#include "beamline/detail/toolchain.hpp"
 #include "beamline/errors.hpp"
 #include "beamline/pid.hpp"
 #include "beamline/priority.hpp"
