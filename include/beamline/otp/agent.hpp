@@ -36,6 +36,21 @@ struct is_pair : std::false_type {};
 template <class A, class B>
 struct is_pair<std::pair<A, B>> : std::true_type {};
 
+// The shapes agent's functions must have (checked by agent's static_asserts).
+template <class T, class F>
+inline constexpr bool agent_get_takes = std::is_invocable_v<F&, const T&>;
+template <class T, class F>
+constexpr bool agent_update_shape() {
+  if constexpr (std::is_invocable_v<F&, T&>) {
+    using out = std::invoke_result_t<F&, T&>;
+    return std::is_void_v<out> ||
+           (std::is_invocable_v<F&, const T&> && std::is_convertible_v<out, T>);
+  }
+  return false;
+}
+template <class T, class F>
+inline constexpr bool agent_update_takes = agent_update_shape<T, F>();
+
 template <class T>
 class agent_server {
   // f(const T&) -> std::pair<R, T>: Elixir's {get, new_state}.
@@ -133,23 +148,44 @@ class agent {
     co_return started(co_await gen_server::start<server_type>(std::move(options), std::move(init)));
   }
 
+  // (Each checks the function's shape first, so that a mismatch is one readable
+  // static_assert that names the state and function types.)
   template <class F>
   auto get(F f, std::chrono::milliseconds timeout = gen_server::default_timeout) const {
-    return server_.call(typename server_type::template get_request<F>{std::move(f)}, timeout);
+    static_assert(detail::agent_get_takes<T, F>,
+                  "agent::get: the function must take the agent's state as `const State&` and "
+                  "return the value to get (agent_get_takes<State, Function>)");
+    if constexpr (detail::agent_get_takes<T, F>)
+      return server_.call(typename server_type::template get_request<F>{std::move(f)}, timeout);
   }
   template <class F>
   auto update(F f, std::chrono::milliseconds timeout = gen_server::default_timeout) const {
-    return server_.call(typename server_type::template update_request<F>{std::move(f)}, timeout);
+    static_assert(detail::agent_update_takes<T, F>,
+                  "agent::update: the function must take the agent's state as `State&` and "
+                  "change it, or as `const State&` and return the new state "
+                  "(agent_update_takes<State, Function>)");
+    if constexpr (detail::agent_update_takes<T, F>)
+      return server_.call(typename server_type::template update_request<F>{std::move(f)}, timeout);
   }
   template <class F>
   auto get_and_update(F f, std::chrono::milliseconds timeout = gen_server::default_timeout) const {
-    return server_.call(typename server_type::template get_and_update_request<F>{std::move(f)},
-                        timeout);
+    static_assert(detail::agent_get_takes<T, F> || std::is_invocable_v<F&, T&>,
+                  "agent::get_and_update: the function must take the agent's state as "
+                  "`const State&` and return std::pair<Value, State>, or take `State&`, change "
+                  "it and return the value");
+    if constexpr (detail::agent_get_takes<T, F> || std::is_invocable_v<F&, T&>)
+      return server_.call(typename server_type::template get_and_update_request<F>{std::move(f)},
+                          timeout);
   }
   // An update that returns at once (gen_server::cast); nothing if the agent is gone.
   template <class F>
   void cast(F f) const {
-    server_.cast(typename server_type::template cast_request<F>{std::move(f)});
+    static_assert(detail::agent_update_takes<T, F>,
+                  "agent::cast: the function must take the agent's state as `State&` and "
+                  "change it, or as `const State&` and return the new state "
+                  "(agent_update_takes<State, Function>)");
+    if constexpr (detail::agent_update_takes<T, F>)
+      server_.cast(typename server_type::template cast_request<F>{std::move(f)});
   }
   // Stops the agent (gen_server::stop).
   task<void> stop(term reason = atoms::normal, std::chrono::milliseconds timeout = infinity) const {

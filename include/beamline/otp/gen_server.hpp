@@ -198,9 +198,8 @@ task<started<S>> start_link(start_options options, Args... args) {
 // Sends `request` to the server and waits for the reply (default 5 s; bl::infinity
 // waits for ever). Throws call_exit as described at the top of this file.
 template <class S, class Req>
-requires(!std::is_same_v<std::decay_t<Req>, term>)
-    task<detail::call_reply_t<S, std::decay_t<Req>>> call(
-        server<S> target, Req request, std::chrono::milliseconds timeout = default_timeout);
+requires(!std::is_same_v<std::decay_t<Req>, term>) task<detail::checked_call_reply_t<S, Req>> call(
+    server<S> target, Req request, std::chrono::milliseconds timeout = default_timeout);
 // The same with Erlang's wire shapes; the reply is a term.
 task<term> call(server_ref target, term request,
                 std::chrono::milliseconds timeout = default_timeout);
@@ -261,70 +260,77 @@ class server {
 namespace gen_server {
 
 template <class S, class Req>
-requires(!std::is_same_v<std::decay_t<Req>, term>)
-    task<detail::call_reply_t<S, std::decay_t<Req>>> call(server<S> target, Req request,
-                                                          std::chrono::milliseconds timeout) {
-  using R = detail::call_reply_t<S, Req>;
-  using V = detail::stored_t<R>;
-  static_assert(detail::handles_call<S, Req>,
-                "the server has no handle_call for this request type");
-  detail::call_start c = detail::begin_call(target.ref(), timeout);
-  if (c.failure)
-    detail::call_failed(*c.failure, target.ref(), detail::type_name_term(typeid(Req)), timeout,
-                        detail::gen_server_atom(), atoms::call);
-  const term tag(c.tag);
-  {
-    detail::signal* s = detail::make_signal<detail::call_payload<Req>>(
-        detail::signal_kind::message, detail::from_access::make(self(), tag, c.slot, &typeid(R)),
-        std::move(request));
-    s->type = &detail::call_descriptor_of<S, Req>.base;
-    detail::send_signal(detail::sending_node("call"), c.target, s);
-  }
-  std::optional<V> value;
-  std::optional<term> failure;
-  bool monitor_fired = false;
-  bool timed_out = false;
-  auto on_reply = when([&](const detail::typed_reply<V>& r) { return r.tag == tag; },
-                       [&](detail::typed_reply<V> r) { value.emplace(std::move(r.value)); });
-  auto on_refused = when([&](const detail::call_refused& r) { return r.tag == tag; },
-                         [&](detail::call_refused r) { failure = std::move(r.reason); });
-  auto on_down = when([&](const down_message& d) { return d.monitor == c.tag; },
-                      [&](down_message d) {
-                        failure = std::move(d.reason);
-                        monitor_fired = true;
-                      });
-  if (timeout == infinity) {
-    co_await receive(since(c.tag), on_reply, on_refused, on_down);
-  } else {
-    co_await receive(since(c.tag), on_reply, on_refused, on_down,
-                     after(timeout, [&] { timed_out = true; }));
-    if (timed_out) {
-      if (c.slot->try_abandon()) {
-        detail::end_call(c.tag);
-        detail::call_failed(atoms::timeout, target.ref(), detail::type_name_term(typeid(Req)),
-                            timeout, detail::gen_server_atom(), atoms::call);
-      }
-      // The server replied as we gave up: the reply is queued or in flight.
-      co_await receive(since(c.tag), on_reply, on_refused);
+requires(!std::is_same_v<std::decay_t<Req>, term>) task<detail::checked_call_reply_t<S, Req>> call(
+    server<S> target, Req request, std::chrono::milliseconds timeout) {
+  static_assert(detail::server_has_handle_call_for<S, Req>,
+                "gen_server::call: the server type has no handle_call for the request type "
+                "(server_has_handle_call_for<Server, Request>): give the server a "
+                "`Reply handle_call(Request)`, or call it with a request type it handles");
+  if constexpr (detail::handles_call<S, Req>) {  // (else: only the static_assert's error)
+    using R = detail::call_reply_t<S, Req>;
+    using V = detail::stored_t<R>;
+    detail::call_start c = detail::begin_call(target.ref(), timeout);
+    if (c.failure)
+      detail::call_failed(*c.failure, target.ref(), detail::type_name_term(typeid(Req)), timeout,
+                          detail::gen_server_atom(), atoms::call);
+    const term tag(c.tag);
+    {
+      detail::signal* s = detail::make_signal<detail::call_payload<Req>>(
+          detail::signal_kind::message, detail::from_access::make(self(), tag, c.slot, &typeid(R)),
+          std::move(request));
+      s->type = &detail::call_descriptor_of<S, Req>.base;
+      detail::send_signal(detail::sending_node("call"), c.target, s);
     }
+    std::optional<V> value;
+    std::optional<term> failure;
+    bool monitor_fired = false;
+    bool timed_out = false;
+    auto on_reply = when([&](const detail::typed_reply<V>& r) { return r.tag == tag; },
+                         [&](detail::typed_reply<V> r) { value.emplace(std::move(r.value)); });
+    auto on_refused = when([&](const detail::call_refused& r) { return r.tag == tag; },
+                           [&](detail::call_refused r) { failure = std::move(r.reason); });
+    auto on_down = when([&](const down_message& d) { return d.monitor == c.tag; },
+                        [&](down_message d) {
+                          failure = std::move(d.reason);
+                          monitor_fired = true;
+                        });
+    if (timeout == infinity) {
+      co_await receive(since(c.tag), on_reply, on_refused, on_down);
+    } else {
+      co_await receive(since(c.tag), on_reply, on_refused, on_down,
+                       after(timeout, [&] { timed_out = true; }));
+      if (timed_out) {
+        if (c.slot->try_abandon()) {
+          detail::end_call(c.tag);
+          detail::call_failed(atoms::timeout, target.ref(), detail::type_name_term(typeid(Req)),
+                              timeout, detail::gen_server_atom(), atoms::call);
+        }
+        // The server replied as we gave up: the reply is queued or in flight.
+        co_await receive(since(c.tag), on_reply, on_refused);
+      }
+    }
+    if (!monitor_fired) detail::end_call(c.tag);
+    if (failure)
+      detail::call_failed(*failure, target.ref(), detail::type_name_term(typeid(Req)), timeout,
+                          detail::gen_server_atom(), atoms::call);
+    if constexpr (!std::is_void_v<R>) co_return std::move(*value);
   }
-  if (!monitor_fired) detail::end_call(c.tag);
-  if (failure)
-    detail::call_failed(*failure, target.ref(), detail::type_name_term(typeid(Req)), timeout,
-                        detail::gen_server_atom(), atoms::call);
-  if constexpr (!std::is_void_v<R>) co_return std::move(*value);
 }
 
 template <class S, class Msg>
 requires(!std::is_same_v<std::decay_t<Msg>, term>) void cast(const server<S>& target, Msg message) {
-  static_assert(detail::handles_cast<S, Msg>,
-                "the server has no handle_cast for this message type");
-  std::optional<pid> to = target.ref().resolve();
-  if (!to) return;
-  detail::signal* s = detail::make_signal<detail::cast_payload<Msg>>(detail::signal_kind::message,
-                                                                     std::move(message));
-  s->type = &detail::cast_descriptor_of<S, Msg>.base;
-  detail::send_signal(detail::sending_node("cast"), *to, s);
+  static_assert(detail::server_has_handle_cast_for<S, Msg>,
+                "gen_server::cast: the server type has no handle_cast for the message type "
+                "(server_has_handle_cast_for<Server, Message>): give the server a "
+                "`void handle_cast(Message)`, or cast a message type it handles");
+  if constexpr (detail::handles_cast<S, Msg>) {
+    std::optional<pid> to = target.ref().resolve();
+    if (!to) return;
+    detail::signal* s = detail::make_signal<detail::cast_payload<Msg>>(detail::signal_kind::message,
+                                                                       std::move(message));
+    s->type = &detail::cast_descriptor_of<S, Msg>.base;
+    detail::send_signal(detail::sending_node("cast"), *to, s);
+  }
 }
 
 }  // namespace gen_server

@@ -213,6 +213,27 @@ template <class S, class Req>
 using call_reply_t =
     typename call_reply_of<typename task_traits<call_output_t<S, Req>>::value_type>::type;
 
+// For call's and cast's static_asserts: as bools (not concepts), the compiler's
+// message names the two types on its first line.
+template <class S, class Req>
+inline constexpr bool server_has_handle_call_for = handles_call<S, Req>;
+template <class S, class Msg>
+inline constexpr bool server_has_handle_cast_for = handles_cast<S, Msg>;
+
+// call's reply type, or void when S has no handle_call for Req: call is then still
+// chosen, and its static_assert says what is missing (instead of a list of
+// candidates that did not match).
+template <class S, class Req, bool = handles_call<S, Req>>
+struct checked_call_reply {
+  using type = void;
+};
+template <class S, class Req>
+struct checked_call_reply<S, Req, true> {
+  using type = call_reply_t<S, Req>;
+};
+template <class S, class Req>
+using checked_call_reply_t = typename checked_call_reply<S, Req>::type;
+
 // What the loop does after a callback.
 struct step {
   bool stop = false;
