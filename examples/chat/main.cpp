@@ -155,7 +155,8 @@ int main(int argc, char** argv) {
     return 2;
   }
   bl::node node(bl::node_options::from_args(argc, argv));
-  node.spawn([port]() -> bl::process {
+  bool listening = false;
+  node.spawn([port, &listening]() -> bl::process {
     auto at = static_cast<std::uint16_t>(port);
     auto listener = net::tcp_listener::listen(net::address::any_v6(at));
     if (!listener) listener = net::tcp_listener::listen(net::address::any_v4(at));
@@ -164,12 +165,14 @@ int main(int argc, char** argv) {
                    listener.error().message().c_str());
       co_return;
     }
+    listening = true;
     bl::register_name(room_name, bl::spawn(room));
     std::printf("chat listening on port %u (try: nc 127.0.0.1 %u)\n",
                 listener->local_address()->port(), listener->local_address()->port());
     std::fflush(stdout);
     bl::spawn(acceptor, std::move(*listener));
   });
-  node.run();
-  return 1;
+  // Until Ctrl-C or SIGTERM: the node shuts down in order and run() returns.
+  int status = node.run();
+  return listening ? status : 1;
 }

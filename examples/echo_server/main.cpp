@@ -1,5 +1,5 @@
 // echo_server: a TCP server that sends every byte back, one process per
-// connection, until it is killed.
+// connection, until Ctrl-C or SIGTERM stops it (the node shuts down in order).
 //
 // The acceptor process waits in accept; each connection gets its own process,
 // which owns its socket: when the client goes away (or the process is killed) the
@@ -59,7 +59,8 @@ int main(int argc, char** argv) {
     return 2;
   }
   bl::node node(bl::node_options::from_args(argc, argv));
-  node.spawn([port]() -> bl::process {
+  bool listening = false;
+  node.spawn([port, &listening]() -> bl::process {
     // IPv6 and IPv4 on one socket where the system allows it, else IPv4 only.
     auto listener =
         net::tcp_listener::listen(net::address::any_v6(static_cast<std::uint16_t>(port)));
@@ -70,6 +71,7 @@ int main(int argc, char** argv) {
                    listener.error().message().c_str());
       co_return;
     }
+    listening = true;
     std::printf("echo_server listening on port %u\n", listener->local_address()->port());
     bl::pid accepting = bl::spawn(acceptor, std::move(*listener));
     // What the acceptor is doing, in its own words (bl::process_info_of):
@@ -79,6 +81,7 @@ int main(int argc, char** argv) {
       std::printf("acceptor: %s\n", info->status.c_str());
     std::fflush(stdout);
   });
-  node.run();
-  return 1;  // run() only returns if listening failed
+  // Until Ctrl-C or SIGTERM: the node shuts down in order and run() returns.
+  int status = node.run();
+  return listening ? status : 1;
 }

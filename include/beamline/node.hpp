@@ -19,6 +19,7 @@
 #include <optional>
 #include <thread>
 #include <utility>
+#include <vector>
 
 #include "beamline/detail/signal.hpp"
 #include "beamline/pid.hpp"
@@ -63,6 +64,17 @@ struct node_options {
   // max_preempted_threads such threads exist at once; beyond that, long-running
   // processes keep their workers (with a warning). The signal is SIGURG unless
   // preemption_signal names another.
+  // SIGTERM and SIGINT shut the node down in order, as Erlang's init:stop(): the
+  // processes spawned with node::spawn, newest first, are sent exit(shutdown) and
+  // waited for with the processes linked to them (a supervision tree stops its
+  // children in reverse start order, each within its shutdown time), then run()
+  // returns; a second signal stops it at once. SIGQUIT prints every process with
+  // what it waits for, and where, on stderr. Off: the signals keep the program's
+  // own handling. (Handled while run() runs.)
+  bool handle_os_signals = true;
+  // How long the shutdown waits for each process spawned with node::spawn and the
+  // processes linked to it; none: as long as they take (Erlang's default).
+  std::optional<std::chrono::milliseconds> shutdown_timeout;
   bool preemption = true;
   std::chrono::microseconds preempt_after{2000};
   unsigned max_preempted_threads = 256;
@@ -103,7 +115,10 @@ class node {
   template <class F, class... Args>
   spawn_result spawn_opt(const spawn_options& options, F&& f, Args&&... args) {
     entered_api guard(*runtime_);
-    return detail::spawn_in(*runtime_, options, std::forward<F>(f), std::forward<Args>(args)...);
+    spawn_result spawned =
+        detail::spawn_in(*runtime_, options, std::forward<F>(f), std::forward<Args>(args)...);
+    note_root(spawned.pid);
+    return spawned;
   }
 
   // Sends from outside any process.
@@ -121,6 +136,8 @@ class node {
 
   ref make_ref();
   node_statistics statistics() const noexcept;
+  // The processes alive now, in pid order (a snapshot; bl::processes() inside one).
+  std::vector<pid> processes() const;
   const node_options& options() const noexcept;
 
   // Kills every remaining process (their frames are destroyed, RAII runs) without
@@ -130,6 +147,9 @@ class node {
   detail::node_runtime& runtime() noexcept { return *runtime_; }
 
  private:
+  // Remembers a process spawned from outside (the orderly shutdown stops these).
+  void note_root(const pid& p);
+
   // Makes the calling thread send/spawn through this node while in scope.
   class entered_api {
    public:

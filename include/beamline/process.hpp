@@ -38,6 +38,15 @@ namespace beamline {
 class [[nodiscard]] process {
  public:
   struct promise_type : detail::process_control {
+    // The default arguments are evaluated where the compiler constructs the promise:
+    // in the process body, whose name, file and line they give (its initial call).
+    // (The tag first: the compiler also tries the body's own parameters as the
+    // promise's constructor arguments, and none of them can be an initial_call_tag.)
+    struct initial_call_tag {};
+    explicit promise_type(initial_call_tag = {}, const char* function = __builtin_FUNCTION(),
+                          const char* file = __builtin_FILE(),
+                          unsigned line = __builtin_LINE()) noexcept
+        : process_control(function, file, line) {}
     process get_return_object() noexcept {
       return process(std::coroutine_handle<promise_type>::from_promise(*this));
     }

@@ -17,7 +17,9 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <vector>
 
+#include "beamline/atom.hpp"
 #include "beamline/pid.hpp"
 #include "beamline/priority.hpp"
 #include "beamline/process.hpp"
@@ -26,6 +28,11 @@ namespace beamline {
 
 struct process_info {
   pid process;
+  std::optional<atom> registered_name;
+  // The process body's function and where it is defined, e.g.
+  // "worker (examples/demo/main.cpp:31)" ("operator()" for a lambda); "unknown" for
+  // a process that is not a coroutine of this program's.
+  std::string initial_call;
   // "running", or "waiting: <reason> (<file>:<line>)" where reason is receive, sleep,
   // io read, io write, blocking or call (a receive with since(ref): a reply), and the
   // file and line are those of the co_await the process waits in.
@@ -37,7 +44,15 @@ struct process_info {
   std::size_t memory = 0;  // bytes: its coroutine frame and its queued messages
   beamline::priority priority = beamline::priority::normal;
   bool trap_exit = false;
+  std::vector<pid> links;         // the processes it is linked to
+  std::vector<pid> monitors;      // the processes it monitors
+  std::vector<pid> monitored_by;  // the processes that monitor it
 };
+
+// Every process alive on the calling process's node, in pid order: a snapshot, as
+// Erlang's processes() (node::processes() from outside). Inside a process only
+// (std::logic_error elsewhere).
+std::vector<pid> processes();
 
 // Asks `target` for its process_info. Inside a process only (std::logic_error
 // elsewhere); asking oneself answers at once with status "running".

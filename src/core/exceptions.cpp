@@ -21,6 +21,10 @@ std::string demangled(const std::type_info* type) {
   return s;
 }
 
+std::string type_name(const std::type_info& type) {
+  return demangled(&type);
+}
+
 term exception_reason(const std::exception_ptr& e) {
   bool exited = false;
   return exception_reason(e, exited);

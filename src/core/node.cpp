@@ -59,6 +59,14 @@ int node::run() {
   return runtime_->run();
 }
 
+void node::note_root(const pid& p) {
+  runtime_->note_root(p);
+}
+
+std::vector<pid> node::processes() const {
+  return runtime_->live_pids();
+}
+
 void node::stop() noexcept {
   runtime_->stop();
 }

@@ -13,6 +13,7 @@
 #include "beamline/receive.hpp"
 #include "beamline/send.hpp"
 #include "beamline/spawn.hpp"
+#include "core/os_signals.hpp"
 #include "core/relations.hpp"
 #include "core/runtime_access.hpp"
 #include "core/signals.hpp"
@@ -60,7 +61,11 @@ node_runtime::~node_runtime() {
 }
 
 int node_runtime::run() {
-  scheduler_.run();
+  {
+    std::optional<os_signal_scope> signals;
+    if (options_.handle_os_signals) signals.emplace(*this);
+    scheduler_.run();
+  }
   // The last process may have ended on a preempted thread (one that runs a task
   // after its worker was handed to a spare): that thread wakes a worker, which finds
   // nothing left and stops the scheduler, before it stops counting itself as a
@@ -131,6 +136,44 @@ void node_runtime::count_exit() noexcept {
   } else {
     outside_exited_.fetch_add(1, std::memory_order_acq_rel);
   }
+}
+
+std::vector<pid> node_runtime::live_pids() const {
+  std::vector<pid> pids;
+  pids.reserve(static_cast<std::size_t>(live()));
+  const std::uint32_t end = table_.high_water();
+  for (std::uint32_t i = 1; i < end; ++i) {
+    const process_slot& slot = table_.at(i);
+    // A free slot's inbox is closed; an allocated one is open until its process ends.
+    if (slot.inbox.load(std::memory_order_acquire) == closed_tag()) continue;
+    pids.push_back(pid{i, slot.serial.load(std::memory_order_acquire), 0, 0});
+  }
+  std::sort(pids.begin(), pids.end());  // pid order (serial, then index)
+  return pids;
+}
+
+bool node_runtime::alive(const pid& p) const noexcept {
+  if (!p.is_local()) return false;
+  const process_slot* slot = table_.find(p.id);
+  return slot != nullptr && slot->serial.load(std::memory_order_acquire) == p.serial &&
+         slot->inbox.load(std::memory_order_acquire) != closed_tag();
+}
+
+void node_runtime::note_root(const pid& p) {
+  lock_guard guard(roots_lock_);
+  // Ended ones are dropped from time to time, so that a program spawning many
+  // processes from outside keeps a list as long as those alive.
+  if (roots_.size() >= 64 && (roots_.size() & (roots_.size() - 1)) == 0)
+    std::erase_if(roots_, [this](const pid& r) { return !alive(r); });
+  roots_.push_back(p);
+}
+
+std::vector<pid> node_runtime::roots() const {
+  lock_guard guard(roots_lock_);
+  std::vector<pid> alive_roots;
+  for (const pid& r : roots_)
+    if (alive(r)) alive_roots.push_back(r);
+  return alive_roots;
 }
 
 std::uint64_t node_runtime::live() const noexcept {

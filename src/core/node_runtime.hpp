@@ -118,6 +118,14 @@ class node_runtime {
   void count_spawn() noexcept;
   void count_exit() noexcept;
   std::uint64_t live() const noexcept;
+  // Whether `p` is a process of this node that is alive (has not begun to end).
+  bool alive(const pid& p) const noexcept;
+  // The pids of the processes alive now (a snapshot, in pid order).
+  std::vector<pid> live_pids() const;
+  // The processes spawned from outside (node::spawn), oldest first, those that have
+  // ended left out: what an orderly shutdown stops (os_signals.hpp).
+  void note_root(const pid& p) BL_EXCLUDES(roots_lock_);
+  std::vector<pid> roots() const BL_EXCLUDES(roots_lock_);
   node_statistics statistics() const noexcept;
 
   // Delivers a signal, of any kind, to any pid: into a local process's inbox (waking
@@ -180,6 +188,9 @@ class node_runtime {
   mutex outside_lock_;
 
   std::atomic<signal_transport*> transport_{nullptr};
+
+  mutable mutex roots_lock_;
+  std::vector<pid> roots_ BL_GUARDED_BY(roots_lock_);
 
   mutex timers_lock_ BL_ACQUIRED_BEFORE(sched::timer_wheels);
   std::unordered_map<ref, send_timer*> send_timers_ BL_GUARDED_BY(timers_lock_);

@@ -87,11 +87,7 @@ priority set_priority(priority level) {
 }
 
 bool is_alive(const pid& target) {
-  node_runtime& node = detail::sending_node("is_alive");
-  if (!target.is_local()) return false;
-  detail::process_slot* slot = node.table().find(target.id);
-  return slot != nullptr && slot->serial.load(std::memory_order_acquire) == target.serial &&
-         slot->inbox.load(std::memory_order_acquire) != detail::closed_tag();
+  return detail::sending_node("is_alive").alive(target);
 }
 
 void stop_node() {

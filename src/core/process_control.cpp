@@ -160,23 +160,42 @@ signal* process_control::receive_take(wait_base& r) noexcept {
 
 // --- exits ------------------------------------------------------------------------
 
+namespace {
+
+// normal, shutdown and {shutdown, _} are the ends nobody is told about.
+bool abnormal(const term& reason) {
+  if (reason == term(atoms::normal) || reason == term(atoms::shutdown)) return false;
+  return !(reason.is_tuple() && reason.size() == 2 && reason[0] == term(atoms::shutdown));
+}
+
+}  // namespace
+
 void process_control::record_exception(std::exception_ptr e) noexcept {
-  if (exiting_) return;  // already killed: keep that reason
+  if (exiting_) return;  // already killed by a signal: keep that reason, log nothing
   exiting_ = true;
-  bool exited = false;  // exit(reason): an ending, not a crash to log
+  bool exited = false;  // exit(reason) rather than an exception
   try {
     exit_reason_ = exception_reason(e, exited);
   } catch (...) {
     exit_reason_ = atoms::exception;  // no memory for the reason's terms
   }
-  if (!exited && node_ != nullptr && node_->options().log_crashes) {
-    try {
-      std::string line = "beamline: process " + self().to_string() + " crashed with reason " +
-                         exit_reason_.to_string() + "\n";
-      std::fputs(line.c_str(), stderr);
-    } catch (...) {
-      std::fputs("beamline: a process crashed (no memory to say more)\n", stderr);
-    }
+  if (node_ != nullptr && node_->options().log_crashes && !crash_reported_) log_crash(exited);
+}
+
+// One line per process that ends abnormally by its own doing (an exception, or
+// exit(reason)), as Erlang's error logger reports a crashed process: who (pid,
+// registered name, initial call) and why (the reason as a term).
+void process_control::log_crash(bool exited) noexcept {
+  try {
+    if (exited && !abnormal(exit_reason_)) return;
+    std::string line = "beamline: process " + self().to_string();
+    if (std::uint32_t name = slot_->name.load(std::memory_order_acquire); name != 0)
+      line += " registered as " + atom::from_index(name - 1).to_string();
+    line += exited ? " exited" : " crashed";
+    line += " (initial call " + initial_call() + "): " + exit_reason_.to_string() + "\n";
+    std::fputs(line.c_str(), stderr);
+  } catch (...) {
+    std::fputs("beamline: a process crashed (no memory to say more)\n", stderr);
   }
 }
 

@@ -12,6 +12,7 @@
 #include "beamline/messages.hpp"
 #include "beamline/receive.hpp"
 #include "core/node_runtime.hpp"
+#include "core/relations.hpp"
 #include "core/signals.hpp"
 
 namespace beamline {
@@ -58,9 +59,25 @@ std::string process_control::status() const {
   return s;
 }
 
+std::string process_control::initial_call() const {
+  if (initial_function_ == nullptr) return "unknown";
+  std::string s = initial_function_;
+  if (initial_file_ != nullptr) {
+    s += " (";
+    s += initial_file_;
+    s += ':';
+    s += std::to_string(initial_line_);
+    s += ')';
+  }
+  return s;
+}
+
 beamline::process_info process_control::info() const {
   beamline::process_info info;
   info.process = self();
+  if (std::uint32_t name = slot_->name.load(std::memory_order_acquire); name != 0)
+    info.registered_name = atom::from_index(name - 1);
+  info.initial_call = initial_call();
   info.status = status();
   info.reductions = reductions_;
   info.messages_in = messages_in_;
@@ -69,6 +86,17 @@ beamline::process_info process_control::info() const {
   info.memory = frame_bytes_ + messages_.bytes();
   info.priority = priority;
   info.trap_exit = trap_exit_;
+  if (relations_ != nullptr) {
+    relations_->links.for_each([&](const pid& partner, const link_state& l) {
+      if (l.active) info.links.push_back(partner);
+    });
+    relations_->monitors.for_each(
+        [&](const ref&, const pid& target) { info.monitors.push_back(target); });
+    relations_->monitored_by.for_each(
+        [&](const ref&, const pid& watcher) { info.monitored_by.push_back(watcher); });
+  }
+  if (spawn_monitor_key_ != 0)
+    info.monitored_by.push_back(pid{spawn_watcher_id_, spawn_watcher_serial_, 0, 0});
   return info;
 }
 
@@ -85,6 +113,10 @@ void process_control::answer_info(signal* s) noexcept {
 }
 
 }  // namespace detail
+
+std::vector<pid> processes() {
+  return detail::current_process("processes").node().live_pids();
+}
 
 task<std::optional<process_info>> process_info_of(pid target, std::chrono::milliseconds timeout) {
   detail::process_control& me = detail::current_process("process_info_of");

@@ -277,8 +277,8 @@ void report_unexpected_message(const signal* s) noexcept {
   if (!logging()) return;
   try {
     std::string line = "beamline: gen_server " + self().to_string() +
-                       " dropped a message it has no handler for: " + demangled(s->type->payload) +
-                       "\n";
+                       " dropped a message it has no handler for: " + s->type->print(s) + " (" +
+                       demangled(s->type->payload) + ")\n";
     std::fputs(line.c_str(), stderr);
   } catch (...) {
   }
@@ -289,9 +289,11 @@ void report_termination(const term& reason) noexcept {
   if (reason == term(atoms::normal) || reason == term(atoms::shutdown)) return;
   if (reason.is_tuple() && reason.size() == 2 && reason[0] == term(atoms::shutdown)) return;
   try {
-    std::string line =
-        "beamline: gen_server " + self().to_string() + " terminating: " + reason.to_string() + "\n";
+    detail::process_control& p = current_process("gen_server");
+    std::string line = "beamline: gen_server " + self().to_string() + " (initial call " +
+                       p.initial_call() + ") terminating: " + reason.to_string() + "\n";
     std::fputs(line.c_str(), stderr);
+    p.mark_reported();
   } catch (...) {
   }
 }

@@ -1,10 +1,12 @@
 // process_info_*: a process answers process_info_of with what it is doing (the wait
 // it is in, and where in the program), its counters, and nothing once it is dead.
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "support/node_fixture.hpp"
 
@@ -152,6 +154,96 @@ TEST_P(process_info, a_process_asked_while_waiting_goes_on_waiting) {
     got = co_await bl::receive<int>() == 42;
   });
   EXPECT_TRUE(got);
+}
+
+// The body of the process the next test asks about: a named coroutine, so that its
+// initial call names it.
+const int linked_waiter_line = __LINE__ + 1;
+bl::process linked_waiter(bl::pid parent) {
+  bl::register_name(bl::atom("process_info_waiter"), bl::self());
+  bl::link(parent);
+  bl::monitor(parent);
+  bl::send(parent, bl::self());
+  co_await bl::receive([](stop) {});
+}
+
+TEST_P(process_info, names_the_registered_name_the_initial_call_links_and_monitors) {
+  std::optional<bl::process_info> info;
+  bl::pid me, waiter, watcher;
+  run([&]() -> bl::process {
+    me = bl::self();
+    bl::spawn(linked_waiter, me);
+    waiter = co_await bl::receive<bl::pid>();
+    watcher = bl::spawn([waiter]() -> bl::process {
+      bl::monitor(waiter);
+      co_await bl::receive([](stop) {});
+    });
+    info = co_await wait_for_status(waiter, "waiting: receive");
+    for (auto deadline = std::chrono::steady_clock::now() + 10s;
+         info && info->monitored_by.size() < 2 && std::chrono::steady_clock::now() < deadline;)
+      info = co_await bl::process_info_of(waiter);
+    bl::unlink(waiter);
+    bl::send(waiter, stop{});
+    bl::send(watcher, stop{});
+  });
+  ASSERT_TRUE(info.has_value());
+  EXPECT_EQ(info->registered_name, bl::atom("process_info_waiter"));
+  EXPECT_EQ(info->initial_call, "linked_waiter (" + site(linked_waiter_line) + ")");
+  EXPECT_EQ(info->links, std::vector<bl::pid>{me});
+  EXPECT_EQ(info->monitors, std::vector<bl::pid>{me});
+  // The watcher, and the asker: process_info_of monitors the process it asks.
+  std::vector<bl::pid> watchers = info->monitored_by;
+  std::sort(watchers.begin(), watchers.end());
+  std::vector<bl::pid> expected{me, watcher};
+  std::sort(expected.begin(), expected.end());
+  EXPECT_EQ(watchers, expected);
+}
+
+TEST_P(process_info, a_lambda_body_is_named_by_where_it_is) {
+  std::optional<bl::process_info> info;
+  int line = 0;
+  run([&]() -> bl::process {
+    line = __LINE__ + 1;
+    bl::pid target = bl::spawn([]() -> bl::process { co_await bl::receive([](stop) {}); });
+    info = co_await bl::process_info_of(target);
+    bl::send(target, stop{});
+  });
+  ASSERT_TRUE(info.has_value());
+  EXPECT_EQ(info->initial_call, "operator() (" + site(line) + ")");
+  EXPECT_FALSE(info->registered_name.has_value());
+  EXPECT_TRUE(info->links.empty());
+}
+
+TEST_P(process_info, processes_lists_every_live_process_and_no_dead_one) {
+  std::vector<bl::pid> during, after_end;
+  std::vector<bl::pid> spawned;
+  bl::pid me;
+  run([&]() -> bl::process {
+    me = bl::self();
+    for (int i = 0; i < 50; ++i)
+      spawned.push_back(bl::spawn([]() -> bl::process { co_await bl::receive([](stop) {}); }));
+    during = bl::processes();
+    for (const bl::pid& p : spawned) bl::send(p, stop{});
+    for (const bl::pid& p : spawned) {
+      bl::monitor(p);
+      co_await bl::receive([](const bl::down_message&) {});
+    }
+    after_end = bl::processes();
+  });
+  std::vector<bl::pid> expected = spawned;
+  expected.push_back(me);
+  std::sort(expected.begin(), expected.end());
+  EXPECT_EQ(during, expected);
+  EXPECT_EQ(after_end, std::vector<bl::pid>{me});
+}
+
+TEST_P(process_info, a_node_lists_its_processes_from_outside) {
+  bl::node node(options());
+  bl::pid waiting = node.spawn([]() -> bl::process { co_await bl::receive([](stop) {}); });
+  EXPECT_EQ(node.processes(), std::vector<bl::pid>{waiting});
+  node.send(waiting, stop{});
+  node.run();
+  EXPECT_TRUE(node.processes().empty());
 }
 
 }  // namespace

@@ -121,8 +121,15 @@ struct spawn_closure {
 class process_control : public schedulable {
  public:
   // Inside a coroutine's promise (process::promise_type): the frame's size was
-  // noted by the promise's operator new just before.
-  process_control() noexcept : frame_bytes_(this_thread.new_frame_bytes) {}
+  // noted by the promise's operator new just before. The function, file and line
+  // are the process body's (its initial call: process_info, crash reports).
+  explicit process_control(const char* function = nullptr, const char* file = nullptr,
+                           unsigned line = 0) noexcept
+      : initial_line_(line & 0x7fffffffu),
+        crash_reported_(0),
+        frame_bytes_(this_thread.new_frame_bytes),
+        initial_function_(function),
+        initial_file_(file) {}
   process_control(const process_control&) = delete;
   process_control& operator=(const process_control&) = delete;
   ~process_control();
@@ -223,6 +230,12 @@ class process_control : public schedulable {
   // --- what the process is doing (process_info.cpp) --------------------------------
   beamline::process_info info() const;
   std::string status() const;  // "running", "waiting: receive (file:line)", ...
+  // The body's function and where it is: "worker (examples/demo/main.cpp:31)";
+  // "unknown" when not known.
+  std::string initial_call() const;
+  // The process's own code has logged why it ends (gen_server's termination report):
+  // the process's crash line is not printed as well.
+  void mark_reported() noexcept { crash_reported_ = 1; }
 
  private:
   // The run loop, deliver and destroy_process (node_runtime.cpp, run_loop.cpp).
@@ -253,9 +266,14 @@ class process_control : public schedulable {
   void close_inbox_after_exit() noexcept;
   void answer_info(signal* s) noexcept;
 
+  void log_crash(bool exited) noexcept;  // record_exception's report
+
   // Identity, set at spawn.
   std::uint32_t self_id_ = 0;
   std::uint32_t self_serial_ = 0;
+  // (Beside the ids, in what would be a hole in the layout.)
+  std::uint32_t initial_line_ : 31;
+  std::uint32_t crash_reported_ : 1;  // its own code logged its abnormal end (mark_reported)
   process_slot* slot_ = nullptr;
   node_runtime* node_ = nullptr;
 
@@ -288,6 +306,9 @@ class process_control : public schedulable {
   std::uint32_t spawn_watcher_id_ = 0;
   std::uint32_t spawn_watcher_serial_ = 0;
   spawn_closure* closure_ = nullptr;  // the callable and arguments it was spawned with
+  // The body's function name and file (string literals; null when not known).
+  const char* initial_function_;
+  const char* initial_file_;
 
   term exit_reason_{atoms::normal};
 

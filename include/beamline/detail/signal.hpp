@@ -12,10 +12,12 @@
 
 #include <cstdint>
 #include <new>
+#include <string>
 #include <typeinfo>
 #include <utility>
 
 #include "beamline/detail/allocation.hpp"
+#include "beamline/detail/print.hpp"
 
 namespace beamline::detail {
 
@@ -41,7 +43,8 @@ struct signal;
 struct signal_type {
   void (*destroy)(signal*) noexcept;
   const std::type_info* payload;
-  std::uint32_t size;  // bytes of the node (header and payload)
+  std::uint32_t size;                   // bytes of the node (header and payload)
+  std::string (*print)(const signal*);  // the payload as text (print.hpp)
 };
 
 struct signal {
@@ -68,8 +71,13 @@ void destroy_signal(signal* s) noexcept {
 }
 
 template <class Payload>
+std::string print_signal(const signal* s) {
+  return print_payload(static_cast<const signal_node<Payload>*>(s)->payload);
+}
+
+template <class Payload>
 inline constexpr signal_type signal_type_of{&destroy_signal<Payload>, &typeid(Payload),
-                                            sizeof(signal_node<Payload>)};
+                                            sizeof(signal_node<Payload>), &print_signal<Payload>};
 
 template <class Payload, class... Args>
 signal* make_signal(signal_kind kind, Args&&... args) {
