@@ -118,6 +118,10 @@ TEST_P(error_log, a_gen_server_prints_the_value_of_a_message_it_drops) {
   std::string out = logged([&]() -> bl::process {
     auto s = (co_await gs::start<quiet_server>({})).server();
     bl::pid p = *s.ref().as_pid();
+    // A behaviour's initial call names its callback type, not its loop.
+    auto info = co_await bl::process_info_of(p);
+    CO_ASSERT_TRUE(info.has_value());
+    EXPECT_EQ(info->initial_call, "(anonymous namespace)::quiet_server (gen_server)");
     bl::send(p, 42);
     bl::send(p, std::string("hello"), std::vector<int>{1, 2, 3});
     bl::send(p, bl::term::tuple({bl::atom("a"), 1}));

@@ -236,6 +236,12 @@ class process_control : public schedulable {
   // The process's own code has logged why it ends (gen_server's termination report):
   // the process's crash line is not printed as well.
   void mark_reported() noexcept { crash_reported_ = 1; }
+  // Names the initial call by a text that lives as long as the program (a behaviour
+  // names its callback type rather than its loop).
+  void set_initial_call(const char* text) noexcept {
+    initial_function_ = text;
+    initial_file_ = nullptr;
+  }
 
  private:
   // The run loop, deliver and destroy_process (node_runtime.cpp, run_loop.cpp).

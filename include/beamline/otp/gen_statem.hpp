@@ -565,6 +565,7 @@ class statem_loop {
 // The statem's process body: gen_server's start protocol around statem_loop.
 template <class M, class... Args>
 process statem_process(start_context ctx, Args... args) {
+  current_process("gen_statem").set_initial_call(behaviour_initial_call<M>("gen_statem"));
   if (!claim_name(ctx)) co_return;
   std::optional<M> machine;
   std::optional<gen_statem::result<M>> first;

@@ -442,10 +442,24 @@ const from* caller_of(signal* s) {
   return &payload_of<call_payload<Req>>(s).from;
 }
 
+// A request or message as text (the "dropped a message" line).
+template <class Req>
+std::string print_call(const signal* s) {
+  std::string out;
+  print_value(out, static_cast<const signal_node<call_payload<Req>>*>(s)->payload.request);
+  return out;
+}
+template <class Msg>
+std::string print_cast(const signal* s) {
+  std::string out;
+  print_value(out, static_cast<const signal_node<cast_payload<Msg>>*>(s)->payload.message);
+  return out;
+}
+
 template <class S, class Req>
 inline constexpr message_descriptor call_descriptor_of{
     {&destroy_signal<call_payload<Req>>, &typeid(descriptor_marker),
-     sizeof(signal_node<call_payload<Req>>)},
+     sizeof(signal_node<call_payload<Req>>), &print_call<Req>},
     true,
     &server_tag_of<S>,
     &dispatch_call<S, Req>,
@@ -454,7 +468,7 @@ inline constexpr message_descriptor call_descriptor_of{
 template <class S, class Msg>
 inline constexpr message_descriptor cast_descriptor_of{
     {&destroy_signal<cast_payload<Msg>>, &typeid(descriptor_marker),
-     sizeof(signal_node<cast_payload<Msg>>)},
+     sizeof(signal_node<cast_payload<Msg>>), &print_cast<Msg>},
     false,
     &server_tag_of<S>,
     &dispatch_cast<S, Msg>,
@@ -664,8 +678,17 @@ class server_loop {
   from term_caller_;    // the caller of a pending term call
 };
 
+// "kv (gen_server)": a behaviour process's initial call names its module, the
+// callback type, as Erlang's '$initial_call' does, rather than the loop that runs it.
+template <class S>
+const char* behaviour_initial_call(const char* behaviour) {
+  static const std::string name = type_name(typeid(S)) + " (" + behaviour + ")";
+  return name.c_str();
+}
+
 template <class S, class... Args>
 process server_process(start_context ctx, Args... args) {
+  current_process("gen_server").set_initial_call(behaviour_initial_call<S>("gen_server"));
   if (!claim_name(ctx)) co_return;
   std::optional<S> state;
   gen_server::init_result outcome = gen_server::init_result::ok();
