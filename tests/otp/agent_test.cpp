@@ -292,14 +292,13 @@ TEST_P(task, async_stream_records_crashes_and_kill_task_timeouts) {
   run([&]() -> bl::process {
     bl::trap_exit(true);  // a crashing task's link must not end the test process
     std::vector<int> inputs{0, 1, 2};
-    auto results = co_await bl::async_stream(
-        inputs,
-        [](int x) -> bl::task<int> {
-          if (x == 1) throw bl::error(bl::atom("one"), "one");
-          if (x == 2) co_await bl::sleep(10s);
-          co_return x;
-        },
-        {.timeout = 30ms, .on_timeout = bl::stream_options::on_timeout_action::kill_task});
+    auto results = co_await bl::async_stream(inputs,
+                                             [](int x) -> bl::task<int> {
+                                               if (x == 1) throw bl::error(bl::atom("one"), "one");
+                                               if (x == 2) co_await bl::sleep(10s);
+                                               co_return x;
+                                             },
+                                             {.timeout = 30ms, .on_timeout = bl::kill_task});
     CO_ASSERT_TRUE(results.size() == 3u);
     EXPECT_TRUE(results[0].is_ok());
     EXPECT_EQ(results[1].exit_reason(), A("one"));

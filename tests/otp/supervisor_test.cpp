@@ -97,6 +97,28 @@ TEST_P(supervisor, children_start_left_to_right_and_stop_in_reverse_order) {
   });
 }
 
+TEST_P(supervisor,
+       a_worker_with_a_name_is_registered_restarted_under_it_and_stopped_with_sup_stop) {
+  run([&]() -> bl::process {
+    sup::child_spec named = sup::worker<member>(A("a"), gs::start_options(bl::atom("sup_named_a")),
+                                                bl::self(), std::string("a"), true);
+    auto s = (co_await sup::start_link({.intensity = 5}, sup::children(std::move(named)))).pid();
+    co_await names("start", 1);
+    std::optional<bl::pid> first = bl::whereis(bl::atom("sup_named_a"));
+    CO_ASSERT_TRUE(first.has_value());
+    EXPECT_EQ(*first, co_await pid_of(s, A("a")));
+    bl::server<member>(bl::atom("sup_named_a")).cast(member::crash{A("boom")});
+    EXPECT_EQ(co_await names("start", 1), strings("a"));
+    std::optional<bl::pid> second = bl::whereis(bl::atom("sup_named_a"));
+    CO_ASSERT_TRUE(second.has_value());
+    EXPECT_NE(*second, *first);
+    EXPECT_EQ(co_await bl::server<member>(bl::atom("sup_named_a")).call(member::name_of{}), "a");
+    co_await sup::stop(s);  // the children first
+    EXPECT_EQ(co_await names("stop", 1), strings("a"));
+    EXPECT_FALSE(bl::whereis(bl::atom("sup_named_a")).has_value());
+  });
+}
+
 TEST_P(supervisor, one_for_one_restarts_only_the_child_that_died) {
   run([&]() -> bl::process {
     auto s =

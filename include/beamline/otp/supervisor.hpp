@@ -151,6 +151,33 @@ child_spec worker(term id, Args... args) {
   return spec;
 }
 
+// The same with start options: a registered name (an atom, or a registry's via
+// name) and init's timeout or priority. Restarts register the new process under
+// the same name:
+//
+//     sup::worker<cache>(bl::atom("cache"), gs::start_options(bl::atom("cache")), 1000)
+//
+// (A simple_one_for_one template with a name would start a second child under a
+// taken name: each dynamic child fails with {already_started, Pid} after the first.)
+template <class S, class... Args>
+child_spec worker(term id, gen_server::start_options options, Args... args) {
+  static_assert(std::is_constructible_v<S, Args...> || std::is_constructible_v<S, Args..., term>,
+                "the server cannot be constructed from these arguments (nor with an extra term)");
+  child_spec spec;
+  spec.id = std::move(id);
+  if constexpr (std::is_constructible_v<S, Args...>) {
+    spec.start = [options, args...]() -> task<start_result> {
+      co_return co_await gen_server::start_link<S>(options, args...);
+    };
+  }
+  if constexpr (std::is_constructible_v<S, Args..., term>) {
+    spec.start_with = [options, args...](term extra) -> task<start_result> {
+      co_return co_await gen_server::start_link<S>(options, args..., std::move(extra));
+    };
+  }
+  return spec;
+}
+
 // A plain process child: bl::spawn_link(body, args...) from the supervisor (as a
 // template: body(args..., extra)).
 template <class F, class... Args>
@@ -193,5 +220,13 @@ task<start_result> restart_child(server_ref sup, term id);
 task<status> delete_child(server_ref sup, term id);
 task<std::vector<child_info>> which_children(server_ref sup);
 task<child_counts> count_children(server_ref sup);
+
+// Stops the supervisor (its children in reverse start order, each within its
+// shutdown time) and returns once it has ended: OTP's supervisor:stop/1,3, which is
+// gen_server::stop. Throws call_exit as gen_server::stop does.
+inline task<void> stop(server_ref sup, term reason = atoms::normal,
+                       std::chrono::milliseconds timeout = infinity) {
+  return gen_server::stop(std::move(sup), std::move(reason), timeout);
+}
 
 }  // namespace beamline::supervisor
