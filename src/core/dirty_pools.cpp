@@ -8,6 +8,7 @@
 #include "beamline/detail/thread_safety.hpp"
 #include "core/node_runtime.hpp"
 #include "core/signals.hpp"
+#include "sched/thread_signals.hpp"
 
 namespace beamline::detail {
 
@@ -67,6 +68,7 @@ void dirty_pools::submit(dirty_pool pool, blocking_job* job) {
     state_->work.notify_all();
     return;
   }
+  sched::process_signals_blocked for_the_new_thread;
   std::thread([state = state_, k] {
     unique_lock lock(state->lock);
     for (;;) {

@@ -21,6 +21,7 @@
 #include "beamline/process_info.hpp"
 #include "beamline/receive.hpp"
 #include "core/node_runtime.hpp"
+#include "sched/thread_signals.hpp"
 
 namespace beamline::detail {
 
@@ -179,7 +180,10 @@ os_signal_scope::os_signal_scope(node_runtime& node) : node_(&node) {
   }
   s.pipe_read = fds[0];
   signal_pipe_write.store(fds[1], std::memory_order_relaxed);
-  s.reader = std::thread(read_signals, fds[0]);
+  {
+    sched::process_signals_blocked for_the_new_thread;
+    s.reader = std::thread(read_signals, fds[0]);
+  }
   struct sigaction action {};
   action.sa_handler = on_signal;
   sigemptyset(&action.sa_mask);

@@ -16,6 +16,7 @@
 #include "beamline/detail/thread_state.hpp"
 #include "sched/memory_pool.hpp"
 #include "sched/scheduler.hpp"
+#include "sched/thread_signals.hpp"
 #include "sched/worker.hpp"
 
 namespace beamline::sched {
@@ -73,6 +74,7 @@ void install_preemption_handler(int signal_number) {
 
 void scheduler::start_preemption() {
   install_preemption_handler(options_.preemption_signal != 0 ? options_.preemption_signal : SIGURG);
+  process_signals_blocked for_the_new_thread;
   monitor_ = std::thread([this] { monitor_main(); });
 }
 

@@ -12,6 +12,7 @@
 
 #include "beamline/detail/thread_state.hpp"
 #include "sched/memory_pool.hpp"
+#include "sched/thread_signals.hpp"
 #include "sched/worker.hpp"
 
 namespace beamline::detail {
@@ -98,6 +99,7 @@ struct thread_start {
 void scheduler::start_thread(void (*body)(scheduler&, void*), void* argument) {
   threads_alive_.fetch_add(1, std::memory_order_acq_rel);
   auto* start = new thread_start{this, body, argument};
+  process_signals_blocked for_the_new_thread;
   std::thread([start] {
     thread_start s = *start;
     delete start;

@@ -87,7 +87,8 @@ def talk_echo(port):
 def talk_chat(port):
     ann, bob = client(port), client(port)
     ann.read_until("name? ")
-    ann.send("ann\n")
+    ann.send("ann\n/who\n")
+    ann.read_until("* here: ann")  # ann has its name and is in the room
     bob.read_until("name? ")
     bob.send("ann\n")
     bob.read_until("ann is taken")

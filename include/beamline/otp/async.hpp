@@ -276,8 +276,6 @@ struct stream_options {
 // Short spellings: {.on_timeout = bl::kill_task} (Elixir's on_timeout: :kill_task).
 inline constexpr stream_options::on_timeout_action kill_task =
     stream_options::on_timeout_action::kill_task;
-inline constexpr stream_options::on_timeout_action exit_on_timeout =
-    stream_options::on_timeout_action::exit;
 
 namespace detail {
 std::size_t default_concurrency();

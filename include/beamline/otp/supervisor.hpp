@@ -129,31 +129,11 @@ task<start_result> start_link(flags how, std::vector<child_spec> children,
 
 // --- child specs ---------------------------------------------------------------------
 
-// A gen_server child: gen_server::start_link<S>({}, args...) with OTP's defaults
-// (permanent, 5000 ms, worker). Adjust the fields of the result as needed. As a
-// simple_one_for_one template, start_child(sup, extra) starts S(args..., extra).
-template <class S, class... Args>
-child_spec worker(term id, Args... args) {
-  static_assert(std::is_constructible_v<S, Args...> || std::is_constructible_v<S, Args..., term>,
-                "the server cannot be constructed from these arguments (nor with an extra term)");
-  child_spec spec;
-  spec.id = std::move(id);
-  if constexpr (std::is_constructible_v<S, Args...>) {
-    spec.start = [args...]() -> task<start_result> {
-      co_return co_await gen_server::start_link<S>({}, args...);
-    };
-  }
-  if constexpr (std::is_constructible_v<S, Args..., term>) {
-    spec.start_with = [args...](term extra) -> task<start_result> {
-      co_return co_await gen_server::start_link<S>({}, args..., std::move(extra));
-    };
-  }
-  return spec;
-}
-
-// The same with start options: a registered name (an atom, or a registry's via
-// name) and init's timeout or priority. Restarts register the new process under
-// the same name:
+// A gen_server child: gen_server::start_link<S>(options, args...) with OTP's
+// defaults (permanent, 5000 ms, worker). Adjust the fields of the result as needed.
+// As a simple_one_for_one template, start_child(sup, extra) starts S(args...,
+// extra). The options give a registered name (an atom, or a registry's via name;
+// restarts register the new process under it), init's timeout and the priority:
 //
 //     sup::worker<cache>(bl::atom("cache"), gs::start_options(bl::atom("cache")), 1000)
 //
@@ -176,6 +156,12 @@ child_spec worker(term id, gen_server::start_options options, Args... args) {
     };
   }
   return spec;
+}
+
+// The same with the default options (no name): gen_server::start_link<S>({}, args...).
+template <class S, class... Args>
+child_spec worker(term id, Args... args) {
+  return worker<S>(std::move(id), gen_server::start_options{}, std::move(args)...);
 }
 
 // A plain process child: bl::spawn_link(body, args...) from the supervisor (as a
