@@ -112,7 +112,10 @@ process orderly_shutdown(node_runtime* node, std::vector<pid> roots) {
 
 std::string pid_list(const std::vector<pid>& pids) {
   std::string s;
-  for (const pid& p : pids) s += (s.empty() ? "" : " ") + p.to_string();
+  for (const pid& p : pids) {
+    if (!s.empty()) s += ' ';
+    s += p.to_string();
+  }
   return s;
 }
 
@@ -123,18 +126,33 @@ process dump_processes(std::vector<pid> pids) {
                     (pids.size() == 1 ? " process" : " processes") + " (this dump aside)\n";
   for (const pid& p : pids) {
     std::optional<process_info> info = co_await process_info_of(p, std::chrono::milliseconds(100));
-    out += "  " + p.to_string();
+    out += "  ";
+    out += p.to_string();
     if (!info) {
       out += "  no answer within 100 ms (running without a pause, or ended)\n";
       continue;
     }
-    if (info->registered_name) out += " " + info->registered_name->to_string();
-    out += "  " + info->status + "\n      initial call " + info->initial_call + "; queue " +
-           std::to_string(info->message_queue_len) + ", reductions " +
-           std::to_string(info->reductions);
-    if (!info->links.empty()) out += ", links " + pid_list(info->links);
-    if (!info->monitors.empty()) out += ", monitors " + pid_list(info->monitors);
-    out += "\n";
+    if (info->registered_name) {
+      out += ' ';
+      out += info->registered_name->to_string();
+    }
+    out += "  ";
+    out += info->status;
+    out += "\n      initial call ";
+    out += info->initial_call;
+    out += "; queue ";
+    out += std::to_string(info->message_queue_len);
+    out += ", reductions ";
+    out += std::to_string(info->reductions);
+    if (!info->links.empty()) {
+      out += ", links ";
+      out += pid_list(info->links);
+    }
+    if (!info->monitors.empty()) {
+      out += ", monitors ";
+      out += pid_list(info->monitors);
+    }
+    out += '\n';
   }
   std::fputs(out.c_str(), stderr);
   std::fflush(stderr);
