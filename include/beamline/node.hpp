@@ -58,12 +58,6 @@ struct node_options {
   // where work stealing puts them.
   bool flood_affinity = true;
   std::chrono::nanoseconds flood_send_cost{128};
-  // Asynchronous preemption (docs/design/preemption.md): a process that runs for
-  // longer than preempt_after without reaching a suspension point keeps running on
-  // its own thread at a lower OS priority while its worker moves on. At most
-  // max_preempted_threads such threads exist at once; beyond that, long-running
-  // processes keep their workers (with a warning). The signal is SIGURG unless
-  // preemption_signal names another.
   // SIGTERM and SIGINT shut the node down in order, as Erlang's init:stop(): the
   // processes spawned with node::spawn, newest first, are sent exit(shutdown) and
   // waited for with the processes linked to them (a supervision tree stops its
@@ -75,6 +69,12 @@ struct node_options {
   // How long the shutdown waits for each process spawned with node::spawn and the
   // processes linked to it; none: as long as they take (Erlang's default).
   std::optional<std::chrono::milliseconds> shutdown_timeout;
+  // Asynchronous preemption (docs/design/preemption.md): a process that runs for
+  // longer than preempt_after without reaching a suspension point keeps running on
+  // its own thread at a lower OS priority while its worker moves on. At most
+  // max_preempted_threads such threads exist at once; beyond that, long-running
+  // processes keep their workers (with a warning). The signal is SIGURG unless
+  // preemption_signal names another.
   bool preemption = true;
   std::chrono::microseconds preempt_after{2000};
   unsigned max_preempted_threads = 256;

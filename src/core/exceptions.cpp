@@ -21,6 +21,11 @@ std::string demangled(const std::type_info* type) {
   return s;
 }
 
+bool is_shutdown_reason(const term& reason) {
+  if (reason == term(atoms::normal) || reason == term(atoms::shutdown)) return true;
+  return reason.is_tuple() && reason.size() == 2 && reason[0] == term(atoms::shutdown);
+}
+
 std::string type_name(const std::type_info& type) {
   return demangled(&type);
 }

@@ -20,4 +20,8 @@ term exception_reason(const std::exception_ptr& e);
 // crash), with one rethrow.
 term exception_reason(const std::exception_ptr& e, bool& exited);
 
+// normal, shutdown or {shutdown, _}: an end that nobody reports (no crash line, no
+// gen_server termination report), and that a transient child is not restarted for.
+bool is_shutdown_reason(const term& reason);
+
 }  // namespace beamline::detail

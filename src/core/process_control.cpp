@@ -160,16 +160,6 @@ signal* process_control::receive_take(wait_base& r) noexcept {
 
 // --- exits ------------------------------------------------------------------------
 
-namespace {
-
-// normal, shutdown and {shutdown, _} are the ends nobody is told about.
-bool abnormal(const term& reason) {
-  if (reason == term(atoms::normal) || reason == term(atoms::shutdown)) return false;
-  return !(reason.is_tuple() && reason.size() == 2 && reason[0] == term(atoms::shutdown));
-}
-
-}  // namespace
-
 void process_control::record_exception(std::exception_ptr e) noexcept {
   if (exiting_) return;  // already killed by a signal: keep that reason, log nothing
   exiting_ = true;
@@ -187,10 +177,9 @@ void process_control::record_exception(std::exception_ptr e) noexcept {
 // registered name, initial call) and why (the reason as a term).
 void process_control::log_crash(bool exited) noexcept {
   try {
-    if (exited && !abnormal(exit_reason_)) return;
+    if (exited && is_shutdown_reason(exit_reason_)) return;
     std::string line = "beamline: process " + self().to_string();
-    if (std::uint32_t name = slot_->name.load(std::memory_order_acquire); name != 0)
-      line += " registered as " + atom::from_index(name - 1).to_string();
+    if (std::optional<atom> name = registered_name()) line += " registered as " + name->to_string();
     line += exited ? " exited" : " crashed";
     line += " (initial call " + initial_call() + "): " + exit_reason_.to_string() + "\n";
     std::fputs(line.c_str(), stderr);

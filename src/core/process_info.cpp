@@ -72,11 +72,16 @@ std::string process_control::initial_call() const {
   return s;
 }
 
+std::optional<atom> process_control::registered_name() const {
+  std::uint32_t name = slot_->name.load(std::memory_order_acquire);
+  if (name == 0) return std::nullopt;
+  return atom::from_index(name - 1);
+}
+
 beamline::process_info process_control::info() const {
   beamline::process_info info;
   info.process = self();
-  if (std::uint32_t name = slot_->name.load(std::memory_order_acquire); name != 0)
-    info.registered_name = atom::from_index(name - 1);
+  info.registered_name = registered_name();
   info.initial_call = initial_call();
   info.status = status();
   info.reductions = reductions_;

@@ -286,8 +286,7 @@ void report_unexpected_message(const signal* s) noexcept {
 
 void report_termination(const term& reason) noexcept {
   if (!logging()) return;
-  if (reason == term(atoms::normal) || reason == term(atoms::shutdown)) return;
-  if (reason.is_tuple() && reason.size() == 2 && reason[0] == term(atoms::shutdown)) return;
+  if (is_shutdown_reason(reason)) return;
   try {
     detail::process_control& p = current_process("gen_server");
     std::string line = "beamline: gen_server " + self().to_string() + " (initial call " +

@@ -30,6 +30,7 @@
 #include <unordered_set>
 
 #include "beamline/otp/supervisor.hpp"
+#include "core/exceptions.hpp"
 #include "core/runtime_access.hpp"
 
 namespace beamline::supervisor {
@@ -79,11 +80,6 @@ struct child_record {
 std::chrono::milliseconds shutdown_of(const child_spec& spec) {
   if (spec.shutdown) return *spec.shutdown;
   return spec.type == child_type::supervisor ? infinity : 5000ms;
-}
-
-bool is_shutdown_reason(const term& reason) {
-  if (reason == term(atoms::normal) || reason == term(atoms::shutdown)) return true;
-  return reason.is_tuple() && reason.size() == 2 && reason[0] == term(atoms::shutdown);
 }
 
 std::optional<term> check_spec(const child_spec& spec, bool template_only) {
@@ -293,10 +289,11 @@ class supervisor_server {
     child_record* c = it->second;
     running_.erase(it);
     c->running = {};
-    bool restart_it = c->spec.restart == restart::permanent ||
-                      (c->spec.restart == restart::transient && !is_shutdown_reason(e.reason));
+    bool restart_it =
+        c->spec.restart == restart::permanent ||
+        (c->spec.restart == restart::transient && !detail::is_shutdown_reason(e.reason));
     if (!restart_it) {
-      if (!is_shutdown_reason(e.reason))
+      if (!detail::is_shutdown_reason(e.reason))
         report("child " + c->spec.id.to_string() + " " + e.from.to_string() +
                " exited with reason " + e.reason.to_string() + " (not restarted)");
       forget(c);
@@ -456,7 +453,7 @@ class supervisor_server {
     term reason = unlink_flush(child, std::move(*down));
     bool expected = reason == term(atoms::shutdown) ||
                     (how == brutal_kill && reason == term(atoms::killed)) ||
-                    (c.spec.restart != restart::permanent && is_shutdown_reason(reason));
+                    (c.spec.restart != restart::permanent && detail::is_shutdown_reason(reason));
     if (!expected)
       report("shutdown of child " + c.spec.id.to_string() + " " + child.to_string() +
              " ended with reason " + reason.to_string());

@@ -28,6 +28,7 @@
 #include <coroutine>
 #include <cstdint>
 #include <exception>
+#include <optional>
 #include <string>
 #include <utility>
 
@@ -233,6 +234,7 @@ class process_control : public schedulable {
   // The body's function and where it is: "worker (examples/demo/main.cpp:31)";
   // "unknown" when not known.
   std::string initial_call() const;
+  std::optional<atom> registered_name() const;
   // The process's own code has logged why it ends (gen_server's termination report):
   // the process's crash line is not printed as well.
   void mark_reported() noexcept { crash_reported_ = 1; }
