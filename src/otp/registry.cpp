@@ -7,6 +7,14 @@
 //   process writes its own entries under the exclusive lock. The partition's
 //   watcher removes a dead process's entries, also under the exclusive lock.
 // - A watcher's `monitored` map is its own (only the watcher process touches it).
+// - The metadata table is shared: any process reads it under meta_lock_ shared and
+//   writes it under meta_lock_ exclusive. It is a lock of its own, never held with a
+//   partition's.
+// - Queries (match, select and their counts) match patterns under a partition's
+//   shared lock, copying out each matching entry with its bindings, and run the
+//   caller's guard and projection only after the lock is released, as dispatch runs
+//   its function: user code never runs under a registry lock, so it may call the
+//   registry, and a slow guard holds up no registration.
 // - registry_state::alive_ is written by the owner when it ends (release) and read by
 //   every operation (acquire), so an operation on an ended registry fails cleanly.
 //
@@ -18,6 +26,14 @@
 // every entry whose pid is P (by_pid[P] lists their keys). W never deletes an entry
 // of another process: a unique key taken over from a dead holder belongs to its
 // new pid.
+//
+// unregister_match reads the caller's values under the key (shared lock), decides
+// which go with the pattern and guard (no lock), then removes those (exclusive
+// lock). Between the two locks nothing else can change the caller's entries: only a
+// process writes its own entries, the watcher removes only a dead process's, and a
+// unique key is taken over only from a dead holder. So the caller's entries are
+// found again in the same order; each is checked to hold the value that was read,
+// in case the guard itself changed the caller's registrations.
 #include <algorithm>
 #include <atomic>
 #include <string>
@@ -137,6 +153,17 @@ class registry_state final : public via_registry {
     part.by_pid.erase(mine);
   }
 
+  // The partitions that can hold entries under `key`: the key's own for a unique
+  // registry, every one for a duplicate registry.
+  template <class F>
+  void for_each_partition_of(const term& key, F&& f) {
+    if (mode_ == registry::unique) {
+      f(for_key(key));
+    } else {
+      for (const auto& part : partitions_) f(*part);
+    }
+  }
+
   void lookup_in(const partition& part, const term& key, std::vector<registry::entry>& out) const {
     shared_lock lock(part.lock);
     auto it = part.by_key.find(key);
@@ -147,12 +174,113 @@ class registry_state final : public via_registry {
 
   std::vector<registry::entry> lookup(const term& key) {
     std::vector<registry::entry> out;
-    if (mode_ == registry::unique) {
-      lookup_in(for_key(key), key, out);
-    } else {
-      for (const auto& part : partitions_) lookup_in(*part, key, out);
+    for_each_partition_of(key, [&](const partition& part) { lookup_in(part, key, out); });
+    return out;
+  }
+
+  // A live entry whose value matched a query's pattern, with the bindings (the guard
+  // has not been asked yet).
+  struct value_match {
+    registry::entry entry;
+    bindings found;
+  };
+
+  std::vector<value_match> match(const term& key, const pattern& value_pattern) {
+    std::vector<value_match> out;
+    for_each_partition_of(key, [&](const partition& part) {
+      shared_lock lock(part.lock);
+      auto it = part.by_key.find(key);
+      if (it == part.by_key.end()) return;
+      for (const registry::entry& e : it->second) {
+        if (!is_alive(e.first)) continue;
+        if (auto found = value_pattern.match(e.second)) out.push_back({e, std::move(*found)});
+      }
+    });
+    return out;
+  }
+
+  // A live registration, as {Key, Pid, Value}, that matched select's pattern.
+  struct registration_match {
+    term registration;
+    bindings found;
+  };
+
+  std::vector<registration_match> select(const pattern& registration) {
+    std::vector<registration_match> out;
+    for (const auto& part : partitions_) {
+      shared_lock lock(part->lock);
+      for (const auto& [key, entries] : part->by_key) {
+        for (const registry::entry& e : entries) {
+          if (!is_alive(e.first)) continue;
+          term whole = term::tuple({key, term(e.first), e.second});
+          if (auto found = registration.match(whole))
+            out.push_back({std::move(whole), std::move(*found)});
+        }
+      }
     }
     return out;
+  }
+
+  void unregister_match(const term& key, const pattern& value_pattern, const registry::guard& when,
+                        const pid& p) {
+    partition& part = home(key, p);
+    std::vector<term> values;  // p's values under key, in table order
+    {
+      shared_lock lock(part.lock);
+      auto it = part.by_key.find(key);
+      if (it == part.by_key.end()) return;
+      for (const registry::entry& e : it->second)
+        if (e.first == p) values.push_back(e.second);
+    }
+    std::vector<bool> doomed(values.size(), false);
+    bool any = false;
+    for (std::size_t i = 0; i < values.size(); ++i) {
+      auto found = value_pattern.match(values[i]);
+      doomed[i] = found && (!when || when(*found));
+      any = any || doomed[i];
+    }
+    if (!any) return;
+
+    lock_guard lock(part.lock);
+    auto it = part.by_key.find(key);
+    if (it == part.by_key.end()) return;
+    auto& entries = it->second;
+    std::size_t mine = 0;  // the index of p's next entry among p's own
+    std::size_t removed = 0;
+    auto kept = entries.begin();
+    for (auto e = entries.begin(); e != entries.end(); ++e) {
+      bool remove = false;
+      if (e->first == p) {
+        remove = mine < values.size() && doomed[mine] && e->second == values[mine];
+        ++mine;
+      }
+      if (remove) {
+        ++removed;
+        continue;
+      }
+      if (kept != e) *kept = std::move(*e);
+      ++kept;
+    }
+    entries.erase(kept, entries.end());
+    if (entries.empty()) part.by_key.erase(it);
+    drop_keys_of(part, p, key, removed);
+  }
+
+  // --- metadata ---------------------------------------------------------------------
+
+  std::optional<term> meta(atom key) const {
+    shared_lock lock(meta_lock_);
+    auto it = meta_.find(key);
+    if (it == meta_.end()) return std::nullopt;
+    return it->second;
+  }
+  void put_meta(atom key, term value) {
+    lock_guard lock(meta_lock_);
+    meta_.insert_or_assign(key, std::move(value));
+  }
+  void delete_meta(atom key) {
+    lock_guard lock(meta_lock_);
+    meta_.erase(key);
   }
 
   // --- via_registry ---------------------------------------------------------------
@@ -183,10 +311,30 @@ class registry_state final : public via_registry {
     if (keys.empty()) part.by_pid.erase(mine);
   }
 
+  // Removes `count` of the occurrences of `key` from p's by_pid list, one per
+  // registration removed (the lock is held).
+  static void drop_keys_of(partition& part, const pid& p, const term& key, std::size_t count)
+      BL_REQUIRES(part.lock) {
+    auto mine = part.by_pid.find(p);
+    if (mine == part.by_pid.end() || count == 0) return;
+    auto& keys = mine->second;
+    for (auto k = keys.begin(); k != keys.end() && count > 0;) {
+      if (*k == key) {
+        k = keys.erase(k);
+        --count;
+      } else {
+        ++k;
+      }
+    }
+    if (keys.empty()) part.by_pid.erase(mine);
+  }
+
   registry::keys_mode mode_;
   std::optional<atom> name_;
   std::vector<std::unique_ptr<partition>> partitions_;
   std::atomic<bool> alive_{true};
+  mutable shared_mutex meta_lock_;
+  std::unordered_map<atom, term> meta_ BL_GUARDED_BY(meta_lock_);
 };
 
 namespace {
@@ -383,6 +531,56 @@ std::optional<std::pair<term, term>> registry::update_value(
   term updated = f(old);
   it->second.front().second = updated;
   return std::pair{std::move(updated), std::move(old)};
+}
+
+std::vector<registry::entry> registry::match(const term& key, const pattern& value_pattern,
+                                             const guard& when) const {
+  std::vector<entry> out;
+  for (auto& m : state().match(key, value_pattern))
+    if (!when || when(m.found)) out.push_back(std::move(m.entry));
+  return out;
+}
+
+std::size_t registry::count_match(const term& key, const pattern& value_pattern,
+                                  const guard& when) const {
+  std::vector<detail::registry_state::value_match> matches = state().match(key, value_pattern);
+  if (!when) return matches.size();
+  return static_cast<std::size_t>(
+      std::count_if(matches.begin(), matches.end(), [&](const auto& m) { return when(m.found); }));
+}
+
+void registry::unregister_match(const term& key, const pattern& value_pattern,
+                                const guard& when) const {
+  state().unregister_match(key, value_pattern, when, self());
+}
+
+std::vector<term> registry::select(const pattern& registration, const guard& when,
+                                   const projection& result) const {
+  std::vector<term> out;
+  for (auto& m : state().select(registration)) {
+    if (when && !when(m.found)) continue;
+    out.push_back(result ? result(m.found) : std::move(m.registration));
+  }
+  return out;
+}
+
+std::size_t registry::count_select(const pattern& registration, const guard& when) const {
+  std::vector<detail::registry_state::registration_match> matches = state().select(registration);
+  if (!when) return matches.size();
+  return static_cast<std::size_t>(
+      std::count_if(matches.begin(), matches.end(), [&](const auto& m) { return when(m.found); }));
+}
+
+std::optional<term> registry::meta(atom key) const {
+  return state().meta(key);
+}
+
+void registry::put_meta(atom key, term value) const {
+  state().put_meta(key, std::move(value));
+}
+
+void registry::delete_meta(atom key) const {
+  state().delete_meta(key);
 }
 
 via_name registry::via(term key) const {

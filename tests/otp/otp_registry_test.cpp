@@ -1,6 +1,10 @@
 // key_registry_*: Elixir's Registry (registry.hpp): unique and duplicate keys,
-// values, partitions, dispatch, via names, cleanup on exit, churn.
+// values, partitions, dispatch, via names, cleanup on exit, churn, the pattern
+// queries (match, select, their counts, unregister_match) and metadata.
+#include <algorithm>
 #include <atomic>
+#include <functional>
+#include <optional>
 #include <set>
 #include <string>
 #include <vector>
@@ -145,6 +149,252 @@ TEST_P(key_registry, update_value_changes_the_callers_own_value) {
   });
 }
 
+// Values of entries, sorted (a duplicate registry returns them in no set order).
+std::vector<bl::term> sorted_values(const std::vector<bl::registry::entry>& entries) {
+  std::vector<bl::term> values;
+  for (const auto& e : entries) values.push_back(e.second);
+  std::sort(values.begin(), values.end());
+  return values;
+}
+
+// A process that registers and ends at once; returns when its DOWN has arrived (its
+// entries may not have been removed yet).
+bl::task<bl::pid> register_and_die(bl::registry reg, bl::term key, bl::term value) {
+  // (Not a structured binding: clang 14 cannot capture one in a lambda.)
+  std::pair<bl::pid, bl::ref> started = bl::spawn_monitor([reg, key, value]() -> bl::process {
+    reg.register_key(key, value);
+    co_return;
+  });
+  const bl::ref m = started.second;
+  co_await bl::receive(
+      bl::when([m](const bl::down_message& d) { return d.monitor == m; }, [](bl::down_message) {}));
+  co_return started.first;
+}
+
+TEST_P(key_registry, match_returns_the_live_entries_whose_value_matches_a_pattern) {
+  run([&]() -> bl::process {
+    bl::registry reg = co_await start(bl::registry::duplicate, 3);
+    std::vector<bl::pid> members;
+    for (int i = 0; i < 6; ++i) {
+      members.push_back(bl::spawn(holder, reg, A("topic"),
+                                  bl::term::tuple({A("shard"), bl::term(i)}), bl::self()));
+      co_await bl::receive<bl::pid, bl::term>();
+    }
+    reg.register_key(A("topic"), bl::term::tuple({A("pair"), bl::term(7), bl::term(7)}));
+    reg.register_key(A("topic"), bl::term::tuple({A("pair"), bl::term(7), bl::term(8)}));
+    reg.register_key(A("elsewhere"), bl::term::tuple({A("shard"), bl::term(0)}));
+    co_await register_and_die(reg, A("topic"), bl::term::tuple({A("shard"), bl::term(99)}));
+
+    // The dead registration is skipped, whether or not its watcher has removed it.
+    EXPECT_EQ(reg.match(A("topic"), bl::pattern("{shard, _}")).size(), 6u);
+    EXPECT_EQ(reg.count_match(A("topic"), bl::pattern("{shard, _}")), 6u);
+    EXPECT_EQ(reg.match(A("topic"), bl::pattern("_")).size(), 8u);
+    EXPECT_TRUE(reg.match(A("nobody"), bl::pattern("_")).empty());
+    // A repeated variable must bind equal values.
+    auto pairs = reg.match(A("topic"), bl::pattern("{pair, X, X}"));
+    CO_ASSERT_TRUE(pairs.size() == 1u);
+    EXPECT_EQ(pairs[0].first, bl::self());
+    EXPECT_EQ(pairs[0].second, bl::term::parse("{pair, 7, 7}"));
+    // A literal pattern.
+    EXPECT_EQ(reg.count_match(A("topic"), bl::term::parse("{shard, 2}")), 1u);
+    // A guard over the bindings.
+    auto high = [](const bl::bindings& b) { return b["N"].as_int() >= 3; };
+    auto from_three = reg.match(A("topic"), bl::pattern("{shard, N}"), high);
+    EXPECT_EQ(sorted_values(from_three),
+              (std::vector<bl::term>{bl::term::parse("{shard, 3}"), bl::term::parse("{shard, 4}"),
+                                     bl::term::parse("{shard, 5}")}));
+    for (const auto& e : from_three)
+      EXPECT_TRUE(std::find(members.begin(), members.end(), e.first) != members.end());
+    EXPECT_EQ(reg.count_match(A("topic"), bl::pattern("{shard, N}"), high), 3u);
+    for (bl::pid p : members) bl::send(p, bl::atom("done"));
+    co_await gs::stop(reg.owner());
+  });
+}
+
+TEST_P(key_registry, match_in_a_unique_registry_reads_the_keys_partition) {
+  run([&]() -> bl::process {
+    bl::registry reg = co_await start(bl::registry::unique, 4);
+    for (int i = 0; i < 8; ++i)
+      reg.register_key(bl::term(i), bl::term::tuple({A("v"), bl::term(i)}));
+    for (int i = 0; i < 8; ++i) {
+      auto found = reg.match(bl::term(i), bl::pattern("{v, N}"));
+      CO_ASSERT_TRUE(found.size() == 1u);
+      EXPECT_EQ(found[0].first, bl::self());
+      EXPECT_EQ(reg.count_match(bl::term(i), bl::pattern("{v, N}"),
+                                [i](const bl::bindings& b) { return b["N"] == bl::term(i); }),
+                1u);
+      EXPECT_EQ(reg.count_match(bl::term(i), bl::pattern("{w, _}")), 0u);
+    }
+    co_await register_and_die(reg, A("gone"), bl::term(1));
+    EXPECT_EQ(reg.count_match(A("gone"), bl::pattern("_")), 0u);
+    co_await gs::stop(reg.owner());
+  });
+}
+
+TEST_P(key_registry, unregister_match_removes_only_the_callers_matching_entries) {
+  run([&]() -> bl::process {
+    bl::registry reg = co_await start(bl::registry::duplicate, 3);
+    bl::pid other = bl::spawn(holder, reg, A("k"), bl::term(1), bl::self());
+    co_await bl::receive<bl::pid, bl::term>();
+    for (int v : {1, 2, 3, 4, 1}) reg.register_key(A("k"), bl::term(v));
+    reg.register_key(A("k"), A("keep"));
+    reg.register_key(A("j"), bl::term(1));
+
+    reg.unregister_match(A("k"), bl::term(1));
+    EXPECT_EQ(
+        sorted_values(reg.lookup(A("k"))),
+        (std::vector<bl::term>{bl::term(1), bl::term(2), bl::term(3), bl::term(4), A("keep")}));
+    EXPECT_EQ(reg.match(A("k"), bl::term(1))[0].first, other);  // the other process's stays
+    EXPECT_EQ(reg.lookup(A("j")).size(), 1u);                   // and other keys
+
+    reg.unregister_match(A("k"), bl::pattern("N"), [](const bl::bindings& b) {
+      return b["N"].is_integer() && b["N"].as_int() >= 3;
+    });
+    EXPECT_EQ(sorted_values(reg.lookup(A("k"))),
+              (std::vector<bl::term>{bl::term(1), bl::term(2), A("keep")}));
+    reg.unregister_match(A("k"), bl::pattern("nothing"));
+    EXPECT_EQ(reg.lookup(A("k")).size(), 3u);
+    // keys() and count() follow: one registration per entry left.
+    std::vector<bl::term> mine = reg.keys(bl::self());
+    std::sort(mine.begin(), mine.end());
+    EXPECT_EQ(mine, (std::vector<bl::term>{A("j"), A("k"), A("k")}));
+    EXPECT_EQ(reg.count(), 4u);
+    reg.unregister_match(A("k"), bl::pattern("_"));
+    reg.unregister_match(A("j"), bl::pattern("_"));
+    EXPECT_TRUE(reg.keys(bl::self()).empty());
+    EXPECT_EQ(reg.count(), 1u);
+
+    // In a unique registry, a key held by another process is not the caller's to remove.
+    bl::registry unique = co_await start(bl::registry::unique, 2);
+    bl::pid owner = bl::spawn(holder, unique, A("u"), bl::term(5), bl::self());
+    co_await bl::receive<bl::pid, bl::term>();
+    unique.unregister_match(A("u"), bl::pattern("_"));
+    CO_ASSERT_TRUE(unique.lookup(A("u")).size() == 1u);
+    EXPECT_EQ(unique.lookup(A("u"))[0].first, owner);
+    unique.register_key(A("mine"), bl::term(5));
+    unique.unregister_match(A("mine"), bl::pattern("6"));
+    EXPECT_EQ(unique.lookup(A("mine")).size(), 1u);
+    unique.unregister_match(A("mine"), bl::pattern("5"));
+    EXPECT_TRUE(unique.lookup(A("mine")).empty());
+    EXPECT_TRUE(unique.keys(bl::self()).empty());
+
+    bl::send(other, bl::atom("done"));
+    bl::send(owner, bl::atom("done"));
+    co_await wait_until_count(reg, 0);
+    co_await wait_until_count(unique, 0);
+    co_await gs::stop(reg.owner());
+    co_await gs::stop(unique.owner());
+  });
+}
+
+TEST_P(key_registry, select_matches_key_pid_value_with_guards_and_projections) {
+  run([&]() -> bl::process {
+    for (auto mode : {bl::registry::unique, bl::registry::duplicate}) {
+      bl::registry reg = co_await start(mode, 4);
+      std::vector<bl::pid> holders;
+      for (int i = 0; i < 6; ++i) {
+        holders.push_back(bl::spawn(holder, reg, bl::term::tuple({A("job"), bl::term(i)}),
+                                    bl::term(i * 10), bl::self()));
+        co_await bl::receive<bl::pid, bl::term>();
+      }
+      reg.register_key(A("me"), A("busy"));
+      co_await register_and_die(reg, bl::term::parse("{job, 100}"), bl::term(1000));
+
+      // No guard, no projection: the matched {Key, Pid, Value} tuples themselves.
+      std::vector<bl::term> all = reg.select(bl::pattern("_"));
+      EXPECT_EQ(all.size(), 7u);  // the dead process's registration is skipped
+      EXPECT_EQ(reg.count_select(bl::pattern("_")), 7u);
+      std::vector<bl::term> mine =
+          reg.select(bl::pattern::tuple(bl::pattern::var("K"), bl::self(), bl::pattern::var("V")));
+      EXPECT_EQ(mine, std::vector<bl::term>{bl::term::tuple({A("me"), bl::self(), A("busy")})});
+
+      // A guard and a projection over the bindings.
+      std::vector<bl::term> picked = reg.select(
+          bl::pattern("{{job, N}, Pid, V}"),
+          [](const bl::bindings& b) { return b["N"].as_int() % 2 == 0; },
+          [](const bl::bindings& b) {
+            return bl::term::tuple({b["N"], b["V"]});
+          });
+      std::sort(picked.begin(), picked.end());
+      EXPECT_EQ(picked,
+                (std::vector<bl::term>{bl::term::parse("{0, 0}"), bl::term::parse("{2, 20}"),
+                                       bl::term::parse("{4, 40}")}));
+      EXPECT_EQ(reg.count_select(bl::pattern("{{job, N}, _, _}"),
+                                 [](const bl::bindings& b) { return b["N"].as_int() >= 4; }),
+                2u);
+      // The pid in a projection is the registering process.
+      std::vector<bl::term> pids = reg.select(bl::pattern("{{job, 3}, Pid, _}"), {},
+                                              [](const bl::bindings& b) { return b["Pid"]; });
+      CO_ASSERT_TRUE(pids.size() == 1u);
+      EXPECT_EQ(pids[0].as_pid(), holders[3]);
+      EXPECT_TRUE(reg.select(bl::pattern("{{job, _}, _, busy}")).empty());
+
+      for (bl::pid p : holders) bl::send(p, bl::atom("done"));
+      co_await gs::stop(reg.owner());
+    }
+  });
+}
+
+TEST_P(key_registry, guards_and_projections_run_outside_the_registrys_locks) {
+  run([&]() -> bl::process {
+    bl::registry reg = co_await start(bl::registry::unique);
+    reg.register_key(A("a"), bl::term(1));
+    // Each calls back into the registry, which takes the partition's lock exclusively.
+    auto registering = [reg](const bl::bindings& b) {
+      reg.register_key(bl::term::tuple({A("seen"), b["K"]}), bl::term(0));
+      return true;
+    };
+    EXPECT_EQ(reg.select(bl::pattern("{K, _, _}"), registering).size(), 1u);
+    EXPECT_EQ(
+        reg.match(
+               A("a"), bl::pattern("V"),
+               [reg](const bl::bindings&) {
+                 reg.put_meta(A("in_guard").as_atom(), bl::term(1));
+                 return reg.update_value(A("a"), [](const bl::term& v) { return v; }).has_value();
+               })
+            .size(),
+        1u);
+    reg.unregister_match(A("a"), bl::pattern("V"),
+                         [reg](const bl::bindings&) { return reg.count() == 2u; });
+    EXPECT_TRUE(reg.lookup(A("a")).empty());
+    EXPECT_EQ(reg.lookup(bl::term::parse("{seen, a}")).size(), 1u);
+    EXPECT_EQ(reg.meta(bl::atom("in_guard")), bl::term(1));
+    co_await gs::stop(reg.owner());
+  });
+}
+
+TEST_P(key_registry, metadata_is_put_read_and_deleted_from_any_process) {
+  run([&]() -> bl::process {
+    bl::registry reg = co_await start(bl::registry::duplicate, 2, bl::atom("with_meta"));
+    EXPECT_FALSE(reg.meta(bl::atom("custom_key")).has_value());
+    reg.put_meta(bl::atom("custom_key"), A("custom_value"));
+    EXPECT_EQ(reg.meta(bl::atom("custom_key")), A("custom_value"));
+    reg.put_meta(bl::atom("custom_key"), bl::term::parse("{replaced, 1}"));
+    EXPECT_EQ(reg.meta(bl::atom("custom_key")), bl::term::parse("{replaced, 1}"));
+    // Another process reads it through the registry's name and writes its own.
+    bl::pid me = bl::self();
+    bl::spawn([me]() -> bl::process {
+      auto found = bl::registry::named(bl::atom("with_meta"));
+      if (!found) co_return;
+      std::optional<bl::term> value = found->meta(bl::atom("custom_key"));
+      found->put_meta(bl::atom("from_other"), bl::term(2));
+      bl::send(me, value.value_or(A("none")));
+    });
+    EXPECT_EQ(co_await bl::receive<bl::term>(), bl::term::parse("{replaced, 1}"));
+    EXPECT_EQ(reg.meta(bl::atom("from_other")), bl::term(2));
+    reg.delete_meta(bl::atom("custom_key"));
+    EXPECT_FALSE(reg.meta(bl::atom("custom_key")).has_value());
+    reg.delete_meta(bl::atom("never_there"));  // nothing to delete: no error
+    EXPECT_EQ(reg.meta(bl::atom("from_other")), bl::term(2));
+    EXPECT_EQ(reg.count(), 0u);  // metadata is not a registration
+    co_await gs::stop(reg.owner());
+    // A new registry of the same name starts with no metadata.
+    bl::registry again = co_await start(bl::registry::duplicate, 2, bl::atom("with_meta"));
+    EXPECT_FALSE(again.meta(bl::atom("from_other")).has_value());
+    co_await gs::stop(again.owner());
+  });
+}
+
 struct named_worker {
   struct whoami {};
   explicit named_worker(int n) : n_(n) {}
@@ -195,6 +445,32 @@ TEST_P(key_registry, a_registry_that_ended_is_an_unknown_registry) {
       threw = e.reason() == bl::term(bl::atoms::badarg);
     }
     EXPECT_TRUE(threw);
+  });
+}
+
+TEST_P(key_registry, queries_and_metadata_on_an_ended_registry_throw_badarg) {
+  run([&]() -> bl::process {
+    bl::registry reg = co_await start(bl::registry::duplicate, 2);
+    reg.register_key(A("k"), bl::term(1));
+    reg.put_meta(bl::atom("m"), bl::term(1));
+    co_await gs::stop(reg.owner());
+    auto is_badarg = [](const std::function<void()>& operation) {
+      try {
+        operation();
+      } catch (const bl::error& e) {
+        return e.reason() == bl::term(bl::atoms::badarg);
+      }
+      return false;
+    };
+    const bl::pattern any("_");
+    EXPECT_TRUE(is_badarg([&] { reg.match(A("k"), any); }));
+    EXPECT_TRUE(is_badarg([&] { reg.count_match(A("k"), any); }));
+    EXPECT_TRUE(is_badarg([&] { reg.unregister_match(A("k"), any); }));
+    EXPECT_TRUE(is_badarg([&] { reg.select(any); }));
+    EXPECT_TRUE(is_badarg([&] { reg.count_select(any); }));
+    EXPECT_TRUE(is_badarg([&] { reg.meta(bl::atom("m")); }));
+    EXPECT_TRUE(is_badarg([&] { reg.put_meta(bl::atom("m"), bl::term(2)); }));
+    EXPECT_TRUE(is_badarg([&] { reg.delete_meta(bl::atom("m")); }));
   });
 }
 

@@ -12,12 +12,30 @@
 // Keys and values are terms. A process registers itself (register_key) under a key
 // with a value; `unique` registries allow one process per key, `duplicate` ones
 // any number (a process may register a key several times). lookup, dispatch,
-// keys and count read the tables directly, from any process, without messages.
-// Entries are removed when their process ends: each partition has a watcher
-// process that monitors the processes registered in it and deletes their entries
-// on DOWN. Until the DOWN is handled a dead owner's entries still exist, but
-// lookup skips them and a unique key held by a dead process can be taken at once
-// (Elixir checks liveness the same way).
+// keys, count and the queries below read the tables directly, from any process,
+// without messages. Entries are removed when their process ends: each partition
+// has a watcher process that monitors the processes registered in it and deletes
+// their entries on DOWN. Until the DOWN is handled a dead owner's entries still
+// exist, but lookup and the queries skip them and a unique key held by a dead
+// process can be taken at once (Elixir checks liveness the same way).
+//
+// Queries take Erlang patterns (pattern.hpp) where Elixir takes match specs:
+//
+//     workers.match(bl::atom("topic"), bl::pattern("{shard, N}"));    // [{Pid, Value}]
+//     workers.select(bl::pattern("{Key, _, busy}"), {},               // every busy key
+//                    [](const bl::bindings& b) { return b["Key"]; });
+//
+// match, count_match and unregister_match look at the values under one key;
+// select and count_select at every registration, as the term {Key, Pid, Value}.
+// A guard, the C++ form of a match spec's guards, is a predicate over the
+// pattern's bindings; a projection, the form of its body, makes select's result
+// from them. Guards and projections run in the calling process after the tables'
+// locks are released, so they may do anything, the registry's own operations
+// included.
+//
+// Metadata (meta, put_meta, delete_meta) is a registry-wide table from atoms to
+// terms, readable and writable from any process without messages; it is empty when
+// the registry starts and goes with it.
 //
 // Partitions split the tables (and their locks and watchers) for scale: a unique
 // key lives in the partition its hash selects; a duplicate registry partitions by
@@ -27,6 +45,9 @@
 // and links its watchers): start_link fits in a supervision tree, and when the
 // owner ends the tables go with it; operations on a handle whose registry has
 // ended throw beamline::error(badarg), Elixir's "unknown registry".
+//
+// Not here: listeners (Elixir's :listeners), and dispatch with an MFA (it takes a
+// C++ function).
 #pragma once
 
 #include <chrono>
@@ -40,6 +61,7 @@
 #include "beamline/atom.hpp"
 #include "beamline/otp/server_ref.hpp"
 #include "beamline/otp/start_result.hpp"
+#include "beamline/pattern.hpp"
 #include "beamline/pid.hpp"
 #include "beamline/process.hpp"
 #include "beamline/term.hpp"
@@ -63,6 +85,11 @@ class registry {
   };
 
   using entry = std::pair<pid, term>;
+  // A guard: which matches a query keeps, decided from the pattern's bindings (the
+  // C++ form of a match spec's guards). An empty guard keeps every match.
+  using guard = std::function<bool(const bindings&)>;
+  // What select returns for a match, made from its bindings (a match spec's body).
+  using projection = std::function<term(const bindings&)>;
 
   class started : public start_result {
    public:
@@ -101,6 +128,31 @@ class registry {
   // returns {new, old}; nullopt if the caller does not hold `key`.
   std::optional<std::pair<term, term>> update_value(
       const term& key, const std::function<term(const term&)>& f) const;
+
+  // The live entries under `key` whose value matches `value_pattern` and `when`.
+  std::vector<entry> match(const term& key, const pattern& value_pattern,
+                           const guard& when = {}) const;
+  // How many entries match(key, value_pattern, when) returns.
+  std::size_t count_match(const term& key, const pattern& value_pattern,
+                          const guard& when = {}) const;
+  // Removes the calling process's registrations of `key` whose value matches
+  // `value_pattern` and `when`; other processes' entries stay.
+  void unregister_match(const term& key, const pattern& value_pattern,
+                        const guard& when = {}) const;
+  // Every live registration, as the term {Key, Pid, Value}, that matches
+  // `registration` and `when`: result(bindings) for each, or the tuple itself when
+  // there is no projection. In no particular order.
+  std::vector<term> select(const pattern& registration, const guard& when = {},
+                           const projection& result = {}) const;
+  // How many terms select(registration, when) returns.
+  std::size_t count_select(const pattern& registration, const guard& when = {}) const;
+
+  // The registry's metadata under `key`; nullopt if none was put.
+  std::optional<term> meta(atom key) const;
+  // Sets the metadata under `key`, replacing any value there.
+  void put_meta(atom key, term value) const;
+  // Removes the metadata under `key` (nothing if there is none).
+  void delete_meta(atom key) const;
 
   // {via, Registry, Key}: a name for gen_server::start_options and server_ref
   // (unique registries).
