@@ -1,5 +1,6 @@
-// gen_statem_*: state functions, enter calls, postpone, inserted events, event,
-// state and generic timeouts, calls and stop.
+// gen_statem_*: state functions and handle_event_function mode, enter calls,
+// postpone, inserted events, event, state and generic timeouts, calls and stop,
+// hibernate.
 #include <algorithm>
 #include <string>
 #include <vector>
@@ -423,6 +424,279 @@ TEST_P(gen_statem, repeat_state_runs_the_enter_call_again_and_retries_postponed_
                                          bl::after(10s, [] { return bl::term(A("none")); }));
     EXPECT_EQ(held, A("held"));
     EXPECT_EQ(co_await log_of(m), strings("enter", "postponed hold", "enter", "retried hold"));
+    co_await sm::stop(m);
+  });
+}
+
+// handle_event_function mode: the door again, its states terms. `locked`, or
+// {open, Who} with the code's owner; {goto, S} moves to any state S. Records what it
+// did, with each enter call's previous state.
+struct term_door {
+  static constexpr auto callback_mode = sm::handle_event_function;
+  static constexpr bool state_enter = true;
+
+  sm::result<term_door> init() { return sm::next_state(bl::atom("locked")); }
+
+  sm::result<term_door> handle_event(const sm::event<term_door>& e, const bl::term& state) {
+    const bool locked = state == bl::term(bl::atom("locked"));
+    switch (e.type) {
+      case sm::event_type::enter:
+        log.push_back("enter " + state.to_string() + " from " + e.previous.to_string());
+        return sm::keep_state();
+      case sm::event_type::cast:
+        if (locked && e.content == bl::term::binary("1234"))
+          return sm::next_state(bl::term::tuple({bl::atom("open"), bl::atom("owner")}));
+        log.push_back("cast " + e.content.to_string() + " in " + state.to_string());
+        return sm::keep_state();
+      case sm::event_type::info:
+        log.push_back("info " + e.content.to_string() + " in " + state.to_string());
+        return sm::keep_state();
+      case sm::event_type::call: {
+        const bl::term& c = e.content;
+        if (c == bl::term(bl::atom("log"))) return sm::keep_state().reply(e.from, log_term());
+        if (c == bl::term(bl::atom("state"))) return sm::keep_state().reply(e.from, state);
+        if (c.is_tuple() && c.size() == 2 && c[0] == bl::term(bl::atom("goto")))
+          return sm::next_state(c[1]).reply(e.from, bl::atom("ok"));
+        if (c == bl::term(bl::atom("walk_in"))) {
+          if (locked) {
+            log.push_back("postponed walk_in");
+            return sm::keep_state().postpone();
+          }
+          log.push_back("walked in");
+          return sm::keep_state().reply(e.from, bl::atom("inside"));
+        }
+        return sm::keep_state().reply(e.from, locked ? bl::atom("locked") : bl::atom("open"));
+      }
+      default:
+        return sm::keep_state();
+    }
+  }
+
+  bl::term log_term() const {
+    std::vector<bl::term> items;
+    for (const auto& s : log) items.push_back(bl::term::binary(s));
+    return bl::term::list(std::move(items));
+  }
+
+  std::vector<std::string> log;
+};
+
+TEST_P(gen_statem, handle_event_function_machines_take_calls_casts_and_info_in_term_states) {
+  run([&]() -> bl::process {
+    bl::pid d = (co_await sm::start_link<term_door>({})).pid();
+    EXPECT_EQ(co_await sm::call(d, A("walk_out")), A("locked"));
+    sm::cast(d, bl::term::binary("0000"));
+    bl::send(d, A("knock"));
+    sm::cast(d, bl::term::binary("1234"));
+    EXPECT_EQ(co_await sm::call(d, A("state")), bl::term::parse("{open, owner}"));
+    EXPECT_EQ(co_await sm::call(d, A("walk_out")), A("open"));
+    EXPECT_EQ(co_await sm::call(d, bl::term::parse("{goto, [any, term]}")), A("ok"));
+    EXPECT_EQ(co_await sm::call(d, A("state")), bl::term::parse("[any, term]"));
+    EXPECT_EQ(co_await log_of(d), strings("enter locked from locked", "cast <<\"0000\">> in locked",
+                                          "info knock in locked", "enter {open,owner} from locked",
+                                          "enter [any,term] from {open,owner}"));
+    co_await sm::stop(d);
+  });
+}
+
+TEST_P(gen_statem, a_postponed_event_is_retried_when_the_term_state_changes_not_when_it_is_equal) {
+  run([&]() -> bl::process {
+    bl::pid d = (co_await sm::start<term_door>({})).pid();
+    bl::pid self = bl::self();
+    bl::spawn([d, self]() -> bl::process {
+      bl::term r = co_await sm::call(d, A("walk_in"), bl::infinity);
+      bl::send(self, r);
+    });
+    EXPECT_TRUE(co_await eventually([&]() -> bl::task<bool> {
+      auto log = co_await log_of(d);
+      co_return std::find(log.begin(), log.end(), "postponed walk_in") != log.end();
+    }));
+    // An equal term (built anew) is no state change: no enter call, nothing retried.
+    EXPECT_EQ(co_await sm::call(d, bl::term::parse("{goto, locked}")), A("ok"));
+    EXPECT_EQ(co_await log_of(d), strings("enter locked from locked", "postponed walk_in"));
+    // A different term is: the enter call, then the postponed call, now let in.
+    EXPECT_EQ(co_await sm::call(d, bl::term::parse("{goto, {open, guest}}")), A("ok"));
+    bl::term r = co_await bl::receive([](bl::term t) { return t; },
+                                      bl::after(10s, [] { return bl::term(A("none")); }));
+    EXPECT_EQ(r, A("inside"));
+    EXPECT_EQ(co_await log_of(d), strings("enter locked from locked", "postponed walk_in",
+                                          "enter {open,guest} from locked", "walked in"));
+    co_await sm::stop(d);
+  });
+}
+
+// The flipper in handle_event_function mode: `go` enters {b, 1} with a state timeout
+// and leaves for `a` at once (an inserted event); `stay` enters {b, 1} the same way
+// but the inserted event goes to an equal {b, 1}, which is no change, so its state
+// timeout fires. `probe` as in flipper.
+struct term_flipper {
+  static constexpr auto callback_mode = sm::handle_event_function;
+  sm::result<term_flipper> init() { return sm::next_state(bl::atom("a")); }
+  sm::result<term_flipper> handle_event(const sm::event<term_flipper>& e, const bl::term& state) {
+    const bl::term b = bl::term::parse("{b, 1}");
+    if (e.type == sm::event_type::call && e.content == bl::term(bl::atom("go")))
+      return sm::next_state(b)
+          .reply(e.from, bl::atom("ok"))
+          .state_timeout(20ms, bl::atom("stale"))
+          .next_event(sm::event_type::internal, bl::atom("leave"));
+    if (e.type == sm::event_type::call && e.content == bl::term(bl::atom("stay")))
+      return sm::next_state(b)
+          .reply(e.from, bl::atom("ok"))
+          .state_timeout(20ms, bl::atom("fired"))
+          .next_event(sm::event_type::internal, bl::atom("same"));
+    if (e.type == sm::event_type::call && e.content == bl::term(bl::atom("probe")))
+      return sm::keep_state()
+          .reply(e.from, bl::atom("ok"))
+          .generic_timeout(bl::atom("probe"), 200ms, bl::atom("probe"));
+    if (e.type == sm::event_type::call)
+      return sm::keep_state().reply(e.from, bl::term::list(std::vector<bl::term>(log)));
+    if (e.type == sm::event_type::internal && e.content == bl::term(bl::atom("leave")))
+      return sm::next_state(bl::atom("a"));
+    if (e.type == sm::event_type::internal && e.content == bl::term(bl::atom("same")))
+      return sm::next_state(bl::term::parse("{b, 1}"));
+    log.push_back(bl::term::tuple({state, e.content}));
+    return sm::next_state(bl::atom("a"));
+  }
+  std::vector<bl::term> log;
+};
+
+TEST_P(gen_statem, a_state_timeout_is_cancelled_by_a_term_state_change_and_kept_by_an_equal_term) {
+  run([&]() -> bl::process {
+    bl::pid m = (co_await sm::start<term_flipper>({})).pid();
+    EXPECT_EQ(co_await sm::call(m, A("go")), A("ok"));
+    EXPECT_EQ(co_await sm::call(m, A("probe")), A("ok"));
+    bl::term log;
+    EXPECT_TRUE(co_await eventually([&]() -> bl::task<bool> {
+      log = co_await sm::call(m, A("log"));
+      co_return log.length() > 0;
+    }));
+    EXPECT_EQ(log, bl::term::parse("[{a, probe}]"));
+    EXPECT_EQ(co_await sm::call(m, A("stay")), A("ok"));
+    EXPECT_TRUE(co_await eventually([&]() -> bl::task<bool> {
+      log = co_await sm::call(m, A("log"));
+      co_return log.length() > 1;
+    }));
+    EXPECT_EQ(log, bl::term::parse("[{a, probe}, {{b, 1}, fired}]"));
+    co_await sm::stop(m);
+  });
+}
+
+// A coroutine handle_event; its state is what the server it asks last answered.
+struct term_asker {
+  static constexpr auto callback_mode = sm::handle_event_function;
+  explicit term_asker(bl::pid other) : other_(other) {}
+  sm::result<term_asker> init() { return sm::next_state(bl::atom("nothing_asked")); }
+  bl::task<sm::result<term_asker>> handle_event(const sm::event<term_asker>& e,
+                                                const bl::term& state) {
+    if (e.content == bl::term(bl::atom("state"))) co_return sm::keep_state().reply(e.from, state);
+    bl::term answer = co_await sm::call(other_, e.content);
+    co_return sm::next_state(answer).reply(e.from, answer);
+  }
+  bl::pid other_;
+};
+
+TEST_P(gen_statem, a_coroutine_handle_event_may_call_other_servers) {
+  run([&]() -> bl::process {
+    bl::pid d = (co_await sm::start<term_door>({})).pid();
+    bl::pid a = (co_await sm::start<term_asker>({}, d)).pid();
+    EXPECT_EQ(co_await sm::call(a, A("state")), A("nothing_asked"));
+    EXPECT_EQ(co_await sm::call(a, A("anything")), A("locked"));
+    EXPECT_EQ(co_await sm::call(a, A("state")), A("locked"));
+    co_await sm::stop(a);
+    co_await sm::stop(d);
+  });
+}
+
+TEST_P(gen_statem, next_state_with_a_term_stops_a_state_functions_machine) {
+  struct mixed {
+    explicit mixed(bool from_init = false) : from_init_(from_init) {}
+    sm::result<mixed> init() {
+      if (from_init_) return sm::next_state(bl::atom("elsewhere"));
+      return sm::next_state(&mixed::only);
+    }
+    sm::result<mixed> only(const sm::event<mixed>&) {
+      return sm::next_state(bl::atom("elsewhere"));  // a term state: not in this mode
+    }
+    bool from_init_;
+  };
+  run([&]() -> bl::process {
+    auto [m, mon] = co_await [&]() -> bl::task<std::pair<bl::pid, bl::ref>> {
+      bl::pid p = (co_await sm::start<mixed>({})).pid();
+      co_return std::pair{p, bl::monitor(p)};
+    }();
+    sm::cast(m, A("go"));
+    auto down = co_await bl::receive<bl::down_message>();
+    EXPECT_EQ(down.monitor, mon);
+    EXPECT_EQ(down.reason,
+              bl::term::parse("{bad_return_from_state_function, {next_state, elsewhere}}"));
+    auto refused = co_await sm::start<mixed>({}, true);
+    EXPECT_EQ(refused.to_term(),
+              bl::term::parse("{error, {bad_return_from_init, {next_state, elsewhere}}}"));
+  });
+}
+
+// hibernate from every place a result comes from: enter calls, a postponing call, a
+// call that rearranges its generic timeouts. `hold` is postponed in `resting` and
+// answered in `active`.
+struct sleeper {
+  static constexpr bool state_enter = true;
+  sm::result<sleeper> init() { return sm::next_state(&sleeper::resting); }
+  sm::result<sleeper> resting(const sm::event<sleeper>& e) {
+    if (e.type == sm::event_type::enter) return said("enter resting").hibernate();
+    if (e.type == sm::event_type::generic_timeout) return said(e.content.to_string());
+    if (e.type != sm::event_type::call) return sm::keep_state();
+    if (e.content == bl::term(bl::atom("hold")))
+      return said("postponed hold").postpone().hibernate();
+    if (e.content == bl::term(bl::atom("sleep")))  // `gone` stopped, `wake` running
+      return sm::keep_state()
+          .reply(e.from, bl::atom("ok"))
+          .generic_timeout(bl::atom("gone"), 10s, bl::atom("gone"))
+          .cancel_generic_timeout(bl::atom("gone"))
+          .generic_timeout(bl::atom("wake"), 20ms, bl::atom("woke"))
+          .hibernate();
+    if (e.content == bl::term(bl::atom("up")))
+      return sm::next_state(&sleeper::active).reply(e.from, bl::atom("ok")).hibernate();
+    return sm::keep_state().reply(e.from, log_term());
+  }
+  sm::result<sleeper> active(const sm::event<sleeper>& e) {
+    if (e.type == sm::event_type::enter) return said("enter active").hibernate();
+    if (e.type != sm::event_type::call) return sm::keep_state();
+    if (e.content == bl::term(bl::atom("hold")))
+      return said("retried hold").reply(e.from, bl::atom("held"));
+    return sm::keep_state().reply(e.from, log_term());
+  }
+  sm::result<sleeper> said(std::string what) {
+    log.push_back(std::move(what));
+    return sm::keep_state();
+  }
+  bl::term log_term() const {
+    std::vector<bl::term> items;
+    for (const auto& s : log) items.push_back(bl::term::binary(s));
+    return bl::term::list(std::move(items));
+  }
+  std::vector<std::string> log;
+};
+
+TEST_P(gen_statem,
+       hibernate_keeps_postponed_events_and_running_timeouts_and_the_machine_carries_on) {
+  run([&]() -> bl::process {
+    bl::pid m = (co_await sm::start<sleeper>({})).pid();
+    bl::pid self = bl::self();
+    bl::spawn([m, self]() -> bl::process {
+      bl::term r = co_await sm::call(m, A("hold"), bl::infinity);
+      bl::send(self, r);
+    });
+    EXPECT_TRUE(co_await eventually(
+        [&]() -> bl::task<bool> { co_return (co_await log_of(m)).size() >= 2; }));
+    EXPECT_EQ(co_await sm::call(m, A("sleep")), A("ok"));
+    EXPECT_TRUE(co_await eventually(
+        [&]() -> bl::task<bool> { co_return (co_await log_of(m)).size() >= 3; }));
+    EXPECT_EQ(co_await sm::call(m, A("up")), A("ok"));
+    bl::term held = co_await bl::receive([](bl::term t) { return t; },
+                                         bl::after(10s, [] { return bl::term(A("none")); }));
+    EXPECT_EQ(held, A("held"));
+    EXPECT_EQ(co_await log_of(m),
+              strings("enter resting", "postponed hold", "woke", "enter active", "retried hold"));
     co_await sm::stop(m);
   });
 }

@@ -1,8 +1,8 @@
-// beamline/otp/gen_statem.hpp: Erlang's gen_statem in state-functions mode.
+// beamline/otp/gen_statem.hpp: Erlang's gen_statem, in both of its callback modes.
 //
-// A state is a member function of the machine class; the machine object is the
-// state machine's data. Each state function handles the events of its state and
-// says what comes next:
+// The machine object is the state machine's data. In state-functions mode (the
+// default) a state is a member function of the machine class; each state function
+// handles the events of its state and says what comes next:
 //
 //     namespace sm = bl::gen_statem;
 //     struct door {
@@ -24,15 +24,38 @@
 //     auto d = co_await sm::start_link<door>({});
 //     bl::term r = co_await sm::call(d.pid(), bl::atom("open"));
 //
+// In handle_event_function mode a state is any term, and one callback handles every
+// event in every state (OTP's handle_event/4):
+//
+//     struct counter {
+//       static constexpr auto callback_mode = sm::handle_event_function;
+//       sm::result<counter> init() { return sm::next_state(0); }
+//       sm::result<counter> handle_event(const sm::event<counter>& e, const bl::term& state) {
+//         if (e.type == sm::event_type::cast) return sm::next_state(state.as_int() + 1);
+//         if (e.type == sm::event_type::call) return sm::keep_state().reply(e.from, state);
+//         return sm::keep_state();
+//       }
+//     };
+//
+// Everything else is the same in both modes; one loop (detail::statem_loop) runs
+// both, asking only "which callback, with which state" differently. A state changes
+// when the next state differs from the current one: another member function, or in
+// handle_event_function mode a term that is not exactly equal (=:=) to the current
+// one. Mixing the modes fails clearly: next_state(&M::s) in a handle_event_function
+// machine is a static_assert; next_state(term) returned by a state-functions machine
+// stops it with {bad_return_from_state_function, {next_state, Term}} (from init the
+// start returns {error, {bad_return_from_init, {next_state, Term}}}).
+//
 // Events are terms, as in Erlang: calls and casts use gen_server's wire shapes
 // ({'$gen_call', From, Req}, {'$gen_cast', Msg}), other term messages are `info`,
 // and DOWN/EXIT messages arrive as `info` with their term form. The rules follow
 // OTP's gen_statem:
 // - Enter calls (state_enter = true): after every state change, and on
-//   repeat_state and the initial state, the new state function runs with an
-//   `enter` event whose `previous` is the state left. It may keep or repeat the
-//   state, stop, reply and set timeouts; it may not change state, postpone, or
-//   insert events (the machine then stops with
+//   repeat_state and the initial state, the state's callback runs with an `enter`
+//   event whose `previous` is the state left (a term in handle_event_function mode;
+//   the initial state's enter call sees the initial state). It may keep or repeat
+//   the state, stop, reply, set timeouts and hibernate; it may not change state,
+//   postpone, or insert events (the machine then stops with
 //   {bad_state_enter_return_from_state_function, ...}).
 // - postpone(): the event is kept and retried after the next state change, before
 //   any event not yet received, in the order they came.
@@ -42,8 +65,17 @@
 //   state change), generic_timeout(name, ...) (only by its own cancel). Setting one
 //   again replaces it; bl::infinity cancels it; 0 makes its event the next one to
 //   handle after those already inserted.
-// - A state function may be a coroutine returning bl::task<result<M>>, to receive or
-//   call other servers. terminate(reason) runs as in gen_server.
+// - hibernate(): OTP's hibernation throws away the process's stack and compacts its
+//   heap. beamline has no per-process heap, so, like gen_server's, this compacts no
+//   memory; what it does is give back what the loop itself holds between events:
+//   the spare capacity of the inserted and postponed event queues, the table entries
+//   of generic timeouts that are no longer running, and the content of a state
+//   timeout that is no longer running. Then it waits for the next event as usual
+//   (with events already queued, it happens before they are handled). Events,
+//   running timeouts, the machine object, the mailbox and the process's coroutine
+//   frames are untouched; the only cost afterwards is the queues' next growth.
+// - A callback may be a coroutine returning bl::task<result<M>>, to receive or call
+//   other servers. terminate(reason) runs as in gen_server.
 #pragma once
 
 #include <chrono>
@@ -80,6 +112,32 @@ struct event;
 template <class M>
 class result;
 
+// How a machine's events reach it. A machine picks one with
+// `static constexpr auto callback_mode = sm::handle_event_function;`; without it, a
+// machine is in state-functions mode.
+enum class callback_mode_type : std::uint8_t {
+  state_functions,        // a state is a member function, called with each event
+  handle_event_function,  // a state is a term; handle_event(event, state) gets every event
+};
+inline constexpr callback_mode_type state_functions = callback_mode_type::state_functions;
+inline constexpr callback_mode_type handle_event_function =
+    callback_mode_type::handle_event_function;
+
+// M's callback mode. Read where M is complete (a callback's body, the loop).
+template <class M>
+constexpr callback_mode_type callback_mode_of() {
+  if constexpr (requires { M::callback_mode; }) {
+    static_assert(std::is_same_v<std::remove_cv_t<decltype(M::callback_mode)>, callback_mode_type>,
+                  "gen_statem: a machine's callback_mode must be sm::state_functions or "
+                  "sm::handle_event_function");
+    return M::callback_mode;
+  } else {
+    return callback_mode_type::state_functions;
+  }
+}
+template <class M>
+inline constexpr bool handles_events = callback_mode_of<M>() == handle_event_function;
+
 // A state: a state function of M, plain or a coroutine.
 template <class M>
 class state {
@@ -104,13 +162,17 @@ class state {
   coroutine coroutine_ = nullptr;
 };
 
+// The type of M's states: state<M>, or in handle_event_function mode any term.
+template <class M>
+using state_of = std::conditional_t<handles_events<M>, term, state<M>>;
+
 template <class M>
 struct event {
   event_type type = event_type::info;
   term content;
-  beamline::from from;  // call: the caller
-  term timeout_name;    // generic_timeout: the timer's name
-  state<M> previous;    // enter: the state left
+  beamline::from from;   // call: the caller
+  term timeout_name;     // generic_timeout: the timer's name
+  state_of<M> previous;  // enter: the state left
 };
 
 // One thing a state function asks for besides the next state.
@@ -122,6 +184,7 @@ struct action {
     state_timeout,
     generic_timeout,
     next_event,
+    hibernate,
   };
   kind what;
   beamline::from to;                       // reply
@@ -166,6 +229,12 @@ class transition_base {
     actions_.push_back(action{action::kind::next_event, {}, std::move(content), {}, {}, type});
     return self();
   }
+  // Before waiting for the next event, give back the loop's idle buffers (see the
+  // file comment: no memory is compacted).
+  Derived& hibernate() {
+    actions_.push_back(action{action::kind::hibernate, {}, {}, {}, {}, {}});
+    return self();
+  }
 
   kind what() const noexcept { return kind_; }
   const term& reason() const noexcept { return reason_; }
@@ -178,8 +247,8 @@ class transition_base {
   std::vector<action> actions_;
 };
 
-// keep_state(), repeat_state(), stopping(reason), ignore(): a transition that names no
-// state, usable as any machine's result.
+// keep_state(), repeat_state(), stopping(reason), ignore() and next_state(term): a
+// transition that names no member function, usable as any machine's result.
 class transition : public transition_base<transition> {
  public:
   explicit transition(kind k, term reason = atoms::normal) {
@@ -188,6 +257,10 @@ class transition : public transition_base<transition> {
   }
   template <class M>
   friend class result;
+  friend transition next_state(term s);
+
+ private:
+  term next_;  // next_state(term): the state
 };
 
 template <class M>
@@ -198,22 +271,45 @@ class result : public transition_base<result<M>> {
   using kind = typename base::kind;
 
   result(gen_statem::state<M> next) {  // NOLINT(google-explicit-constructor)
+    static_assert(!handles_events<M>,
+                  "gen_statem::next_state(&M::state_function): this machine's callback_mode is "
+                  "handle_event_function, so its states are terms: return next_state(term)");
     this->kind_ = kind::next_state;
-    next_ = next;
+    function_next_ = next;
   }
   result(transition t) {  // NOLINT(google-explicit-constructor)
     this->kind_ = t.kind_;
     this->reason_ = std::move(t.reason_);
     this->actions_ = std::move(t.actions_);
+    term_next_ = std::move(t.next_);
   }
 
-  const gen_statem::state<M>& next() const noexcept { return next_; }
+  // next_state: the state to go to, a state<M> or, in handle_event_function mode, a term.
+  decltype(auto) next() const noexcept {
+    if constexpr (handles_events<M>)
+      return (term_next_);
+    else
+      return (function_next_);
+  }
+  // State-functions mode: the result is next_state(term), which this mode cannot follow.
+  bool names_a_term_state() const noexcept {
+    return !handles_events<M> && this->kind_ == kind::next_state && function_next_.is_null();
+  }
+  const term& term_state() const noexcept { return term_next_; }
 
  private:
-  gen_statem::state<M> next_;
+  gen_statem::state<M> function_next_;  // state-functions mode
+  term term_next_;                      // handle_event_function mode
 };
 
-// {next_state, S, Data}: go to state `s` (a member function of M).
+// handle_event_function mode: go to state `s`, any term. It is a state change when
+// `s` differs (=:=) from the current state.
+inline transition next_state(term s) {
+  transition t(transition::kind::next_state);
+  t.next_ = std::move(s);
+  return t;
+}
+// State-functions mode: {next_state, S, Data}: go to state `s` (a member function of M).
 template <class M>
 result<M> next_state(result<M> (M::*s)(const event<M>&)) {
   return result<M>(state<M>(s));
@@ -252,13 +348,31 @@ struct statem_timer {
 // Drops a pending timer; false if it had already fired (its message may be queued).
 void cancel_statem_timer(const ref& timer) noexcept;
 term bad_enter_reason(const char* what);
+// next_state(term) from a state-functions machine: the error that stops it, and the
+// reason a start fails with when init returned it.
+error term_state_in_state_functions_mode(const term& state);
+term bad_init_term_state_reason(const term& state);
 
+// A handle_event_function machine's one callback, plain or a coroutine.
+template <class M>
+concept machine_has_handle_event = requires(M& m, const gen_statem::event<M>& e, const term& s) {
+  m.handle_event(e, s);
+};
+
+// Runs a machine in either callback mode: the mode decides only which callback an
+// event goes to and what a state is (state_t); everything else is shared.
 template <class M>
 class statem_loop {
   using event_t = gen_statem::event<M>;
   using result_t = gen_statem::result<M>;
-  using state_t = gen_statem::state<M>;
+  using state_t = gen_statem::state_of<M>;
   using kind = typename result_t::kind;
+  static constexpr bool handles_events = gen_statem::handles_events<M>;
+
+  static_assert(!handles_events || machine_has_handle_event<M>,
+                "gen_statem: a machine whose callback_mode is handle_event_function needs "
+                "result<M> handle_event(const event<M>&, const bl::term& state), or a coroutine "
+                "returning bl::task<result<M>>");
 
   struct timer {
     ref id;
@@ -279,6 +393,7 @@ class statem_loop {
       co_await apply_actions(first, nullptr);
       if constexpr (has_state_enter()) co_await enter(current_);
       for (;;) {
+        if (std::exchange(hibernate_requested_, false)) release_idle_buffers();
         event_t e = co_await next_event();
         co_await handle(std::move(e));
       }
@@ -307,9 +422,24 @@ class statem_loop {
       return false;
   }
 
+  // The callback for event `e` in state `s`: the state function, or handle_event.
+  // A state-functions result naming a term state stops the machine here.
   task<result_t> call_state(const state_t& s, const event_t& e) {
-    if (auto f = s.as_plain()) co_return (machine_.*f)(e);
-    co_return co_await (machine_.*s.as_coroutine())(e);
+    if constexpr (handles_events) {
+      using out = std::decay_t<decltype(machine_.handle_event(e, s))>;
+      if constexpr (task_traits<out>::is_task)
+        co_return co_await machine_.handle_event(e, s);
+      else
+        co_return machine_.handle_event(e, s);
+    } else {
+      std::optional<result_t> r;
+      if (auto f = s.as_plain())
+        r.emplace((machine_.*f)(e));
+      else
+        r.emplace(co_await (machine_.*s.as_coroutine())(e));
+      if (r->names_a_term_state()) throw term_state_in_state_functions_mode(r->term_state());
+      co_return std::move(*r);
+    }
   }
 
   // The next event: inserted ones first, then the mailbox (with the event timeout).
@@ -500,6 +630,9 @@ class statem_loop {
           inserted.push_back(std::move(e));
           break;
         }
+        case gen_statem::action::kind::hibernate:
+          hibernate_requested_ = true;
+          break;
       }
     }
     if (postponed != nullptr) postponed_.push_back(std::move(*postponed));
@@ -535,6 +668,19 @@ class statem_loop {
     t.id = send_after(time, self(), statem_timer{t.generation});
   }
 
+  // hibernate: what the loop holds between events and can give back. Queued and
+  // postponed events and running timers stay; only spare capacity and the leftovers of
+  // stopped timers go. (A libstdc++ deque keeps one block even when empty.)
+  void release_idle_buffers() {
+    queue_.shrink_to_fit();
+    postponed_.shrink_to_fit();
+    std::unordered_map<term, timer> running;
+    for (auto& [name, t] : generic_timers_)
+      if (t.armed) running.emplace(name, std::move(t));
+    generic_timers_.swap(running);  // a stale message finds no timer of its generation
+    if (!state_timer_.armed) state_timer_.content = term();
+  }
+
   task<void> run_terminate(const term& reason) {
     cancel(state_timer_);
     for (auto& [name, t] : generic_timers_) cancel(t);
@@ -560,6 +706,7 @@ class statem_loop {
   std::uint64_t generations_ = 0;
   term stop_reason_;
   std::vector<std::pair<from, term>> stop_replies_;
+  bool hibernate_requested_ = false;  // the last transition asked to hibernate
 };
 
 // The statem's process body: gen_server's start protocol around statem_loop.
@@ -598,8 +745,11 @@ process statem_process(start_context ctx, Args... args) {
     ack_start(ctx, start_result::ignore());
     co_return;
   }
-  if (first->what() != kind::next_state) {
-    term reason = term::tuple({atom("bad_return_from_init"), atom("init must return next_state")});
+  if (first->what() != kind::next_state || first->names_a_term_state()) {
+    term reason =
+        first->names_a_term_state()
+            ? bad_init_term_state_reason(first->term_state())
+            : term::tuple({atom("bad_return_from_init"), atom("init must return next_state")});
     release_name(ctx);
     ack_start(ctx, start_result::error(reason));
     beamline::exit(reason);
