@@ -17,3 +17,4 @@
 #include "beamline/otp/server_ref.hpp"
 #include "beamline/otp/start_result.hpp"
 #include "beamline/otp/supervisor.hpp"
+#include "beamline/otp/task_supervisor.hpp"

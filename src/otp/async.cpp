@@ -15,6 +15,10 @@ term task_arguments(const pid& task, std::chrono::milliseconds timeout) {
   return term::list({task, timeout_term(timeout)});
 }
 
+bool caller_traps_exits() {
+  return current_process("await").traps_exit();
+}
+
 std::size_t default_concurrency() {
   unsigned n =
       this_thread.node != nullptr ? node_schedulers() : std::thread::hardware_concurrency();

@@ -137,8 +137,23 @@ TEST_P(task, a_trapping_owner_gets_the_crash_from_await) {
     bl::trap_exit(true);
     auto t = bl::async([]() -> int { throw bl::error(bl::atom("task_failed"), "failed"); });
     EXPECT_EQ(co_await failure_of(t.await()), A("task_failed"));
-    auto e = co_await bl::receive<bl::exit_message>();
-    EXPECT_EQ(e.reason, A("task_failed"));
+    // The crash is reported once: await took the 'EXIT' message out.
+    EXPECT_EQ(co_await queued_messages(), 0u);
+  });
+}
+
+TEST_P(task, a_trapping_owner_keeps_no_exit_message_from_a_task_that_returned) {
+  run([&]() -> bl::process {
+    bl::trap_exit(true);
+    auto t = bl::async([] { return 3; });
+    EXPECT_EQ(co_await t.await(), 3);
+    auto y = bl::async([] { return 4; });
+    auto r = co_await y.yield(10s);
+    CO_ASSERT_TRUE(r.has_value());
+    EXPECT_EQ(r->value(), 4);
+    EXPECT_TRUE(co_await eventually(
+        [&]() -> bool { return !bl::is_alive(t.pid()) && !bl::is_alive(y.pid()); }));
+    EXPECT_EQ(co_await queued_messages(), 0u);
   });
 }
 
@@ -303,6 +318,7 @@ TEST_P(task, async_stream_records_crashes_and_kill_task_timeouts) {
     EXPECT_TRUE(results[0].is_ok());
     EXPECT_EQ(results[1].exit_reason(), A("one"));
     EXPECT_EQ(results[2].exit_reason(), A("timeout"));
+    EXPECT_EQ(co_await queued_messages(), 0u);  // no 'EXIT' left from the tasks
     // And the default on_timeout exits the caller.
     std::vector<int> slow{5};
     bl::term f = co_await failure_of(bl::async_stream(slow,

@@ -227,6 +227,7 @@ class process_control : public schedulable {
   void begin_exit(const term& reason);
   // Returns the previous setting.
   bool set_trap_exit(bool on) noexcept { return std::exchange(trap_exit_, on); }
+  bool traps_exit() const noexcept { return trap_exit_; }
 
   // --- what the process is doing (process_info.cpp) --------------------------------
   beamline::process_info info() const;

@@ -93,27 +93,35 @@ using async_value_t = typename task_traits<async_output_t<F, Args...>>::value_ty
 term task_arguments(const pid& task, std::chrono::milliseconds timeout);
 atom task_atom();
 
-// The body of a task process: runs f and sends the result unless the owner gave up.
+// Runs f(args...) (a plain function or one returning a bl::task) and gives its value.
 template <class F, class... Args>
-process async_body(pid owner, ref tag, slot_ptr slot, F f, Args... args) {
+task<stored_t<async_value_t<F, Args...>>> run_task_function(F& f, Args&... args) {
   using T = async_value_t<F, Args...>;
-  using V = stored_t<T>;
-  std::optional<V> value;
   if constexpr (task_traits<async_output_t<F, Args...>>::is_task) {
     if constexpr (std::is_void_v<T>) {
       co_await f(args...);
-      value.emplace();
+      co_return std::monostate{};
     } else {
-      value.emplace(co_await f(args...));
+      co_return co_await f(args...);
     }
   } else if constexpr (std::is_void_v<T>) {
     f(args...);
-    value.emplace();
+    co_return std::monostate{};
   } else {
-    value.emplace(f(args...));
+    co_return f(args...);
   }
-  if (slot->try_reply()) send(owner, task_reply<V>{tag, std::move(*value)});
 }
+
+// The body of a task process: runs f and sends the result unless the owner gave up.
+template <class F, class... Args>
+process async_body(pid owner, ref tag, slot_ptr slot, F f, Args... args) {
+  using V = stored_t<async_value_t<F, Args...>>;
+  V value = co_await run_task_function(f, args...);
+  if (slot->try_reply()) send(owner, task_reply<V>{tag, std::move(value)});
+}
+
+// Whether the calling process traps exits.
+bool caller_traps_exits();
 
 }  // namespace detail
 
@@ -124,14 +132,27 @@ class async_task {
   using stored_type = detail::stored_t<T>;
 
   async_task() = default;
-  async_task(const beamline::pid& p, const ref& tag, const ref& monitor, detail::slot_ptr slot)
-      : pid_(p), tag_(tag), monitor_(monitor), slot_(std::move(slot)) {}
+  async_task(const beamline::pid& p, const ref& tag, const ref& monitor, detail::slot_ptr slot,
+             bool linked = true)
+      : pid_(p), tag_(tag), monitor_(monitor), slot_(std::move(slot)), linked_(linked) {}
 
   const beamline::pid& pid() const noexcept { return pid_; }
   // The reference the result carries (Elixir's task.ref).
   const ref& tag() const noexcept { return tag_; }
   // The caller's monitor of the task.
   const ref& monitor() const noexcept { return monitor_; }
+  // Whether the task is linked to its owner (async; not async_nolink).
+  bool linked() const noexcept { return linked_; }
+
+  // Once the outcome is known (await, yield and async_stream call it): an owner that
+  // traps exits keeps no {'EXIT', Task, _} message from a linked task. After a
+  // result the link is removed first, so the task's normal exit sends none; after a
+  // crash the 'EXIT' message, queued before the DOWN, is taken out.
+  void settle(bool replied) {
+    if (!linked_ || !detail::caller_traps_exits()) return;
+    if (replied) unlink(pid_);
+    detail::flush_exit_from(pid_);
+  }
 
   // The result, waiting up to `timeout`; throws call_exit on a crash or a timeout.
   task<T> await(std::chrono::milliseconds timeout = gen_server::default_timeout) {
@@ -153,10 +174,13 @@ class async_task {
         co_await receive(since(tag_), on_reply);  // it came as we gave up
       }
     }
-    if (failure)
+    if (failure) {
+      settle(false);
       throw call_exit(*failure, detail::task_atom(), atom("await"),
                       detail::task_arguments(pid_, timeout));
+    }
     detail::end_call(monitor_);
+    settle(true);
     if constexpr (!std::is_void_v<T>) co_return std::move(*value);
   }
 
@@ -173,9 +197,13 @@ class async_task {
       co_await receive(since(tag_), on_reply, on_down, after(timeout, [] {}));
     if (value) {
       detail::end_call(monitor_);
+      settle(true);
       co_return task_result<T>::ok(std::move(*value));
     }
-    if (failure) co_return task_result<T>::exit(std::move(*failure));
+    if (failure) {
+      settle(false);
+      co_return task_result<T>::exit(std::move(*failure));
+    }
     co_return std::nullopt;
   }
 
@@ -226,6 +254,7 @@ class async_task {
   ref tag_;
   ref monitor_;
   detail::slot_ptr slot_;
+  bool linked_ = true;
 };
 
 // Runs f(args...) in a new process linked to and monitored by the caller.
@@ -278,18 +307,17 @@ inline constexpr stream_options::on_timeout_action kill_task =
     stream_options::on_timeout_action::kill_task;
 
 namespace detail {
-std::size_t default_concurrency();
-}
 
-// Runs f(input) for every input in tasks of their own, at most max_concurrency at
-// a time; see the top of this file.
-template <class Input, class F>
-task<std::vector<task_result<detail::async_value_t<F, Input>>>> async_stream(
-    std::vector<Input> inputs, F f, stream_options options = {}) {
-  using T = detail::async_value_t<F, Input>;
-  using V = detail::stored_t<T>;
+std::size_t default_concurrency();
+
+// async_stream's loop; start(input) gives the input's async_task<T> (or a bl::task of
+// one: the task supervisor's start is a call).
+template <class T, class Input, class Start>
+task<std::vector<task_result<T>>> stream_tasks(std::vector<Input> inputs, Start start,
+                                               stream_options options) {
+  using V = stored_t<T>;
   const std::size_t limit =
-      options.max_concurrency == 0 ? detail::default_concurrency() : options.max_concurrency;
+      options.max_concurrency == 0 ? default_concurrency() : options.max_concurrency;
   struct running {
     async_task<T> task;
     std::size_t index;
@@ -310,7 +338,11 @@ task<std::vector<task_result<detail::async_value_t<F, Input>>>> async_stream(
 
   while (next < inputs.size() || !alive.empty()) {
     while (next < inputs.size() && alive.size() < limit) {
-      async_task<T> t = async(f, inputs[next]);
+      async_task<T> t;
+      if constexpr (task_traits<std::invoke_result_t<Start&, Input&>>::is_task)
+        t = co_await start(inputs[next]);
+      else
+        t = start(inputs[next]);
       ref tag = t.tag();
       tag_of.emplace(t.monitor(), tag);
       alive.emplace(
@@ -319,9 +351,8 @@ task<std::vector<task_result<detail::async_value_t<F, Input>>>> async_stream(
     }
     std::optional<std::pair<ref, V>> reply;
     std::optional<std::pair<ref, term>> down;
-    auto on_reply =
-        when([&](const detail::task_reply<V>& r) { return alive.count(r.tag) != 0; },
-             [&](detail::task_reply<V> r) { reply.emplace(r.tag, std::move(r.value)); });
+    auto on_reply = when([&](const task_reply<V>& r) { return alive.count(r.tag) != 0; },
+                         [&](task_reply<V> r) { reply.emplace(r.tag, std::move(r.value)); });
     auto on_down = when([&](const down_message& d) { return tag_of.count(d.monitor) != 0; },
                         [&](down_message d) { down.emplace(d.monitor, std::move(d.reason)); });
     if (options.timeout == infinity) {
@@ -335,12 +366,14 @@ task<std::vector<task_result<detail::async_value_t<F, Input>>>> async_stream(
     }
     if (reply) {
       auto it = alive.find(reply->first);
-      detail::end_call(it->second.task.monitor());
+      end_call(it->second.task.monitor());
+      it->second.task.settle(true);
       tag_of.erase(it->second.task.monitor());
       finish(it->second.index, task_result<T>::ok(std::move(reply->second)));
       alive.erase(it);
     } else if (down) {
       auto it = alive.find(tag_of[down->first]);
+      it->second.task.settle(false);
       tag_of.erase(down->first);
       finish(it->second.index, task_result<T>::exit(std::move(down->second)));
       alive.erase(it);
@@ -355,8 +388,8 @@ task<std::vector<task_result<detail::async_value_t<F, Input>>>> async_stream(
         if (options.on_timeout == stream_options::on_timeout_action::exit) {
           pid late_pid = it->second.task.pid();
           for (auto& [other, r] : alive) co_await r.task.shutdown(supervisor::brutal_kill);
-          throw call_exit(atoms::timeout, detail::task_atom(), atom("async_stream"),
-                          detail::task_arguments(late_pid, options.timeout));
+          throw call_exit(atoms::timeout, task_atom(), atom("async_stream"),
+                          task_arguments(late_pid, options.timeout));
         }
         std::optional<task_result<T>> last =
             co_await it->second.task.shutdown(supervisor::brutal_kill);
@@ -375,6 +408,18 @@ task<std::vector<task_result<detail::async_value_t<F, Input>>>> async_stream(
     results = std::move(in_completion_order);
   }
   co_return results;
+}
+
+}  // namespace detail
+
+// Runs f(input) for every input in tasks of their own, at most max_concurrency at
+// a time; see the top of this file.
+template <class Input, class F>
+task<std::vector<task_result<detail::async_value_t<F, Input>>>> async_stream(
+    std::vector<Input> inputs, F f, stream_options options = {}) {
+  using T = detail::async_value_t<F, Input>;
+  co_return co_await detail::stream_tasks<T>(
+      std::move(inputs), [&f](const Input& input) { return async(f, input); }, options);
 }
 
 }  // namespace beamline
