@@ -69,6 +69,11 @@ struct node_options {
   // How long the shutdown waits for each process spawned with node::spawn and the
   // processes linked to it; none: as long as they take (Erlang's default).
   std::optional<std::chrono::milliseconds> shutdown_timeout;
+  // Opt-in: when run() has had no runnable process for this long (every process
+  // waits: a receive nothing will answer, a forgotten timer...), say so on stderr
+  // with what each process waits for and where; repeated for as long as it lasts,
+  // one line while nothing changes, half as often each time. 0: off.
+  std::chrono::milliseconds idle_report{0};
   // Asynchronous preemption (docs/design/preemption.md): a process that runs for
   // longer than preempt_after without reaching a suspension point keeps running on
   // its own thread at a lower OS priority while its worker moves on. At most
@@ -84,9 +89,9 @@ struct node_options {
     unsigned n = std::thread::hardware_concurrency();
     return n == 0 ? 1 : n;
   }
-  // Reads --schedulers N, --max-processes N, --deterministic SEED, --no-preemption
-  // and --no-flood-affinity from the command line (other arguments are left for the
-  // program).
+  // Reads --schedulers N, --max-processes N, --deterministic SEED, --no-preemption,
+  // --no-flood-affinity and --idle-report SECONDS from the command line (other
+  // arguments are left for the program).
   static node_options from_args(int argc, char** argv);
 };
 

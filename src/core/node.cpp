@@ -25,6 +25,8 @@ node_options node_options::from_args(int argc, char** argv) {
     if (std::strcmp(argv[i], "--schedulers") == 0) {
       o.schedulers = static_cast<unsigned>(number(i, "--schedulers"));
       if (o.schedulers == 0) throw std::invalid_argument("--schedulers must be at least 1");
+    } else if (std::strcmp(argv[i], "--idle-report") == 0) {
+      o.idle_report = std::chrono::seconds(number(i, "--idle-report"));
     } else if (std::strcmp(argv[i], "--max-processes") == 0) {
       o.max_processes = static_cast<std::uint32_t>(number(i, "--max-processes"));
     } else if (std::strcmp(argv[i], "--no-preemption") == 0) {

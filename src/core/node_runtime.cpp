@@ -13,6 +13,7 @@
 #include "beamline/receive.hpp"
 #include "beamline/send.hpp"
 #include "beamline/spawn.hpp"
+#include "core/idle_report.hpp"
 #include "core/os_signals.hpp"
 #include "core/relations.hpp"
 #include "core/runtime_access.hpp"
@@ -64,6 +65,8 @@ int node_runtime::run() {
   {
     std::optional<os_signal_scope> signals;
     if (options_.handle_os_signals) signals.emplace(*this);
+    std::optional<idle_watch> idle;
+    if (options_.idle_report.count() > 0) idle.emplace(*this, options_.idle_report);
     scheduler_.run();
   }
   // The last process may have ended on a preempted thread (one that runs a task

@@ -21,6 +21,8 @@
 #include "beamline/process_info.hpp"
 #include "beamline/receive.hpp"
 #include "core/node_runtime.hpp"
+#include "core/outside_spawn.hpp"
+#include "core/process_dump.hpp"
 #include "sched/thread_signals.hpp"
 
 namespace beamline::detail {
@@ -54,22 +56,6 @@ struct signal_state {
 signal_state& state() {
   static signal_state* s = new signal_state();  // never destroyed: handlers may outlive main
   return *s;
-}
-
-// Spawns `body` on `node` from this thread, which runs no process.
-template <class F>
-void spawn_on(node_runtime& node, F body) {
-  node_runtime* previous = this_thread.node;
-  worker_state* previous_worker = this_thread.node_worker;
-  this_thread.node = &node;
-  this_thread.node_worker = nullptr;
-  try {
-    spawn_in(node, {}, std::move(body));
-  } catch (const std::exception& e) {
-    std::fprintf(stderr, "beamline: cannot act on a signal: %s\n", e.what());
-  }
-  this_thread.node = previous;
-  this_thread.node_worker = previous_worker;
 }
 
 // Erlang's init:stop(): the processes spawned from outside, newest first, each with
@@ -110,50 +96,14 @@ process orderly_shutdown(node_runtime* node, std::vector<pid> roots) {
   node->stop();
 }
 
-std::string pid_list(const std::vector<pid>& pids) {
-  std::string s;
-  for (const pid& p : pids) {
-    if (!s.empty()) s += ' ';
-    s += p.to_string();
-  }
-  return s;
-}
-
-// Go's goroutine dump, for processes: each one's own answer to process_info_of.
+// Go's goroutine dump, for processes.
 process dump_processes(std::vector<pid> pids) {
-  std::erase(pids, self());
-  std::string out = "beamline: SIGQUIT: " + std::to_string(pids.size()) +
-                    (pids.size() == 1 ? " process" : " processes") + " (this dump aside)\n";
-  for (const pid& p : pids) {
-    std::optional<process_info> info = co_await process_info_of(p, std::chrono::milliseconds(100));
-    out += "  ";
-    out += p.to_string();
-    if (!info) {
-      out += "  no answer within 100 ms (running without a pause, or ended)\n";
-      continue;
-    }
-    if (info->registered_name) {
-      out += ' ';
-      out += info->registered_name->to_string();
-    }
-    out += "  ";
-    out += info->status;
-    out += "\n      initial call ";
-    out += info->initial_call;
-    out += "; queue ";
-    out += std::to_string(info->message_queue_len);
-    out += ", reductions ";
-    out += std::to_string(info->reductions);
-    if (!info->links.empty()) {
-      out += ", links ";
-      out += pid_list(info->links);
-    }
-    if (!info->monitors.empty()) {
-      out += ", monitors ";
-      out += pid_list(info->monitors);
-    }
-    out += '\n';
-  }
+  process_dump dump = co_await describe_processes(std::move(pids));
+  std::string out = "beamline: SIGQUIT: ";
+  out += std::to_string(dump.processes);
+  out += dump.processes == 1 ? " process" : " processes";
+  out += " (this dump aside)\n";
+  out += dump.lines;
   std::fputs(out.c_str(), stderr);
   std::fflush(stderr);
 }
@@ -163,11 +113,11 @@ void act(int number) {
   lock_guard guard(s.lock);
   for (node_runtime* node : s.nodes) {
     if (number == SIGQUIT) {
-      spawn_on(*node, [node]() { return dump_processes(node->live_pids()); });
+      spawn_from_outside(*node, [node]() { return dump_processes(node->live_pids()); });
     } else if (s.shutdowns[node]++ == 0) {
       std::fprintf(stderr, "beamline: %s: shutting down (again to stop at once)\n",
                    number == SIGINT ? "SIGINT" : "SIGTERM");
-      spawn_on(*node, [node]() { return orderly_shutdown(node, node->roots()); });
+      spawn_from_outside(*node, [node]() { return orderly_shutdown(node, node->roots()); });
     } else {
       node->stop();
     }

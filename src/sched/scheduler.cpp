@@ -187,6 +187,12 @@ void scheduler::worker_main(worker& w) {
   this_thread.worker = nullptr;
 }
 
+std::uint64_t scheduler::runs() const noexcept {
+  std::uint64_t total = 0;
+  for (const auto& w : workers_) total += w->runs_.load(std::memory_order_relaxed);
+  return total;
+}
+
 schedulable* scheduler::next_task(worker& w) {
   if (stopping_.load(std::memory_order_relaxed)) return nullptr;
   ++w.tick_;

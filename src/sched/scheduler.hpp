@@ -191,6 +191,17 @@ class scheduler {
   static void excuse_stall(std::int64_t ns) noexcept;
 
   preemption_statistics preemption_stats() const noexcept;
+
+  // Whether every worker is parked, with nothing queued and no preempted task
+  // running: no process can run until something wakes one (node_options::idle_report).
+  bool all_parked() const noexcept {
+    return idle_count_.load(std::memory_order_seq_cst) == static_cast<int>(workers_.size()) &&
+           global_size_.load(std::memory_order_seq_cst) == 0 &&
+           hogs_running_.load(std::memory_order_seq_cst) == 0;
+  }
+  // How many tasks the workers have run: with all_parked(), tells a watcher whether
+  // anything ran between two looks.
+  std::uint64_t runs() const noexcept;
   // Threads still running a task that was preempted (they own no worker).
   std::uint32_t preempted_threads() const noexcept {
     return hogs_running_.load(std::memory_order_acquire);

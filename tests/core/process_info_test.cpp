@@ -6,6 +6,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "support/node_fixture.hpp"
@@ -247,3 +248,66 @@ TEST_P(process_info, a_node_lists_its_processes_from_outside) {
 }
 
 }  // namespace
+
+// --- the idle report (node_options::idle_report) --------------------------------------------
+
+class idle_report : public node_test {};
+BEAMLINE_SWEEP_WORKERS(idle_report);
+
+// Runs a node whose one process waits for a message that `after` from now a thread
+// sends; returns what the node printed on stderr.
+std::string stderr_of_a_waiting_node(bl::node_options options, std::chrono::milliseconds after,
+                                     int& wait_line, bl::pid& waiter) {
+  bl::node node(options);
+  ::testing::internal::CaptureStderr();
+  waiter = node.spawn([&wait_line]() -> bl::process {
+    wait_line = __LINE__ + 1;
+    co_await bl::receive<int>();
+  });
+  std::thread sender([&node, after, to = waiter] {
+    std::this_thread::sleep_for(after);
+    node.send(to, 1);
+  });
+  node.run();
+  sender.join();
+  return ::testing::internal::GetCapturedStderr();
+}
+
+TEST_P(idle_report, a_node_with_nothing_to_run_says_what_each_process_waits_for_then_less_often) {
+  bl::node_options o = options();
+  o.idle_report = 100ms;
+  int wait_line = 0;
+  bl::pid waiter;
+  std::string err = stderr_of_a_waiting_node(o, 900ms, wait_line, waiter);
+  EXPECT_NE(err.find("beamline: run() has had no runnable process for "), std::string::npos) << err;
+  EXPECT_NE(err.find("; 1 process waits:\n  " + waiter.to_string() + "  waiting: receive (" +
+                     site(wait_line) + ")"),
+            std::string::npos)
+      << err;
+  // Nothing changed after the first report: the next ones are one line each, and
+  // come 100 ms, 200 ms, then 400 ms later (so at most three more within 900 ms).
+  std::size_t repeats = 0;
+  for (std::size_t at = err.find("every process waits as in the last report");
+       at != std::string::npos; at = err.find("every process waits as in the last report", at + 1))
+    ++repeats;
+  EXPECT_GE(repeats, 1u) << err;
+  EXPECT_LE(repeats, 3u) << err;
+  EXPECT_EQ(err.find("1 process waits:", err.find("1 process waits:") + 1), std::string::npos)
+      << err;
+}
+
+TEST_P(idle_report, is_off_by_default_and_a_node_that_keeps_working_never_reports) {
+  int wait_line = 0;
+  bl::pid waiter;
+  EXPECT_EQ(stderr_of_a_waiting_node(options(), 300ms, wait_line, waiter), "");
+
+  bl::node_options o = options();
+  o.idle_report = 50ms;
+  bl::node node(o);
+  ::testing::internal::CaptureStderr();
+  node.spawn([]() -> bl::process {
+    for (int i = 0; i < 300; ++i) co_await bl::sleep(1ms);  // a timer wakes it each time
+  });
+  node.run();
+  EXPECT_EQ(::testing::internal::GetCapturedStderr(), "");
+}
