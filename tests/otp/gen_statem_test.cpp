@@ -180,16 +180,22 @@ struct flipper {
   std::vector<bl::term> log;
 };
 
+// The machine's log (its answer to the call `log`) once it has more than `n` entries.
+bl::task<bl::term> log_longer_than(bl::pid m, std::size_t n) {
+  bl::term log;
+  EXPECT_TRUE(co_await eventually([&]() -> bl::task<bool> {
+    log = co_await sm::call(m, A("log"));
+    co_return log.length() > n;
+  }));
+  co_return log;
+}
+
 TEST_P(gen_statem, a_state_timeout_is_cancelled_by_leaving_the_state) {
   run([&]() -> bl::process {
     bl::pid m = (co_await sm::start<flipper>({})).pid();
     EXPECT_EQ(co_await sm::call(m, A("go")), A("ok"));
     EXPECT_EQ(co_await sm::call(m, A("probe")), A("ok"));
-    bl::term log;
-    EXPECT_TRUE(co_await eventually([&]() -> bl::task<bool> {
-      log = co_await sm::call(m, A("log"));
-      co_return log.length() > 0;
-    }));
+    bl::term log = co_await log_longer_than(m, 0);
     EXPECT_EQ(log, bl::term::parse("[probe]"));
     co_await sm::stop(m);
   });
@@ -565,17 +571,10 @@ TEST_P(gen_statem, a_state_timeout_is_cancelled_by_a_term_state_change_and_kept_
     bl::pid m = (co_await sm::start<term_flipper>({})).pid();
     EXPECT_EQ(co_await sm::call(m, A("go")), A("ok"));
     EXPECT_EQ(co_await sm::call(m, A("probe")), A("ok"));
-    bl::term log;
-    EXPECT_TRUE(co_await eventually([&]() -> bl::task<bool> {
-      log = co_await sm::call(m, A("log"));
-      co_return log.length() > 0;
-    }));
+    bl::term log = co_await log_longer_than(m, 0);
     EXPECT_EQ(log, bl::term::parse("[{a, probe}]"));
     EXPECT_EQ(co_await sm::call(m, A("stay")), A("ok"));
-    EXPECT_TRUE(co_await eventually([&]() -> bl::task<bool> {
-      log = co_await sm::call(m, A("log"));
-      co_return log.length() > 1;
-    }));
+    log = co_await log_longer_than(m, 1);
     EXPECT_EQ(log, bl::term::parse("[{a, probe}, {{b, 1}, fired}]"));
     co_await sm::stop(m);
   });

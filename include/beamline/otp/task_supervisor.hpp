@@ -90,6 +90,17 @@ task<async_task<async_value_t<F, Args...>>> start_supervised_task(server_ref sup
                                                   link_owner);
 }
 
+template <class Input, class F>
+task<std::vector<task_result<async_value_t<F, Input>>>> stream_supervised(
+    server_ref sup, bool link_owner, std::vector<Input> inputs, F f, stream_options options) {
+  co_return co_await stream_tasks<async_value_t<F, Input>>(
+      std::move(inputs),
+      [&sup, link_owner, &f](const Input& input) {
+        return start_supervised_task(sup, link_owner, f, input);
+      },
+      options);
+}
+
 }  // namespace beamline::detail
 
 namespace beamline::task_supervisor {
@@ -128,21 +139,16 @@ task<start_result> start_child(server_ref sup, F f, Args... args) {
 template <class Input, class F>
 task<std::vector<task_result<detail::async_value_t<F, Input>>>> async_stream_nolink(
     server_ref sup, std::vector<Input> inputs, F f, stream_options options = {}) {
-  using T = detail::async_value_t<F, Input>;
-  co_return co_await detail::stream_tasks<T>(
-      std::move(inputs),
-      [&sup, &f](const Input& input) { return task_supervisor::async_nolink(sup, f, input); },
-      options);
+  co_return co_await detail::stream_supervised(std::move(sup), false, std::move(inputs),
+                                               std::move(f), options);
 }
 
 // The same with tasks linked to the caller (bl::async_stream's failure semantics).
 template <class Input, class F>
 task<std::vector<task_result<detail::async_value_t<F, Input>>>> async_stream(
     server_ref sup, std::vector<Input> inputs, F f, stream_options options = {}) {
-  using T = detail::async_value_t<F, Input>;
-  co_return co_await detail::stream_tasks<T>(
-      std::move(inputs),
-      [&sup, &f](const Input& input) { return task_supervisor::async(sup, f, input); }, options);
+  co_return co_await detail::stream_supervised(std::move(sup), true, std::move(inputs),
+                                               std::move(f), options);
 }
 
 // The running tasks.
