@@ -6,6 +6,7 @@
 
 #include "beamline/atom.hpp"
 #include "beamline/blocking.hpp"
+#include "beamline/chan.hpp"
 #include "beamline/errors.hpp"
 #include "beamline/links.hpp"
 #include "beamline/messages.hpp"
@@ -19,6 +20,7 @@
 #include "beamline/receive.hpp"
 #include "beamline/ref.hpp"
 #include "beamline/registry.hpp"
+#include "beamline/select.hpp"
 #include "beamline/send.hpp"
 #include "beamline/spawn.hpp"
 #include "beamline/term.hpp"

@@ -143,6 +143,74 @@ struct typed_signal_owner {
   ~typed_signal_owner() { destroy_signal<Values>(node); }
 };
 
+// A receive's handlers: which one accepts a message, and running it on the message's
+// values (the handler's result converted to R). select's mailbox case shares it.
+template <class R, class... Handlers>
+class handler_set {
+ public:
+  explicit handler_set(Handlers... handlers) : handlers_(std::move(handlers)...) {}
+
+  // The index of the first handler that accepts `node`, or -1.
+  int match([[maybe_unused]] signal* node) {
+    return match(node, std::index_sequence_for<Handlers...>{});
+  }
+
+  // Runs handler `index` on `node`, which it accepted, and frees the node.
+  R dispatch(signal* node, int index) {
+    if constexpr (sizeof...(Handlers) > 0)
+      return dispatch<0>(node, index);
+    else
+      std::terminate();  // unreachable: no handler, no match
+  }
+
+ private:
+  template <std::size_t... I>
+  int match([[maybe_unused]] signal* node, std::index_sequence<I...>) {
+    int found = -1;
+    (void)((accepts<I>(node) ? (found = static_cast<int>(I), true) : false) || ...);
+    return found;
+  }
+
+  template <std::size_t I>
+  bool accepts(signal* node) {
+    using H = std::tuple_element_t<I, std::tuple<Handlers...>>;
+    using values = typename handler_traits<H>::values;
+    if (node->kind != signal_kind::message || node->type != &signal_type_of<values>) return false;
+    if constexpr (is_guarded<H>::value) {
+      auto& guard = std::get<I>(handlers_).guard;
+      return std::apply([&](const auto&... v) -> bool { return static_cast<bool>(guard(v...)); },
+                        payload_of<values>(node));
+    } else {
+      return true;
+    }
+  }
+
+  template <std::size_t I>
+  R dispatch(signal* node, int index) {
+    if constexpr (I + 1 < sizeof...(Handlers)) {
+      if (index != static_cast<int>(I)) return dispatch<I + 1>(node, index);
+    }
+    using H = std::tuple_element_t<I, std::tuple<Handlers...>>;
+    using traits = handler_traits<H>;
+    typed_signal_owner<typename traits::values> owner{node};
+    auto& handler = handler_info<H>::of(std::get<I>(handlers_));
+    auto& values = payload_of<typename traits::values>(node);
+    return invoke<typename traits::params>(handler, values,
+                                           std::make_index_sequence<traits::arity>{});
+  }
+
+  template <class Params, class F, class Values, std::size_t... I>
+  R invoke(F& handler, Values& values, std::index_sequence<I...>) {
+    if constexpr (std::is_void_v<R>) {
+      handler(pass<std::tuple_element_t<I, Params>>(std::get<I>(values))...);
+    } else {
+      return static_cast<R>(handler(pass<std::tuple_element_t<I, Params>>(std::get<I>(values))...));
+    }
+  }
+
+  std::tuple<Handlers...> handlers_;
+};
+
 template <class After, class... Handlers>
 class receive_awaiter : public wait_base {
  public:
@@ -163,7 +231,7 @@ class receive_awaiter : public wait_base {
     process_ = &p;
     // The common case inline: the first message in the queue is accepted.
     if (since_key == 0 && p.receive_fast_ready() && !p.messages().empty()) {
-      int found = match(p.messages().first(), std::index_sequence_for<Handlers...>{});
+      int found = handlers_.match(p.messages().first());
       if (found >= 0) {
         matched_index = found;
         at_head = true;
@@ -187,10 +255,8 @@ class receive_awaiter : public wait_base {
       } else {
         std::terminate();  // unreachable: without after, receive only resumes on a match
       }
-    } else if constexpr (sizeof...(Handlers) > 0) {
-      return dispatch<0>(node, matched_index);
     } else {
-      std::terminate();  // unreachable: no handler, no match
+      return handlers_.dispatch(node, matched_index);
     }
   }
 
@@ -199,7 +265,7 @@ class receive_awaiter : public wait_base {
     auto& self = static_cast<receive_awaiter&>(base);
     int found = -1;
     signal** link = p.messages().scan([&](signal* node) {
-      found = self.match(node, std::index_sequence_for<Handlers...>{});
+      found = self.handlers_.match(node);
       return found >= 0;
     });
     if (link == nullptr) return false;
@@ -208,53 +274,8 @@ class receive_awaiter : public wait_base {
     return true;
   }
 
-  template <std::size_t... I>
-  int match([[maybe_unused]] signal* node, std::index_sequence<I...>) {
-    int found = -1;
-    (void)((accepts<I>(node) ? (found = static_cast<int>(I), true) : false) || ...);
-    return found;
-  }
-
-  template <std::size_t I>
-  bool accepts(signal* node) {
-    using H = std::tuple_element_t<I, std::tuple<Handlers...>>;
-    using values = typename handler_traits<H>::values;
-    if (node->kind != signal_kind::message || node->type != &signal_type_of<values>) return false;
-    if constexpr (is_guarded<H>::value) {
-      auto& guard = std::get<I>(handlers_).guard;
-      return std::apply([&](const auto&... v) -> bool { return static_cast<bool>(guard(v...)); },
-                        payload_of<values>(node));
-    } else {
-      return true;
-    }
-  }
-
-  template <std::size_t I>
-  result_type dispatch(signal* node, int index) {
-    if constexpr (I + 1 < sizeof...(Handlers)) {
-      if (index != static_cast<int>(I)) return dispatch<I + 1>(node, index);
-    }
-    using H = std::tuple_element_t<I, std::tuple<Handlers...>>;
-    using traits = handler_traits<H>;
-    typed_signal_owner<typename traits::values> owner{node};
-    auto& handler = handler_info<H>::of(std::get<I>(handlers_));
-    auto& values = payload_of<typename traits::values>(node);
-    return invoke<typename traits::params>(handler, values,
-                                           std::make_index_sequence<traits::arity>{});
-  }
-
-  template <class Params, class F, class Values, std::size_t... I>
-  result_type invoke(F& handler, Values& values, std::index_sequence<I...>) {
-    if constexpr (std::is_void_v<result_type>) {
-      handler(pass<std::tuple_element_t<I, Params>>(std::get<I>(values))...);
-    } else {
-      return static_cast<result_type>(
-          handler(pass<std::tuple_element_t<I, Params>>(std::get<I>(values))...));
-    }
-  }
-
   process_control* process_ = nullptr;
-  std::tuple<Handlers...> handlers_;
+  handler_set<result_type, Handlers...> handlers_;
   [[no_unique_address]] After after_;
 };
 

@@ -38,6 +38,8 @@ const char* reason_name(const wait_base& w) noexcept {
       return "blocking";
     case wait_reason::call:
       return "call";
+    case wait_reason::channel:
+      return "channel";
   }
   return "unknown";
 }

@@ -60,6 +60,7 @@ enum class wait_reason : std::uint8_t {
   io,        // a socket operation: readiness of its descriptor, or its timeout
   blocking,  // blocking(): a call running on a dirty thread
   call,      // gen_server::call and the like: the reply, the callee's DOWN, or the timeout
+  channel,   // a channel's send or receive, or a select (bl::chan, bl::select)
 };
 
 // Where in the program a wait began: the file and line of its co_await. Each wait's

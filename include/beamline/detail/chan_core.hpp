@@ -1,0 +1,154 @@
+// beamline/detail/chan_core.hpp: the type-erased heart of a channel (bl::chan<T>,
+// beamline/chan.hpp): its buffer, its queues of waiting senders and receivers, and
+// the hand-off between them. docs/design/channels.md states the invariants.
+//
+// A wait (one send or receive, or a select over several) is a chan_group: whoever
+// completes it first claims it (a CAS on `fired`), moves the value while holding
+// the channel's lock, then publishes `ready` and wakes the waiter: a process
+// through a wake signal, a plain thread through the atomic itself. Each operation
+// of the wait is a chan_waiter queued on its channel. A waiter leaves every queue
+// it is still in before its memory goes (it resumed, timed out, or its process was
+// killed), taking each channel's lock: so a completion that had already begun is
+// over by then.
+#pragma once
+
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+#include "beamline/detail/thread_safety.hpp"
+#include "beamline/pid.hpp"
+
+namespace beamline::detail {
+
+class node_runtime;
+
+// How a channel moves values of its type: `move_to` move-constructs *to from *from
+// and destroys *from; `destroy` destroys a value.
+struct chan_value_ops {
+  std::size_t size;
+  std::size_t align;
+  void (*move_to)(void* to, void* from) noexcept;
+  void (*destroy)(void* value) noexcept;
+};
+
+template <class T>
+inline constexpr chan_value_ops chan_ops_of{
+    sizeof(T), alignof(T),
+    [](void* to, void* from) noexcept {
+      T* source = static_cast<T*>(from);
+      ::new (to) T(std::move(*source));
+      source->~T();
+    },
+    [](void* value) noexcept { static_cast<T*>(value)->~T(); }};
+
+// One wait: who waits, and how it ended.
+struct chan_group {
+  std::atomic<int> fired{-1};           // the case that completed it (claimed); -1: none yet
+  std::atomic<std::uint32_t> ready{0};  // 1 once that case's transfer is done
+  bool closed = false;                  // that case found its channel closed (set before ready)
+  // A process waits (node != null), or a plain thread waits on `ready`.
+  node_runtime* node = nullptr;
+  pid process;
+
+  bool claim(int index) noexcept {
+    int none = -1;
+    return fired.compare_exchange_strong(none, index, std::memory_order_acq_rel);
+  }
+  bool is_ready() const noexcept { return ready.load(std::memory_order_acquire) != 0; }
+};
+
+// One operation of a wait, queued on its channel.
+struct chan_waiter {
+  chan_waiter* prev = nullptr;
+  chan_waiter* next = nullptr;
+  chan_group* group = nullptr;
+  int index = 0;         // the case it is (of group)
+  void* slot = nullptr;  // send: the value to move from; receive: storage to construct into
+  bool queued = false;
+  bool sending = false;  // queued among the senders (else the receivers)
+};
+
+// Processes to wake once the channels' locks are released (a pairing wakes one; a
+// close may wake many).
+class chan_wakes {
+ public:
+  void add(node_runtime* node, const pid& process);
+  void deliver() noexcept;
+
+ private:
+  std::pair<node_runtime*, pid> first_{nullptr, pid{}};
+  std::vector<std::pair<node_runtime*, pid>> more_;
+};
+
+class chan_core {
+ public:
+  enum class outcome : std::uint8_t { done, closed, would_block };
+
+  chan_core(std::size_t capacity, const chan_value_ops& ops);
+  ~chan_core();
+  chan_core(const chan_core&) = delete;
+  chan_core& operator=(const chan_core&) = delete;
+
+  // One operation that waits if it must: done, closed (a send throws, a receive
+  // reports it), or would_block: `w` is queued and will be completed. `w` must
+  // belong to a chan_group whose waiter is set.
+  outcome send(void* value, chan_waiter& w);
+  outcome receive(void* storage, chan_waiter& w);
+  // The same without waiting: would_block instead of queueing.
+  outcome try_send(void* value);
+  outcome try_receive(void* storage);
+
+  // Under lock() (select holds every channel of its cases): the same, completing
+  // the waiters they pair with into `wakes`; `w` is queued on would_block when not
+  // null.
+  outcome send_locked(void* value, chan_waiter* w, chan_wakes& wakes) BL_REQUIRES(lock_);
+  outcome receive_locked(void* storage, chan_waiter* w, chan_wakes& wakes) BL_REQUIRES(lock_);
+  // Whether a send or a receive would complete now.
+  bool can_send_locked() const BL_REQUIRES(lock_);
+  bool can_receive_locked() const BL_REQUIRES(lock_);
+  void enqueue_locked(chan_waiter& w, bool sender) BL_REQUIRES(lock_);
+  // Takes `w` out of its queue if it is still there.
+  void dequeue_locked(chan_waiter& w) noexcept BL_REQUIRES(lock_);
+  // The same, taking the lock: after it, no completion of `w` is under way.
+  void leave(chan_waiter& w) noexcept BL_EXCLUDES(lock_);
+
+  // Go's close: receivers drain the buffer, then see the channel closed; waiting
+  // senders (and later ones) fail. False if it was closed already.
+  bool close();
+
+  std::size_t length() const BL_EXCLUDES(lock_);
+  std::size_t capacity() const noexcept { return capacity_; }
+
+  void lock() BL_ACQUIRE(lock_) { lock_.lock(); }
+  void unlock() BL_RELEASE(lock_) { lock_.unlock(); }
+
+ private:
+  struct queue {
+    chan_waiter* head = nullptr;
+    chan_waiter* tail = nullptr;
+    void push(chan_waiter& w) noexcept;
+    void remove(chan_waiter& w) noexcept;
+    // The first waiter whose wait can still be claimed for it, claimed and taken out
+    // of the queue; the others met on the way are dropped (their wait ended).
+    chan_waiter* claim_first() noexcept;
+  };
+
+  void* cell(std::size_t i) const noexcept { return buffer_ + (i % capacity_) * ops_.size; }
+  static void complete(chan_waiter& w, bool closed, chan_wakes& wakes) noexcept;
+
+  const chan_value_ops& ops_;
+  const std::size_t capacity_;
+  unsigned char* buffer_ = nullptr;  // capacity_ values, a ring from head_
+
+  mutable mutex lock_;
+  std::size_t head_ BL_GUARDED_BY(lock_) = 0;
+  std::size_t count_ BL_GUARDED_BY(lock_) = 0;
+  bool closed_ BL_GUARDED_BY(lock_) = false;
+  queue senders_ BL_GUARDED_BY(lock_);
+  queue receivers_ BL_GUARDED_BY(lock_);
+};
+
+}  // namespace beamline::detail

@@ -1,0 +1,311 @@
+// chan.cpp: the channel core (beamline/detail/chan_core.hpp): a buffer, two queues
+// of waiters, and the hand-off between them, under one lock per channel.
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <functional>
+#include <new>
+#include <stdexcept>
+#include <string>
+
+#include "beamline/chan.hpp"
+#include "beamline/detail/chan_core.hpp"
+#include "beamline/select.hpp"
+#include "core/node_runtime.hpp"
+#include "core/signals.hpp"
+
+namespace beamline::detail {
+
+std::int64_t timeout_deadline(std::int64_t timeout_ns);
+
+// --- what the typed side needs (beamline/chan.hpp) ---------------------------------------
+
+void throw_send_on_closed() {
+  throw error(atom("send_on_closed_channel"), "beamline: send on a closed channel");
+}
+
+void throw_close_of_closed() {
+  throw error(atom("close_of_closed_channel"),
+              "beamline: close of a closed channel (or of the nil channel)");
+}
+
+void throw_blocking_in_process(const char* operation) {
+  throw std::logic_error(std::string("beamline: chan::") + operation +
+                         " blocks its thread: a process uses co_await send() / receive()");
+}
+
+std::int64_t chan_deadline(std::chrono::nanoseconds timeout) {
+  return timeout_deadline(timeout.count());
+}
+
+process_control& chan_waiting_process(chan_group& group, const char* operation) {
+  process_control& p = current_process(operation);
+  p.charge(1);
+  group.node = &p.node();
+  group.process = p.self();
+  return p;
+}
+
+void chan_block_thread(chan_group& group) noexcept {
+  while (!group.is_ready()) group.ready.wait(0, std::memory_order_acquire);
+}
+
+// --- select (beamline/select.hpp) ---------------------------------------------------------
+
+void random_order(std::uint8_t* order, std::size_t n) noexcept {
+  // xorshift64*, one state per thread, seeded from its address and the clock.
+  thread_local std::uint64_t state = 0;
+  if (state == 0)
+    state =
+        (reinterpret_cast<std::uintptr_t>(&state) ^
+         static_cast<std::uint64_t>(std::chrono::steady_clock::now().time_since_epoch().count())) |
+        1;
+  for (std::size_t i = 0; i < n; ++i) order[i] = static_cast<std::uint8_t>(i);
+  for (std::size_t i = n; i > 1; --i) {
+    state ^= state >> 12;
+    state ^= state << 25;
+    state ^= state >> 27;
+    const std::uint64_t r = state * 0x2545F4914F6CDD1DULL;
+    const std::size_t j = static_cast<std::size_t>((r >> 32) % i);
+    std::swap(order[i - 1], order[j]);
+  }
+}
+
+namespace {
+
+// The distinct channels of `cores`, in address order (nulls first), in place.
+void sort_channels(chan_core** cores, std::size_t n) noexcept {
+  std::sort(cores, cores + n, std::less<chan_core*>());
+}
+
+}  // namespace
+
+void lock_channels(chan_core** cores, std::size_t n) noexcept BL_NO_THREAD_SAFETY_ANALYSIS {
+  sort_channels(cores, n);
+  for (std::size_t i = 0; i < n; ++i)
+    if (cores[i] != nullptr && (i == 0 || cores[i] != cores[i - 1])) cores[i]->lock();
+}
+
+void unlock_channels(chan_core** cores, std::size_t n) noexcept BL_NO_THREAD_SAFETY_ANALYSIS {
+  for (std::size_t i = n; i-- > 0;)
+    if (cores[i] != nullptr && (i == 0 || cores[i] != cores[i - 1])) cores[i]->unlock();
+}
+
+// --- wakes -----------------------------------------------------------------------------
+
+void chan_wakes::add(node_runtime* node, const pid& process) {
+  if (first_.first == nullptr)
+    first_ = {node, process};
+  else
+    more_.emplace_back(node, process);
+}
+
+void chan_wakes::deliver() noexcept {
+  auto wake = [](node_runtime* node, const pid& process) {
+    try {
+      node->deliver(process, make_wake_signal());
+    } catch (...) {
+      std::fputs("beamline: out of memory waking a process blocked on a channel\n", stderr);
+    }
+  };
+  if (first_.first != nullptr) wake(first_.first, first_.second);
+  for (const auto& [node, process] : more_) wake(node, process);
+}
+
+// --- queues ----------------------------------------------------------------------------
+
+void chan_core::queue::push(chan_waiter& w) noexcept {
+  w.prev = tail;
+  w.next = nullptr;
+  if (tail != nullptr)
+    tail->next = &w;
+  else
+    head = &w;
+  tail = &w;
+  w.queued = true;
+}
+
+void chan_core::queue::remove(chan_waiter& w) noexcept {
+  if (w.prev != nullptr)
+    w.prev->next = w.next;
+  else
+    head = w.next;
+  if (w.next != nullptr)
+    w.next->prev = w.prev;
+  else
+    tail = w.prev;
+  w.prev = w.next = nullptr;
+  w.queued = false;
+}
+
+chan_waiter* chan_core::queue::claim_first() noexcept {
+  while (chan_waiter* w = head) {
+    remove(*w);
+    if (w->group->claim(w->index)) return w;
+    // Its wait was completed by another of its cases (a select): it leaves.
+  }
+  return nullptr;
+}
+
+// --- the channel -------------------------------------------------------------------------
+
+chan_core::chan_core(std::size_t capacity, const chan_value_ops& ops)
+    : ops_(ops), capacity_(capacity) {
+  if (capacity_ != 0)
+    buffer_ = static_cast<unsigned char*>(
+        ::operator new(capacity_* ops_.size, std::align_val_t(ops_.align)));
+}
+
+chan_core::~chan_core() {
+  lock_guard guard(lock_);
+  for (std::size_t i = 0; i < count_; ++i) ops_.destroy(cell(head_ + i));
+  if (buffer_ != nullptr) ::operator delete(buffer_, std::align_val_t(ops_.align));
+}
+
+void chan_core::complete(chan_waiter& w, bool closed, chan_wakes& wakes) noexcept {
+  chan_group& g = *w.group;
+  g.closed = closed;
+  g.ready.store(1, std::memory_order_release);
+  // The waiter cannot go before it has taken this channel's lock (leave), which we
+  // hold: its group is still there.
+  if (g.node != nullptr) {
+    try {
+      wakes.add(g.node, g.process);
+    } catch (...) {
+      std::fputs("beamline: out of memory waking a process blocked on a channel\n", stderr);
+    }
+  } else {
+    g.ready.notify_all();
+  }
+}
+
+bool chan_core::can_send_locked() const {
+  if (closed_ || count_ < capacity_) return true;  // a closed channel "completes" (it fails)
+  for (chan_waiter* w = receivers_.head; w != nullptr; w = w->next)
+    if (w->group->fired.load(std::memory_order_acquire) < 0) return true;
+  return false;
+}
+
+bool chan_core::can_receive_locked() const {
+  if (count_ > 0 || closed_) return true;
+  for (chan_waiter* w = senders_.head; w != nullptr; w = w->next)
+    if (w->group->fired.load(std::memory_order_acquire) < 0) return true;
+  return false;
+}
+
+chan_core::outcome chan_core::send_locked(void* value, chan_waiter* w, chan_wakes& wakes) {
+  if (closed_) return outcome::closed;
+  if (chan_waiter* receiver = receivers_.claim_first()) {
+    ops_.move_to(receiver->slot, value);
+    complete(*receiver, false, wakes);
+    return outcome::done;
+  }
+  if (count_ < capacity_) {
+    ops_.move_to(cell(head_ + count_), value);
+    ++count_;
+    return outcome::done;
+  }
+  if (w != nullptr) enqueue_locked(*w, true);
+  return outcome::would_block;
+}
+
+chan_core::outcome chan_core::receive_locked(void* storage, chan_waiter* w, chan_wakes& wakes) {
+  if (count_ > 0) {
+    ops_.move_to(storage, cell(head_));
+    head_ = (head_ + 1) % capacity_;
+    --count_;
+    // A sender waits only when the buffer is full: its value takes the freed place.
+    if (chan_waiter* sender = senders_.claim_first()) {
+      ops_.move_to(cell(head_ + count_), sender->slot);
+      ++count_;
+      complete(*sender, false, wakes);
+    }
+    return outcome::done;
+  }
+  if (chan_waiter* sender = senders_.claim_first()) {
+    ops_.move_to(storage, sender->slot);
+    complete(*sender, false, wakes);
+    return outcome::done;
+  }
+  if (closed_) return outcome::closed;
+  if (w != nullptr) enqueue_locked(*w, false);
+  return outcome::would_block;
+}
+
+void chan_core::enqueue_locked(chan_waiter& w, bool sender) {
+  w.sending = sender;
+  (sender ? senders_ : receivers_).push(w);
+}
+
+void chan_core::dequeue_locked(chan_waiter& w) noexcept {
+  if (w.queued) (w.sending ? senders_ : receivers_).remove(w);
+}
+
+void chan_core::leave(chan_waiter& w) noexcept {
+  lock_guard guard(lock_);
+  dequeue_locked(w);
+}
+
+chan_core::outcome chan_core::send(void* value, chan_waiter& w) {
+  chan_wakes wakes;
+  outcome result;
+  {
+    lock_guard guard(lock_);
+    result = send_locked(value, &w, wakes);
+  }
+  wakes.deliver();
+  return result;
+}
+
+chan_core::outcome chan_core::receive(void* storage, chan_waiter& w) {
+  chan_wakes wakes;
+  outcome result;
+  {
+    lock_guard guard(lock_);
+    result = receive_locked(storage, &w, wakes);
+  }
+  wakes.deliver();
+  return result;
+}
+
+chan_core::outcome chan_core::try_send(void* value) {
+  chan_wakes wakes;
+  outcome result;
+  {
+    lock_guard guard(lock_);
+    result = send_locked(value, nullptr, wakes);
+  }
+  wakes.deliver();
+  return result;
+}
+
+chan_core::outcome chan_core::try_receive(void* storage) {
+  chan_wakes wakes;
+  outcome result;
+  {
+    lock_guard guard(lock_);
+    result = receive_locked(storage, nullptr, wakes);
+  }
+  wakes.deliver();
+  return result;
+}
+
+bool chan_core::close() {
+  chan_wakes wakes;
+  {
+    lock_guard guard(lock_);
+    if (closed_) return false;
+    closed_ = true;
+    while (chan_waiter* w = receivers_.claim_first()) complete(*w, true, wakes);
+    while (chan_waiter* w = senders_.claim_first()) complete(*w, true, wakes);
+  }
+  wakes.deliver();
+  return true;
+}
+
+std::size_t chan_core::length() const {
+  lock_guard guard(lock_);
+  return count_;
+}
+
+}  // namespace beamline::detail
