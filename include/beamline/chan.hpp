@@ -130,7 +130,7 @@ class chan_op_awaiter : public wait_base {
   chan_op_awaiter& operator=(const chan_op_awaiter&) = delete;
   ~chan_op_awaiter() {
     // Killed while waiting: out of the channel's queue before this frame goes.
-    if (waiter_.queued) core_->leave(waiter_);
+    if (suspended_result_ && core_ != nullptr && timeout_ns_ != 0) core_->leave(waiter_);
   }
 
   bool await_ready(BL_WAIT_SITE_PARAMETERS) {

@@ -402,6 +402,8 @@ class select_awaiter : public wait_base {
   // Then the fired case (if a channel's) learns how it ended.
   template <std::size_t... I>
   void leave_all(std::index_sequence<I...>) noexcept {
+    if (!waiting_ || left_) return;
+    left_ = true;
     (leave_at<I>(), ...);
   }
   template <std::size_t I>
@@ -410,8 +412,9 @@ class select_awaiter : public wait_base {
     using S = std::decay_t<decltype(s)>;
     if constexpr (!std::is_same_v<S, no_state>) {
       if constexpr (S::on_channel) {
-        if (s.waiter.queued) s.core()->leave(s.waiter);
-        if (waiting_ && group_.is_ready() &&
+        // (Whether it is still queued is read under the channel's lock, in leave.)
+        if (s.core() != nullptr) s.core()->leave(s.waiter);
+        if (group_.is_ready() &&
             group_.fired.load(std::memory_order_acquire) == static_cast<int>(I) && !settled_) {
           s.completed(group_.closed);
           settled_ = true;
@@ -456,6 +459,7 @@ class select_awaiter : public wait_base {
   signal* taken_now_ = nullptr;  // the mailbox case matched before any wait
   bool waiting_ = false;         // went through the receive machinery (it may wait)
   bool settled_ = false;
+  bool left_ = false;  // every case has left its channel
 };
 
 template <class Tuple, std::size_t... I>

@@ -165,16 +165,21 @@ chan_core::~chan_core() {
 void chan_core::complete(chan_waiter& w, bool closed, chan_wakes& wakes) noexcept {
   chan_group& g = *w.group;
   g.closed = closed;
-  g.ready.store(1, std::memory_order_release);
-  // The waiter cannot go before it has taken this channel's lock (leave), which we
-  // hold: its group is still there.
-  if (g.node != nullptr) {
+  node_runtime* const node = g.node;
+  const pid process = g.process;
+  // Once `ready` is set a waiting process may see it and go on without taking this
+  // channel's lock: the group is not touched after.
+  if (node != nullptr) {
+    g.ready.store(1, std::memory_order_release);
     try {
-      wakes.add(g.node, g.process);
+      wakes.add(node, process);
     } catch (...) {
       std::fputs("beamline: out of memory waking a process blocked on a channel\n", stderr);
     }
   } else {
+    // A plain thread leaves every channel (taking its lock, which we hold) before
+    // its group goes: it may be notified after `ready` is set.
+    g.ready.store(1, std::memory_order_release);
     g.ready.notify_all();
   }
 }

@@ -33,10 +33,10 @@ bl::task<bool> blocked_on_channel(bl::pid p) {
 }
 
 TEST_P(chan, an_unbuffered_send_waits_for_a_receiver_and_values_arrive_in_order) {
+  std::atomic<int> sent{0};  // (outlives both processes)
   run([&]() -> bl::process {
     auto ch = bl::make_chan<int>();
     EXPECT_EQ(ch.cap(), 0u);
-    std::atomic<int> sent{0};
     bl::spawn([ch, &sent]() -> bl::process {
       for (int i = 0; i < 100; ++i) {
         co_await ch.send(i);
