@@ -80,8 +80,14 @@ namespace detail {
 [[noreturn]] void throw_blocking_in_process(const char* operation);
 std::int64_t chan_deadline(std::chrono::nanoseconds timeout);
 // The calling process, ready to wait on a channel: the group names it as the one
-// to wake.
-process_control& chan_waiting_process(chan_group& group, const char* operation);
+// to wake. An operation costs a reduction.
+inline process_control& chan_waiting_process(chan_group& group, const char* operation) {
+  process_control& p = current_process(operation);
+  p.charge(1);
+  group.node = &p.node();
+  group.process = p.self();
+  return p;
+}
 // Blocks the calling plain thread until the group is ready.
 void chan_block_thread(chan_group& group) noexcept;
 
@@ -119,8 +125,7 @@ class value_cell {
 template <class T, bool Sending>
 class chan_op_awaiter : public wait_base {
  public:
-  chan_op_awaiter(std::shared_ptr<chan_core> core, std::int64_t timeout_ns)
-      : core_(std::move(core)), timeout_ns_(timeout_ns) {
+  chan_op_awaiter(chan_core* core, std::int64_t timeout_ns) : core_(core), timeout_ns_(timeout_ns) {
     wait_base::satisfied = &chan_op_awaiter::is_done;
     reason = wait_reason::channel;
     waiter_.group = &group_;
@@ -143,6 +148,18 @@ class chan_op_awaiter : public wait_base {
       }
       if (timeout_ns_ > 0) deadline_ns = chan_deadline(std::chrono::nanoseconds(timeout_ns_));
       return false;
+    }
+    if constexpr (Sending) {
+      if (core_->send_fast(cell_.get())) {
+        cell_.reset();  // moved into the buffer
+        finish(chan_status::ok);
+        return true;
+      }
+    } else {
+      if (core_->template receive_fast<T>(cell_.address())) {
+        finish(chan_status::ok);  // (filled: the value is in the cell)
+        return true;
+      }
     }
     chan_core::outcome o;
     if (timeout_ns_ == 0)
@@ -205,7 +222,11 @@ class chan_op_awaiter : public wait_base {
     }
   }
 
-  std::shared_ptr<chan_core> core_;
+  // The channel, which the chan the operation was called on keeps alive: that chan
+  // lives at least as long as the co_await expression (as a local or a temporary of
+  // it), so the awaiter takes no reference of its own (no shared counter to touch
+  // on every operation).
+  chan_core* core_;
   std::int64_t timeout_ns_;  // -1: none; 0: do not wait
   process_control* process_ = nullptr;
   chan_group group_;
@@ -217,8 +238,7 @@ class chan_op_awaiter : public wait_base {
 template <class T>
 class chan_send_awaiter : public chan_op_awaiter<T, true> {
  public:
-  chan_send_awaiter(std::shared_ptr<chan_core> core, T value)
-      : chan_op_awaiter<T, true>(std::move(core), -1) {
+  chan_send_awaiter(chan_core* core, T value) : chan_op_awaiter<T, true>(core, -1) {
     this->cell_.emplace(std::move(value));
   }
   void await_resume() {
@@ -229,8 +249,8 @@ class chan_send_awaiter : public chan_op_awaiter<T, true> {
 template <class T>
 class chan_timed_send_awaiter : public chan_op_awaiter<T, true> {
  public:
-  chan_timed_send_awaiter(std::shared_ptr<chan_core> core, T value, std::int64_t timeout_ns)
-      : chan_op_awaiter<T, true>(std::move(core), timeout_ns) {
+  chan_timed_send_awaiter(chan_core* core, T value, std::int64_t timeout_ns)
+      : chan_op_awaiter<T, true>(core, timeout_ns) {
     this->cell_.emplace(std::move(value));
   }
   // ok or timeout (the value is then dropped).
@@ -244,8 +264,7 @@ class chan_timed_send_awaiter : public chan_op_awaiter<T, true> {
 template <class T>
 class chan_receive_awaiter : public chan_op_awaiter<T, false> {
  public:
-  explicit chan_receive_awaiter(std::shared_ptr<chan_core> core)
-      : chan_op_awaiter<T, false>(std::move(core), -1) {}
+  explicit chan_receive_awaiter(chan_core* core) : chan_op_awaiter<T, false>(core, -1) {}
   std::optional<T> await_resume() {
     if (this->resume_status() != chan_status::ok) return std::nullopt;
     return std::optional<T>(std::move(this->cell_.get()));
@@ -255,8 +274,8 @@ class chan_receive_awaiter : public chan_op_awaiter<T, false> {
 template <class T>
 class chan_timed_receive_awaiter : public chan_op_awaiter<T, false> {
  public:
-  chan_timed_receive_awaiter(std::shared_ptr<chan_core> core, std::int64_t timeout_ns)
-      : chan_op_awaiter<T, false>(std::move(core), timeout_ns) {}
+  chan_timed_receive_awaiter(chan_core* core, std::int64_t timeout_ns)
+      : chan_op_awaiter<T, false>(core, timeout_ns) {}
   chan_result<T> await_resume() {
     chan_status s = this->resume_status();
     if (s != chan_status::ok) return chan_result<T>(s);
@@ -282,22 +301,24 @@ class chan {
 
   // co_await: sends `value`, waiting while the channel cannot take it; throws
   // beamline::error (send_on_closed_channel) if the channel is or becomes closed.
-  detail::chan_send_awaiter<T> send(T value) const { return {core_, std::move(value)}; }
+  detail::chan_send_awaiter<T> send(T value) const { return {core_.get(), std::move(value)}; }
   // co_await: the next value, or nullopt once the channel is closed and drained.
-  detail::chan_receive_awaiter<T> receive() const { return detail::chan_receive_awaiter<T>(core_); }
+  detail::chan_receive_awaiter<T> receive() const {
+    return detail::chan_receive_awaiter<T>(core_.get());
+  }
 
   // The same, waiting at most `timeout`: chan_status ok or timeout (a send that
   // times out drops its value).
   template <class Rep, class Period>
   detail::chan_timed_send_awaiter<T> send_for(T value,
                                               std::chrono::duration<Rep, Period> timeout) const {
-    return {core_, std::move(value), timeout_ns(timeout)};
+    return {core_.get(), std::move(value), timeout_ns(timeout)};
   }
   // ok (with the value), closed or timeout.
   template <class Rep, class Period>
   detail::chan_timed_receive_awaiter<T> receive_for(
       std::chrono::duration<Rep, Period> timeout) const {
-    return {core_, timeout_ns(timeout)};
+    return {core_.get(), timeout_ns(timeout)};
   }
 
   // Without waiting: true if sent (then `value` has been moved from; otherwise it
@@ -369,7 +390,7 @@ class chan {
   friend bool operator==(const chan& a, const chan& b) noexcept { return a.core_ == b.core_; }
 
   // (select's access to the channel.)
-  const std::shared_ptr<detail::chan_core>& core() const noexcept { return core_; }
+  detail::chan_core* core() const noexcept { return core_.get(); }
 
  private:
   template <class Rep, class Period>

@@ -39,14 +39,16 @@ namespace beamline {
 
 namespace detail {
 
+// (A case names its channel by the chan's core: the chan it was made from lives at
+// least as long as the select expression.)
 template <class T, class F>
 struct receive_case {
-  std::shared_ptr<chan_core> core;
+  chan_core* core;
   F handler;
 };
 template <class T, class F>
 struct send_case {
-  std::shared_ptr<chan_core> core;
+  chan_core* core;
   T value;
   F handler;
 };
@@ -79,9 +81,8 @@ class case_state<receive_case<T, F>> {
   static_assert(std::is_invocable_v<F&, std::optional<T>>,
                 "an on_receive handler takes std::optional<T> (nullopt: the channel is closed)");
 
-  explicit case_state(receive_case<T, F> c)
-      : core_(std::move(c.core)), handler_(std::move(c.handler)) {}
-  chan_core* core() const noexcept { return core_.get(); }
+  explicit case_state(receive_case<T, F> c) : core_(c.core), handler_(std::move(c.handler)) {}
+  chan_core* core() const noexcept { return core_; }
   void* slot() noexcept { return cell_.address(); }
   void completed(bool closed) noexcept {
     closed_ = closed;
@@ -94,7 +95,7 @@ class case_state<receive_case<T, F>> {
   chan_waiter waiter;
 
  private:
-  std::shared_ptr<chan_core> core_;
+  chan_core* core_;
   F handler_;
   value_cell<T> cell_;
   bool closed_ = false;
@@ -108,11 +109,10 @@ class case_state<send_case<T, F>> {
   using result = std::invoke_result_t<F&>;
   static_assert(std::is_invocable_v<F&>, "an on_send handler takes no arguments");
 
-  explicit case_state(send_case<T, F> c)
-      : core_(std::move(c.core)), handler_(std::move(c.handler)) {
+  explicit case_state(send_case<T, F> c) : core_(c.core), handler_(std::move(c.handler)) {
     cell_.emplace(std::move(c.value));
   }
-  chan_core* core() const noexcept { return core_.get(); }
+  chan_core* core() const noexcept { return core_; }
   void* slot() noexcept { return cell_.address(); }
   void completed(bool closed) noexcept {
     closed_ = closed;
@@ -125,7 +125,7 @@ class case_state<send_case<T, F>> {
   chan_waiter waiter;
 
  private:
-  std::shared_ptr<chan_core> core_;
+  chan_core* core_;
   F handler_;
   value_cell<T> cell_;
   bool closed_ = false;
@@ -238,28 +238,43 @@ class select_awaiter : public wait_base {
     if constexpr (has_mailbox) {
       if (order[0] == mailbox_index && try_mailbox_now()) return true;
     }
-    std::array<chan_core*, n + 1> cores{};
-    collect_cores(cores.data(), std::index_sequence_for<Cases...>{});
-    chan_wakes wakes;
-    lock_channels(cores.data(), n);
+    // First each case alone, under its own channel's lock: when a case is ready
+    // (the common case under load) select costs one lock, as a plain send or
+    // receive does.
     int fired = -1;
-    for (std::size_t k = 0; k < n && fired < 0; ++k) fired = poll(order[k], wakes);
-    const bool wait = fired < 0 && default_cases == 0 && deadline_ns != 0;
-    if (wait) enqueue_all(std::index_sequence_for<Cases...>{});
-    unlock_channels(cores.data(), n);
-    wakes.deliver();
-    if (fired >= 0) {  // done at once: nothing was queued, no one else can claim it
+    for (std::size_t k = 0; k < n && fired < 0; ++k) fired = poll_alone(order[k]);
+    if (fired >= 0) {
       group_.fired.store(fired, std::memory_order_relaxed);
       group_.ready.store(1, std::memory_order_relaxed);
       return true;
     }
-    if (!wait) {
+    const bool may_wait = default_cases == 0 && deadline_ns != 0;
+    if (!may_wait) {
       // No channel case is ready and select may not wait: the mailbox's turn, then
       // on_default or after(0)'s clause.
       if constexpr (has_mailbox) {
         if (try_mailbox_now()) return true;
       }
       timed_out = deadline_ns == 0;
+      return true;
+    }
+    // Then under every channel's lock at once: poll again (a case may have become
+    // ready meanwhile), and if none is, queue a waiter on each channel before any
+    // lock is released, so that no operation slips in between.
+    std::array<chan_core*, n + 1> cores{};
+    collect_cores(cores.data(), std::index_sequence_for<Cases...>{});
+    chan_wakes wakes;
+    {
+      critical_section critical;  // not moved off the worker while holding the locks
+      lock_channels(cores.data(), n);
+      for (std::size_t k = 0; k < n && fired < 0; ++k) fired = poll(order[k], wakes);
+      if (fired < 0) enqueue_all(std::index_sequence_for<Cases...>{});
+      unlock_channels(cores.data(), n);
+    }
+    wakes.deliver();
+    if (fired >= 0) {  // done at once: nothing was queued, no one else can claim it
+      group_.fired.store(fired, std::memory_order_relaxed);
+      group_.ready.store(1, std::memory_order_relaxed);
       return true;
     }
     waiting_ = true;
@@ -352,6 +367,32 @@ class select_awaiter : public wait_base {
       return s.core();
     else
       return nullptr;
+  }
+
+  // Case `index` if it can proceed now, taking its channel's lock alone: its index,
+  // or -1.
+  int poll_alone(std::size_t index) { return poll_alone_at<0>(index); }
+  template <std::size_t I>
+  int poll_alone_at(std::size_t index) {
+    if constexpr (I < n) {
+      if (index != I) return poll_alone_at<I + 1>(index);
+      auto& s = std::get<I>(states_);
+      using S = std::decay_t<decltype(s)>;
+      if constexpr (std::is_same_v<S, no_state>) {
+        return -1;
+      } else if constexpr (S::on_channel) {
+        chan_core* core = s.core();
+        if (core == nullptr) return -1;
+        chan_core::outcome o = S::sending ? core->try_send(s.slot()) : core->try_receive(s.slot());
+        if (o == chan_core::outcome::would_block) return -1;
+        s.completed(o == chan_core::outcome::closed);
+        return static_cast<int>(I);
+      } else {
+        return -1;
+      }
+    } else {
+      return -1;
+    }
   }
 
   // Case `index` if it can proceed now (under every channel's lock): its index, or -1.

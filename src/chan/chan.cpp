@@ -1,7 +1,9 @@
 // chan.cpp: the channel core (beamline/detail/chan_core.hpp): a buffer, two queues
 // of waiters, and the hand-off between them, under one lock per channel.
+#include <sched.h>
 #include <algorithm>
 #include <chrono>
+
 #include <cstdio>
 #include <functional>
 #include <new>
@@ -38,14 +40,6 @@ std::int64_t chan_deadline(std::chrono::nanoseconds timeout) {
   return timeout_deadline(timeout.count());
 }
 
-process_control& chan_waiting_process(chan_group& group, const char* operation) {
-  process_control& p = current_process(operation);
-  p.charge(1);
-  group.node = &p.node();
-  group.process = p.self();
-  return p;
-}
-
 void chan_block_thread(chan_group& group) noexcept {
   while (!group.is_ready()) group.ready.wait(0, std::memory_order_acquire);
 }
@@ -65,8 +59,8 @@ void random_order(std::uint8_t* order, std::size_t n) noexcept {
     state ^= state >> 12;
     state ^= state << 25;
     state ^= state >> 27;
-    const std::uint64_t r = state * 0x2545F4914F6CDD1DULL;
-    const std::size_t j = static_cast<std::size_t>((r >> 32) % i);
+    const std::uint64_t r = (state * 0x2545F4914F6CDD1DULL) >> 32;
+    const std::size_t j = static_cast<std::size_t>((r * i) >> 32);  // uniform in [0, i)
     std::swap(order[i - 1], order[j]);
   }
 }
@@ -91,6 +85,22 @@ void unlock_channels(chan_core** cores, std::size_t n) noexcept BL_NO_THREAD_SAF
     if (cores[i] != nullptr && (i == 0 || cores[i] != cores[i - 1])) cores[i]->unlock();
 }
 
+// --- the lock ------------------------------------------------------------------------------
+
+void chan_lock::lock_slow() noexcept {
+  for (int tries = 0;; ++tries) {
+    while (locked_.load(std::memory_order_relaxed)) {
+      if (tries < 256) {
+        __builtin_ia32_pause();
+        ++tries;
+      } else {
+        sched_yield();
+      }
+    }
+    if (!locked_.exchange(true, std::memory_order_acquire)) return;
+  }
+}
+
 // --- wakes -----------------------------------------------------------------------------
 
 void chan_wakes::add(node_runtime* node, const pid& process) {
@@ -101,15 +111,8 @@ void chan_wakes::add(node_runtime* node, const pid& process) {
 }
 
 void chan_wakes::deliver() noexcept {
-  auto wake = [](node_runtime* node, const pid& process) {
-    try {
-      node->deliver(process, make_wake_signal());
-    } catch (...) {
-      std::fputs("beamline: out of memory waking a process blocked on a channel\n", stderr);
-    }
-  };
-  if (first_.first != nullptr) wake(first_.first, first_.second);
-  for (const auto& [node, process] : more_) wake(node, process);
+  if (first_.first != nullptr) first_.first->wake(first_.second);
+  for (const auto& [node, process] : more_) node->wake(process);
 }
 
 // --- queues ----------------------------------------------------------------------------
@@ -157,6 +160,7 @@ chan_core::chan_core(std::size_t capacity, const chan_value_ops& ops)
 }
 
 chan_core::~chan_core() {
+  critical_section critical;
   lock_guard guard(lock_);
   for (std::size_t i = 0; i < count_; ++i) ops_.destroy(cell(head_ + i));
   if (buffer_ != nullptr) ::operator delete(buffer_, std::align_val_t(ops_.align));
@@ -217,7 +221,7 @@ chan_core::outcome chan_core::send_locked(void* value, chan_waiter* w, chan_wake
 chan_core::outcome chan_core::receive_locked(void* storage, chan_waiter* w, chan_wakes& wakes) {
   if (count_ > 0) {
     ops_.move_to(storage, cell(head_));
-    head_ = (head_ + 1) % capacity_;
+    if (++head_ == capacity_) head_ = 0;
     --count_;
     // A sender waits only when the buffer is full: its value takes the freed place.
     if (chan_waiter* sender = senders_.claim_first()) {
@@ -247,6 +251,7 @@ void chan_core::dequeue_locked(chan_waiter& w) noexcept {
 }
 
 void chan_core::leave(chan_waiter& w) noexcept {
+  critical_section critical;
   lock_guard guard(lock_);
   dequeue_locked(w);
 }
@@ -255,6 +260,7 @@ chan_core::outcome chan_core::send(void* value, chan_waiter& w) {
   chan_wakes wakes;
   outcome result;
   {
+    critical_section critical;
     lock_guard guard(lock_);
     result = send_locked(value, &w, wakes);
   }
@@ -266,6 +272,7 @@ chan_core::outcome chan_core::receive(void* storage, chan_waiter& w) {
   chan_wakes wakes;
   outcome result;
   {
+    critical_section critical;
     lock_guard guard(lock_);
     result = receive_locked(storage, &w, wakes);
   }
@@ -277,6 +284,7 @@ chan_core::outcome chan_core::try_send(void* value) {
   chan_wakes wakes;
   outcome result;
   {
+    critical_section critical;
     lock_guard guard(lock_);
     result = send_locked(value, nullptr, wakes);
   }
@@ -288,6 +296,7 @@ chan_core::outcome chan_core::try_receive(void* storage) {
   chan_wakes wakes;
   outcome result;
   {
+    critical_section critical;
     lock_guard guard(lock_);
     result = receive_locked(storage, nullptr, wakes);
   }
@@ -298,6 +307,7 @@ chan_core::outcome chan_core::try_receive(void* storage) {
 bool chan_core::close() {
   chan_wakes wakes;
   {
+    critical_section critical;
     lock_guard guard(lock_);
     if (closed_) return false;
     closed_ = true;
@@ -309,6 +319,7 @@ bool chan_core::close() {
 }
 
 std::size_t chan_core::length() const {
+  critical_section critical;
   lock_guard guard(lock_);
   return count_;
 }

@@ -249,6 +249,27 @@ delivery node_runtime::deliver(const pid& to, signal* s) noexcept {
   return {};
 }
 
+void node_runtime::wake(const pid& to) noexcept {
+  process_slot* slot = table_.find(to.id);
+  if (slot == nullptr || slot->serial.load(std::memory_order_acquire) != to.serial) return;
+  if (slot->wake_queued.exchange(true, std::memory_order_acq_rel)) return;  // one is pending
+  signal& s = slot->wake_node;
+  s.type = &slot_wake_type;
+  s.kind = signal_kind::wake;
+  s.flags = 0;
+  s.target_serial = to.serial;
+  switch (inbox_push(*slot, &s)) {
+    case push_result::queued:
+      return;
+    case push_result::woke:
+      make_runnable(*slot->task);
+      return;
+    case push_result::closed:
+      destroy(&s);
+      return;
+  }
+}
+
 // A signal for a process of another node: the transport's, if one is installed.
 bool node_runtime::deliver_remote(const pid& to, signal* s) noexcept {
   signal_transport* transport = transport_.load(std::memory_order_acquire);

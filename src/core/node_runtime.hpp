@@ -134,6 +134,9 @@ class node_runtime {
   // A message queued behind others also tells the extra reductions its sender owes
   // for the addressee's backlog (see process_slot::backlog).
   delivery deliver(const pid& to, signal* s) noexcept;
+  // Asks a waiting process of this node to check its wait again, without
+  // allocating (the slot's own wake signal; a pending one is enough).
+  void wake(const pid& to) noexcept;
   // Installs the transport that takes signals for other nodes (null: none, and such
   // signals fail). It must outlive every delivery: distribution installs it for the
   // node's life.

@@ -4,9 +4,22 @@
 #include <sys/mman.h>
 
 #include <algorithm>
+#include <cstddef>
 #include <new>
+#include <string>
+#include <typeinfo>
 
 namespace beamline::detail {
+
+// A slot's wake_node is part of the slot: "destroying" it marks it free to be
+// pushed again (process_slot.hpp).
+const signal_type slot_wake_type{
+    [](signal* s) noexcept {
+      auto* slot = reinterpret_cast<process_slot*>(reinterpret_cast<char*>(s) -
+                                                   offsetof(process_slot, wake_node));
+      slot->wake_queued.store(false, std::memory_order_release);
+    },
+    &typeid(void), sizeof(signal), [](const signal*) { return std::string("wake"); }};
 
 namespace {
 constexpr std::size_t cache_limit = 512;  // a cache holding more gives half back

@@ -16,9 +16,11 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <new>
 #include <vector>
 
 #include "beamline/detail/thread_safety.hpp"
+#include "beamline/detail/thread_state.hpp"
 #include "beamline/pid.hpp"
 
 namespace beamline::detail {
@@ -83,6 +85,24 @@ class chan_wakes {
   std::vector<std::pair<node_runtime*, pid>> more_;
 };
 
+// A channel's lock: held for a few dozen instructions at a time, so a waiter spins
+// (and, past a few hundred tries, yields its thread) rather than sleeping in the
+// kernel, which under contention between two cores costs more than the whole
+// operation. The runtime defers preemption while a process holds it
+// (critical_section), so the holder is never moved off its worker mid-operation.
+class BL_CAPABILITY("mutex") chan_lock {
+ public:
+  void lock() BL_ACQUIRE() {
+    if (!locked_.exchange(true, std::memory_order_acquire)) return;
+    lock_slow();
+  }
+  void unlock() BL_RELEASE() { locked_.store(false, std::memory_order_release); }
+
+ private:
+  void lock_slow() noexcept;
+  std::atomic<bool> locked_{false};
+};
+
 class chan_core {
  public:
   enum class outcome : std::uint8_t { done, closed, would_block };
@@ -119,6 +139,33 @@ class chan_core {
   // senders (and later ones) fail. False if it was closed already.
   bool close();
 
+  // The common cases inline, with the value's type known: a send into a buffer
+  // with room and no receiver waiting; a receive of a buffered value with no sender
+  // waiting. False when the case is another (then the general path decides).
+  template <class T>
+  bool send_fast(T& value) BL_EXCLUDES(lock_) {
+    if (capacity_ == 0) return false;
+    critical_section critical;
+    lock_guard guard(lock_);
+    if (closed_ || receivers_.head != nullptr || count_ == capacity_) return false;
+    ::new (cell(head_ + count_)) T(std::move(value));
+    ++count_;
+    return true;
+  }
+  template <class T>
+  bool receive_fast(void* storage) BL_EXCLUDES(lock_) {
+    if (capacity_ == 0) return false;
+    critical_section critical;
+    lock_guard guard(lock_);
+    if (count_ == 0 || senders_.head != nullptr) return false;
+    T* slot = static_cast<T*>(cell(head_));
+    ::new (storage) T(std::move(*slot));
+    slot->~T();
+    if (++head_ == capacity_) head_ = 0;
+    --count_;
+    return true;
+  }
+
   std::size_t length() const BL_EXCLUDES(lock_);
   std::size_t capacity() const noexcept { return capacity_; }
 
@@ -136,14 +183,18 @@ class chan_core {
     chan_waiter* claim_first() noexcept;
   };
 
-  void* cell(std::size_t i) const noexcept { return buffer_ + (i % capacity_) * ops_.size; }
+  // Place `i` of the ring, for i < 2 * capacity_ (head_ + an offset up to count_):
+  // a subtraction, not a division.
+  void* cell(std::size_t i) const noexcept {
+    return buffer_ + (i < capacity_ ? i : i - capacity_) * ops_.size;
+  }
   static void complete(chan_waiter& w, bool closed, chan_wakes& wakes) noexcept;
 
   const chan_value_ops& ops_;
   const std::size_t capacity_;
   unsigned char* buffer_ = nullptr;  // capacity_ values, a ring from head_
 
-  mutable mutex lock_;
+  mutable chan_lock lock_;
   std::size_t head_ BL_GUARDED_BY(lock_) = 0;
   std::size_t count_ BL_GUARDED_BY(lock_) = 0;
   bool closed_ BL_GUARDED_BY(lock_) = false;

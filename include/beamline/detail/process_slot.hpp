@@ -45,6 +45,18 @@ struct alignas(64) process_slot {
   // gives access to the process's inbox and to its turn in a run queue, never to its
   // control block. Set before the process is runnable.
   schedulable* task = nullptr;
+  // A wake-up signal that costs no allocation (node_runtime::wake, for channels):
+  // in the inbox at most once at a time (wake_queued), since one wake-up says all
+  // there is to say, "ask your wait again". Whoever destroys it, as any signal is
+  // destroyed once taken (or dropped when stale or left at the end), clears
+  // wake_queued instead of freeing it (slot_wake_type).
+  signal wake_node{};
+  std::atomic<bool> wake_queued{false};
 };
+
+static_assert(sizeof(process_slot) == 64, "a slot is one cache line");
+
+// The type of every slot's wake_node.
+extern const signal_type slot_wake_type;
 
 }  // namespace beamline::detail
