@@ -88,6 +88,12 @@ class case_state<receive_case<T, F>> {
     closed_ = closed;
     if (!closed) cell_.filled();
   }
+  // The buffered common case inline (chan_core::receive_fast).
+  bool try_fast() {
+    if (!core_->template receive_fast<T>(cell_.address())) return false;
+    completed(false);
+    return true;
+  }
   result run() {
     if (closed_) return handler_(std::optional<T>());
     return handler_(std::optional<T>(std::move(cell_.get())));
@@ -117,6 +123,13 @@ class case_state<send_case<T, F>> {
   void completed(bool closed) noexcept {
     closed_ = closed;
     if (!closed) cell_.emptied();
+  }
+  // The buffered common case inline (chan_core::send_fast).
+  bool try_fast() {
+    if (!core_->send_fast(cell_.get())) return false;
+    cell_.reset();  // moved into the buffer
+    completed(false);
+    return true;
   }
   result run() {
     if (closed_) throw_send_on_closed();
@@ -383,6 +396,7 @@ class select_awaiter : public wait_base {
       } else if constexpr (S::on_channel) {
         chan_core* core = s.core();
         if (core == nullptr) return -1;
+        if (s.try_fast()) return static_cast<int>(I);
         chan_core::outcome o = S::sending ? core->try_send(s.slot()) : core->try_receive(s.slot());
         if (o == chan_core::outcome::would_block) return -1;
         s.completed(o == chan_core::outcome::closed);
