@@ -256,49 +256,13 @@ void chan_core::leave(chan_waiter& w) noexcept {
   dequeue_locked(w);
 }
 
-chan_core::outcome chan_core::send(void* value, chan_waiter& w) {
+chan_core::outcome chan_core::operate(bool sending, void* slot, chan_waiter* w) {
   chan_wakes wakes;
   outcome result;
   {
     critical_section critical;
     lock_guard guard(lock_);
-    result = send_locked(value, &w, wakes);
-  }
-  wakes.deliver();
-  return result;
-}
-
-chan_core::outcome chan_core::receive(void* storage, chan_waiter& w) {
-  chan_wakes wakes;
-  outcome result;
-  {
-    critical_section critical;
-    lock_guard guard(lock_);
-    result = receive_locked(storage, &w, wakes);
-  }
-  wakes.deliver();
-  return result;
-}
-
-chan_core::outcome chan_core::try_send(void* value) {
-  chan_wakes wakes;
-  outcome result;
-  {
-    critical_section critical;
-    lock_guard guard(lock_);
-    result = send_locked(value, nullptr, wakes);
-  }
-  wakes.deliver();
-  return result;
-}
-
-chan_core::outcome chan_core::try_receive(void* storage) {
-  chan_wakes wakes;
-  outcome result;
-  {
-    critical_section critical;
-    lock_guard guard(lock_);
-    result = receive_locked(storage, nullptr, wakes);
+    result = sending ? send_locked(slot, w, wakes) : receive_locked(slot, w, wakes);
   }
   wakes.deliver();
   return result;

@@ -15,6 +15,13 @@ using namespace std::chrono_literals;
 namespace sm = bl::gen_statem;
 
 class gen_statem : public node_test {};
+
+// A list of binaries (the logs the test machines keep).
+bl::term binaries(const std::vector<std::string>& texts) {
+  std::vector<bl::term> items;
+  for (const auto& t : texts) items.push_back(bl::term::binary(t));
+  return bl::term::list(std::move(items));
+}
 BEAMLINE_SWEEP_WORKERS(gen_statem);
 
 // A door with a code: locked --(code)--> open --(state timeout)--> locked.
@@ -73,11 +80,7 @@ struct door {
     }
   }
 
-  bl::term log_term() const {
-    std::vector<bl::term> items;
-    for (const auto& s : log) items.push_back(bl::term::binary(s));
-    return bl::term::list(std::move(items));
-  }
+  bl::term log_term() const { return binaries(log); }
 
   std::string code_;
   std::chrono::milliseconds lock_after;
@@ -478,11 +481,7 @@ struct term_door {
     }
   }
 
-  bl::term log_term() const {
-    std::vector<bl::term> items;
-    for (const auto& s : log) items.push_back(bl::term::binary(s));
-    return bl::term::list(std::move(items));
-  }
+  bl::term log_term() const { return binaries(log); }
 
   std::vector<std::string> log;
 };
@@ -668,11 +667,7 @@ struct sleeper {
     log.push_back(std::move(what));
     return sm::keep_state();
   }
-  bl::term log_term() const {
-    std::vector<bl::term> items;
-    for (const auto& s : log) items.push_back(bl::term::binary(s));
-    return bl::term::list(std::move(items));
-  }
+  bl::term log_term() const { return binaries(log); }
   std::vector<std::string> log;
 };
 

@@ -115,11 +115,11 @@ class chan_core {
   // One operation that waits if it must: done, closed (a send throws, a receive
   // reports it), or would_block: `w` is queued and will be completed. `w` must
   // belong to a chan_group whose waiter is set.
-  outcome send(void* value, chan_waiter& w);
-  outcome receive(void* storage, chan_waiter& w);
+  outcome send(void* value, chan_waiter& w) { return operate(true, value, &w); }
+  outcome receive(void* storage, chan_waiter& w) { return operate(false, storage, &w); }
   // The same without waiting: would_block instead of queueing.
-  outcome try_send(void* value);
-  outcome try_receive(void* storage);
+  outcome try_send(void* value) { return operate(true, value, nullptr); }
+  outcome try_receive(void* storage) { return operate(false, storage, nullptr); }
 
   // Under lock() (select holds every channel of its cases): the same, completing
   // the waiters they pair with into `wakes`; `w` is queued on would_block when not
@@ -185,6 +185,9 @@ class chan_core {
 
   // Place `i` of the ring, for i < 2 * capacity_ (head_ + an offset up to count_):
   // a subtraction, not a division.
+  // One send or receive under the lock (w: queue it if it must wait), then the wakes.
+  outcome operate(bool sending, void* slot, chan_waiter* w) BL_EXCLUDES(lock_);
+
   void* cell(std::size_t i) const noexcept {
     return buffer_ + (i < capacity_ ? i : i - capacity_) * ops_.size;
   }
