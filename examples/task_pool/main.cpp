@@ -47,8 +47,8 @@ bl::process checker() {
     }
     std::printf("document %d: %s\n", documents[i], results[i].exit_reason().to_string().c_str());
   }
-  std::printf("%zu documents: %d checked, %zu failed; the checker is still here\n",
-              results.size(), ok, results.size() - static_cast<std::size_t>(ok));
+  std::printf("%zu documents: %d checked, %zu failed; the checker is still here\n", results.size(),
+              ok, results.size() - static_cast<std::size_t>(ok));
 
   // One slow task: ask for its result for a while, then stop it.
   bl::async_task<int> slow = co_await ts::async_nolink(tasks, check, 13);
