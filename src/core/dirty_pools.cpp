@@ -7,7 +7,6 @@
 
 #include "beamline/detail/thread_safety.hpp"
 #include "core/node_runtime.hpp"
-#include "core/signals.hpp"
 #include "sched/thread_signals.hpp"
 
 namespace beamline::detail {
@@ -83,7 +82,7 @@ void dirty_pools::submit(dirty_pool pool, blocking_job* job) {
       next->done.store(true, std::memory_order_release);
       {
         lock_guard guard(state->node_lock);
-        if (state->node != nullptr) state->node->deliver(next->requester, make_wake_signal());
+        if (state->node != nullptr) state->node->wake(next->requester);
       }
       next->release();
       lock.lock();

@@ -328,10 +328,10 @@ void node_runtime::on_worker_stopping(void* self, unsigned index) {
 void node_runtime::on_io_ready(void* self, std::uint64_t token) noexcept {
   // A token is the waiting process's pid (src/io/io_wait.cpp). The wake-up only makes
   // the process run its wait's check again. If the process has died meanwhile,
-  // deliver() drops it (serial mismatch).
+  // wake() drops it (serial mismatch).
   auto& node = *static_cast<node_runtime*>(self);
   pid waiter{static_cast<std::uint32_t>(token >> 32), static_cast<std::uint32_t>(token), 0, 0};
-  node.deliver(waiter, make_wake_signal());
+  node.wake(waiter);
 }
 
 // --- timers ---------------------------------------------------------------------------------

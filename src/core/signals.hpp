@@ -10,8 +10,9 @@
 
 namespace beamline::detail {
 
-// The payload of link, unlink, unlink_ack, monitor, demonitor, timeout, wake and
-// info signals (signal.hpp says which fields each uses).
+// The payload of link, unlink, unlink_ack, monitor, demonitor, timeout and info
+// signals (signal.hpp says which fields each uses). A wake-up is each slot's own
+// signal, without a payload (node_runtime::wake).
 struct control_payload {
   pid from;
   ref monitor;
@@ -22,10 +23,5 @@ signal* make_exit_signal(const pid& from, const term& reason, bool link);
 signal* make_down_signal(const ref& monitor, const pid& from, const term& reason);
 signal* make_control_signal(signal_kind kind, const pid& from, const ref& monitor,
                             std::uint64_t id);
-// Makes a waiting process ask its wait again (a socket ready, a blocking call done);
-// a process that is not waiting ignores it.
-inline signal* make_wake_signal() {
-  return make_control_signal(signal_kind::wake, pid{}, ref{}, 0);
-}
 
 }  // namespace beamline::detail

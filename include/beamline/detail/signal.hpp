@@ -31,7 +31,8 @@ enum class signal_kind : std::uint8_t {
   demonitor,   // payload: control_payload{from = watcher, monitor}
   down,        // payload: std::tuple<down_message>
   timeout,     // payload: control_payload{id = wait epoch}: the wait's deadline passed
-  wake,        // payload: control_payload{}: ask the wait again (IO ready, blocking call done)
+  wake,        // no payload: the slot's own wake_node; ask the wait again (IO ready, blocking
+               // call done, a channel operation completed)
   info,        // payload: control_payload{from = asker, monitor = tag}: process_status
 };
 
