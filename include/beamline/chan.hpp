@@ -109,7 +109,6 @@ class value_cell {
   // The channel moved the value in (receive) or out (send).
   void filled() noexcept { full_ = true; }
   void emptied() noexcept { full_ = false; }
-  bool full() const noexcept { return full_; }
   void reset() noexcept {
     if (full_) get().~T();
     full_ = false;

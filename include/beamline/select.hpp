@@ -72,76 +72,80 @@ void unlock_channels(chan_core** cores, std::size_t n) noexcept;
 template <class Case>
 class case_state;
 
-template <class T, class F>
-class case_state<receive_case<T, F>> {
+// What a receive case and a send case share: the channel, the waiter queued on it,
+// the value's cell and how the operation ended.
+template <class T, bool Sending>
+class channel_case {
  public:
   static constexpr bool on_channel = true;
-  static constexpr bool sending = false;
-  using result = std::invoke_result_t<F&, std::optional<T>>;
-  static_assert(std::is_invocable_v<F&, std::optional<T>>,
-                "an on_receive handler takes std::optional<T> (nullopt: the channel is closed)");
+  static constexpr bool sending = Sending;
 
-  explicit case_state(receive_case<T, F> c) : core_(c.core), handler_(std::move(c.handler)) {}
+  explicit channel_case(chan_core* core) : core_(core) {}
   chan_core* core() const noexcept { return core_; }
   void* slot() noexcept { return cell_.address(); }
+  // The channel moved the value in (a receive) or out (a send), or was closed.
   void completed(bool closed) noexcept {
     closed_ = closed;
-    if (!closed) cell_.filled();
+    if (closed) return;
+    if constexpr (Sending)
+      cell_.emptied();
+    else
+      cell_.filled();
   }
-  // The buffered common case inline (chan_core::receive_fast).
+  // The buffered common case inline (chan_core::send_fast, receive_fast).
   bool try_fast() {
-    if (!core_->template receive_fast<T>(cell_.address())) return false;
+    if constexpr (Sending) {
+      if (!core_->send_fast(cell_.get())) return false;
+      cell_.reset();  // moved into the buffer
+    } else {
+      if (!core_->template receive_fast<T>(cell_.address())) return false;
+    }
     completed(false);
     return true;
   }
-  result run() {
-    if (closed_) return handler_(std::optional<T>());
-    return handler_(std::optional<T>(std::move(cell_.get())));
-  }
   chan_waiter waiter;
 
- private:
+ protected:
   chan_core* core_;
-  F handler_;
   value_cell<T> cell_;
   bool closed_ = false;
 };
 
 template <class T, class F>
-class case_state<send_case<T, F>> {
+class case_state<receive_case<T, F>> : public channel_case<T, false> {
  public:
-  static constexpr bool on_channel = true;
-  static constexpr bool sending = true;
+  using result = std::invoke_result_t<F&, std::optional<T>>;
+  static_assert(std::is_invocable_v<F&, std::optional<T>>,
+                "an on_receive handler takes std::optional<T> (nullopt: the channel is closed)");
+
+  explicit case_state(receive_case<T, F> c)
+      : channel_case<T, false>(c.core), handler_(std::move(c.handler)) {}
+  result run() {
+    if (this->closed_) return handler_(std::optional<T>());
+    return handler_(std::optional<T>(std::move(this->cell_.get())));
+  }
+
+ private:
+  F handler_;
+};
+
+template <class T, class F>
+class case_state<send_case<T, F>> : public channel_case<T, true> {
+ public:
   using result = std::invoke_result_t<F&>;
   static_assert(std::is_invocable_v<F&>, "an on_send handler takes no arguments");
 
-  explicit case_state(send_case<T, F> c) : core_(c.core), handler_(std::move(c.handler)) {
-    cell_.emplace(std::move(c.value));
-  }
-  chan_core* core() const noexcept { return core_; }
-  void* slot() noexcept { return cell_.address(); }
-  void completed(bool closed) noexcept {
-    closed_ = closed;
-    if (!closed) cell_.emptied();
-  }
-  // The buffered common case inline (chan_core::send_fast).
-  bool try_fast() {
-    if (!core_->send_fast(cell_.get())) return false;
-    cell_.reset();  // moved into the buffer
-    completed(false);
-    return true;
+  explicit case_state(send_case<T, F> c)
+      : channel_case<T, true>(c.core), handler_(std::move(c.handler)) {
+    this->cell_.emplace(std::move(c.value));
   }
   result run() {
-    if (closed_) throw_send_on_closed();
+    if (this->closed_) throw_send_on_closed();
     return handler_();
   }
-  chan_waiter waiter;
 
  private:
-  chan_core* core_;
   F handler_;
-  value_cell<T> cell_;
-  bool closed_ = false;
 };
 
 template <class F>

@@ -188,20 +188,6 @@ void chan_core::complete(chan_waiter& w, bool closed, chan_wakes& wakes) noexcep
   }
 }
 
-bool chan_core::can_send_locked() const {
-  if (closed_ || count_ < capacity_) return true;  // a closed channel "completes" (it fails)
-  for (chan_waiter* w = receivers_.head; w != nullptr; w = w->next)
-    if (w->group->fired.load(std::memory_order_acquire) < 0) return true;
-  return false;
-}
-
-bool chan_core::can_receive_locked() const {
-  if (count_ > 0 || closed_) return true;
-  for (chan_waiter* w = senders_.head; w != nullptr; w = w->next)
-    if (w->group->fired.load(std::memory_order_acquire) < 0) return true;
-  return false;
-}
-
 chan_core::outcome chan_core::send_locked(void* value, chan_waiter* w, chan_wakes& wakes) {
   if (closed_) return outcome::closed;
   if (chan_waiter* receiver = receivers_.claim_first()) {

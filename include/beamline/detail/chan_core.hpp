@@ -126,9 +126,6 @@ class chan_core {
   // null.
   outcome send_locked(void* value, chan_waiter* w, chan_wakes& wakes) BL_REQUIRES(lock_);
   outcome receive_locked(void* storage, chan_waiter* w, chan_wakes& wakes) BL_REQUIRES(lock_);
-  // Whether a send or a receive would complete now.
-  bool can_send_locked() const BL_REQUIRES(lock_);
-  bool can_receive_locked() const BL_REQUIRES(lock_);
   void enqueue_locked(chan_waiter& w, bool sender) BL_REQUIRES(lock_);
   // Takes `w` out of its queue if it is still there.
   void dequeue_locked(chan_waiter& w) noexcept BL_REQUIRES(lock_);
