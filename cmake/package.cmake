@@ -23,13 +23,13 @@ set(CPACK_DEBIAN_PACKAGE_SECTION libdevel)
 set(CPACK_DEBIAN_PACKAGE_PRIORITY optional)
 
 # A program that links the static library links the C++ runtime it was compiled
-# against (at least that version's libstdc++), zlib and threads (part of libc).
+# against (at least that version's libstdc++), zlib, nettle and threads (part of libc).
 set(beamline_stdcxx_depends "libstdc++6")
 if(CMAKE_CXX_COMPILER_ID STREQUAL "GNU")
   string(REGEX MATCH "^[0-9]+" beamline_gcc_major ${CMAKE_CXX_COMPILER_VERSION})
   set(beamline_stdcxx_depends "libstdc++6 (>= ${beamline_gcc_major})")
 endif()
-set(CPACK_DEBIAN_PACKAGE_DEPENDS "${beamline_stdcxx_depends}, libstdc++-dev, zlib1g-dev")
+set(CPACK_DEBIAN_PACKAGE_DEPENDS "${beamline_stdcxx_depends}, libstdc++-dev, zlib1g-dev, nettle-dev")
 # clang 14 or later, or g++ 13 or later (cmake/toolchain.cmake).
 set(CPACK_DEBIAN_PACKAGE_RECOMMENDS "clang (>= 1:14) | g++ (>= 4:13)")
 set(CPACK_DEBIAN_PACKAGE_SUGGESTS "cmake (>= 3.25), pkg-config")

@@ -7,6 +7,7 @@
 #include "beamline/atom.hpp"
 #include "beamline/blocking.hpp"
 #include "beamline/chan.hpp"
+#include "beamline/dist.hpp"
 #include "beamline/errors.hpp"
 #include "beamline/links.hpp"
 #include "beamline/messages.hpp"

@@ -10,8 +10,8 @@
 // (Members of your own types are not checked: keep them values too.)
 //
 // A message to a process that has ended, or never existed, is dropped silently,
-// as on BEAM. A message to a pid of another node is dropped as well until this
-// node is connected to that node (distribution).
+// as on BEAM. A message to a pid of another node goes through distribution
+// (dist.hpp), which must be started; it must then be a term or convert to one.
 #pragma once
 
 #include <memory>

@@ -491,6 +491,14 @@ result<tcp_listener> tcp_listener::listen(const address& at, const listen_option
   return listener;
 }
 
+result<tcp_listener> tcp_listener::adopt(int fd) {
+  auto handle = detail::socket_handle::adopt(fd);
+  if (!handle) return handle.error();
+  tcp_listener listener;
+  listener.handle_ = std::move(*handle);
+  return listener;
+}
+
 operation<result<tcp_socket>> tcp_listener::accept(std::chrono::nanoseconds timeout) {
   detail::io_request r;
   r.object = this;

@@ -18,6 +18,7 @@
 
 #include "beamline/detail/allocation.hpp"
 #include "beamline/detail/print.hpp"
+#include "beamline/term.hpp"
 
 namespace beamline::detail {
 
@@ -40,13 +41,32 @@ inline constexpr std::uint8_t signal_flag_link = 1;
 
 struct signal;
 
-// One per payload type: how to destroy and free a node, and its name for diagnostics.
+// One per payload type: how to destroy and free a node, its name for diagnostics,
+// and how it crosses to another node.
 struct signal_type {
   void (*destroy)(signal*) noexcept;
   const std::type_info* payload;
   std::uint32_t size;                   // bytes of the node (header and payload)
   std::string (*print)(const signal*);  // the payload as text (print.hpp)
+  // A message's values as one term (the value itself if there is one, else a tuple
+  // of them), for a message to another node; null when some value has no term form.
+  term (*to_term)(const signal*);
 };
+
+// A value that can cross to another node: a term, what converts to one (atoms,
+// integers, floats, pids, references...), or a type with `term to_term() const`.
+template <class T>
+concept term_encodable = std::is_convertible_v<const T&, term> || requires(const T& v) {
+  { v.to_term() } -> std::convertible_to<term>;
+};
+
+template <class T>
+term value_to_term(const T& value) {
+  if constexpr (std::is_convertible_v<const T&, term>)
+    return term(value);
+  else
+    return value.to_term();
+}
 
 struct signal {
   signal* next;  // inbox or message-queue link; owned by whoever holds the node
@@ -77,8 +97,26 @@ std::string print_signal(const signal* s) {
 }
 
 template <class Payload>
+struct payload_term {
+  static constexpr term (*convert)(const signal*) = nullptr;
+};
+template <class... Ts>
+requires(term_encodable<Ts>&&...) struct payload_term<std::tuple<Ts...>> {
+  static term make(const signal* s) {
+    const auto& values = static_cast<const signal_node<std::tuple<Ts...>>*>(s)->payload;
+    if constexpr (sizeof...(Ts) == 1) {
+      return value_to_term(std::get<0>(values));
+    } else {
+      return std::apply([](const Ts&... v) { return term::tuple({value_to_term(v)...}); }, values);
+    }
+  }
+  static constexpr term (*convert)(const signal*) = &make;
+};
+
+template <class Payload>
 inline constexpr signal_type signal_type_of{&destroy_signal<Payload>, &typeid(Payload),
-                                            sizeof(signal_node<Payload>), &print_signal<Payload>};
+                                            sizeof(signal_node<Payload>), &print_signal<Payload>,
+                                            payload_term<Payload>::convert};
 
 template <class Payload, class... Args>
 signal* make_signal(signal_kind kind, Args&&... args) {

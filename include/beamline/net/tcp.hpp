@@ -189,6 +189,8 @@ class tcp_listener {
 
   // Listens on `at` (port 0: an ephemeral port; local_address() tells which).
   static result<tcp_listener> listen(const address& at, const listen_options& options = {});
+  // Takes over a listening stream socket's file descriptor (made non-blocking).
+  static result<tcp_listener> adopt(int fd);
 
   // The next connection; std::errc::too_many_files_open (EMFILE) and the like are
   // reported and the listener stays usable.

@@ -1,0 +1,79 @@
+#!/usr/bin/env python3
+"""Writes the seeds of the dist_decode fuzz corpus: each handshake message (the
+first byte picks the decoder, as dist_decode_fuzz.cpp reads it) and one packet per
+control message, in the pass-through form, with the bytes OTP 25 sends.
+
+Usage: fuzz/make_dist_seeds.py [corpus directory]   (default: fuzz/corpus/dist_decode)
+"""
+import os
+import struct
+import sys
+
+out = sys.argv[1] if len(sys.argv) > 1 else os.path.join(os.path.dirname(__file__),
+                                                         "corpus", "dist_decode")
+os.makedirs(out, exist_ok=True)
+
+
+def atom(name):
+    data = name.encode()
+    return bytes([119, len(data)]) + data
+
+
+def small(n):
+    return bytes([97, n])
+
+
+def tuple_(*elements):
+    return bytes([104, len(elements)]) + b"".join(elements)
+
+
+NODE = atom("e@127.0.0.1")
+OURS = atom("cpp@127.0.0.1")
+PID = b"X" + NODE + struct.pack(">III", 88, 0, 0x6b05f8bc)
+LOCAL = b"X" + OURS + struct.pack(">III", 42, 0, 7)
+REF = b"Z" + struct.pack(">H", 3) + NODE + struct.pack(">IIII", 0x6b05f8bc, 1, 2, 3)
+REASON = atom("normal")
+MSG = tuple_(PID, atom("hello"))
+
+
+def packet(control, payload=None):
+    data = b"\x70\x83" + control
+    if payload is not None:
+        data += b"\x83" + payload
+    return data
+
+
+seeds = {
+    "name": b"\x00N" + struct.pack(">QIH", 0xD07DF7FBD, 0x6b05f8bc, 11) + b"e@127.0.0.1",
+    "name_old": b"\x00n" + struct.pack(">HI", 5, 0x07DF7FBD) + b"e@127.0.0.1",
+    "status_ok": b"\x01sok",
+    "status_named": b"\x01snamed:" + struct.pack(">H", 3) + b"a@b" + struct.pack(">I", 9),
+    "challenge": b"\x02N" + struct.pack(">QIIH", 0xD07DF7FBD, 0xcc74c3d8, 0x6b05f8bc, 11)
+    + b"e@127.0.0.1",
+    "complement": b"\x03c" + struct.pack(">II", 0xD, 0x6b05f8bc),
+    "reply": b"\x04r" + struct.pack(">I", 1234) + bytes(range(16)),
+    "ack": b"\x05a" + bytes(range(16)),
+    "send": b"\x06" + packet(tuple_(small(2), atom(""), LOCAL), MSG),
+    "reg_send": b"\x06" + packet(tuple_(small(6), PID, atom(""), atom("echo")), MSG),
+    "send_sender": b"\x06" + packet(tuple_(small(22), PID, LOCAL), MSG),
+    "link": b"\x06" + packet(tuple_(small(1), PID, LOCAL)),
+    "unlink_id": b"\x06" + packet(tuple_(small(35), small(4), PID, LOCAL)),
+    "unlink_id_ack": b"\x06" + packet(tuple_(small(36), small(4), PID, LOCAL)),
+    "payload_exit": b"\x06" + packet(tuple_(small(24), PID, LOCAL), REASON),
+    "payload_exit2": b"\x06" + packet(tuple_(small(26), PID, LOCAL), atom("kill")),
+    "exit": b"\x06" + packet(tuple_(small(3), PID, LOCAL, REASON)),
+    "monitor_p": b"\x06" + packet(tuple_(small(19), PID, atom("echo"), REF)),
+    "demonitor_p": b"\x06" + packet(tuple_(small(20), PID, LOCAL, REF)),
+    "payload_monitor_p_exit": b"\x06" + packet(tuple_(small(28), PID, LOCAL, REF), REASON),
+    "monitor_p_exit": b"\x06" + packet(tuple_(small(21), PID, LOCAL, REF, REASON)),
+    "alias_send": b"\x06" + packet(tuple_(small(33), PID, REF), MSG),
+    "group_leader": b"\x06" + packet(tuple_(small(7), PID, LOCAL)),
+    "spawn_request": b"\x06" + packet(
+        tuple_(small(29), REF, PID, PID, tuple_(atom("erlang"), atom("apply"), small(2)),
+               b"j"), b"l" + struct.pack(">I", 1) + atom("x") + b"j"),
+    "header": b"\x06\x83\x44\x00" + tuple_(small(2), atom(""), LOCAL) + MSG,
+}
+for name, data in seeds.items():
+    with open(os.path.join(out, name), "wb") as f:
+        f.write(data)
+print(f"{len(seeds)} seeds in {out}")

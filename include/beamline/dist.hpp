@@ -1,0 +1,108 @@
+// beamline/dist.hpp: distribution. A beamline node becomes a node of an Erlang
+// cluster, speaking Erlang's own distribution protocol, so that it talks to other
+// beamline nodes and to Erlang and Elixir nodes alike.
+//
+//     int main(int argc, char** argv) {
+//       bl::node node(bl::node_options::from_args(argc, argv));
+//       bl::dist::start(node, bl::dist::options::from_args(argc, argv));  // --name n@host ...
+//       node.spawn(service);
+//       return node.run();
+//     }
+//
+// Once started, a pid may name a process of another node and everything works on it
+// as on a local one: bl::send, link, monitor, exit(pid, reason); a message that
+// crosses must be a bl::term or convert to one (atoms, integers, floats, pids,
+// references, a type with `term to_term() const`; docs/distribution.md). Messages
+// from other nodes arrive as one bl::term each. Connections are made on first use
+// (or with connect_node), one per pair of nodes; when one is lost, links across it
+// end with reason `noconnection` and monitors get a DOWN with that reason, as in
+// Erlang.
+//
+// One distributed node per OS process (the node's name and creation are in every
+// pid it encodes: bl::set_local_node_identity).
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "beamline/atom.hpp"
+#include "beamline/node.hpp"
+#include "beamline/pid.hpp"
+#include "beamline/process.hpp"
+#include "beamline/term.hpp"
+
+namespace beamline::dist {
+
+struct options {
+  // This node's name: "name@host" (--name: long names, the host as given) or "name"
+  // (--sname: short names, the host part is this machine's short host name).
+  std::string name;
+  bool short_names = false;
+  // The magic cookie peers must share (--cookie); none: the contents of
+  // ~/.erlang.cookie, which is created (20 random capitals, mode 0400) if missing,
+  // as erl does.
+  std::optional<std::string> cookie;
+  // The port this node listens on for other nodes (--dist-port P, or --dist-port
+  // LOW-HIGH for the first free one of a range); 0: any free port.
+  std::uint16_t port_min = 0;
+  std::uint16_t port_max = 0;
+  // Register with EPMD and look peers up there. Without it (--no-epmd), every node
+  // of the cluster listens on the same fixed port (port_min), as with OTP's
+  // -erl_epmd_port, and the creation is a random number.
+  bool epmd = true;
+  // EPMD's port: $ERL_EPMD_PORT, else 4369. When nothing answers there, the node
+  // starts beamline-epmd (a daemon, as erl starts epmd -daemon).
+  std::uint16_t epmd_port = 4369;
+  // net_ticktime (--net-ticktime SECONDS): a peer silent for this long is down; this
+  // node writes a tick to a peer after a quarter of it without writing anything.
+  std::chrono::seconds net_ticktime{60};
+  // How long a connection set-up may take (OTP's net_setuptime).
+  std::chrono::milliseconds setup_time{7000};
+  // A hidden node (--hidden) is connected only to the nodes it talks to and is not
+  // in their nodes().
+  bool hidden = false;
+  // The largest message accepted from a peer; a larger one closes the connection.
+  std::size_t max_message_size = std::size_t{256} << 20;
+
+  // From --name, --sname, --cookie, --dist-port, --no-epmd, --net-ticktime and
+  // --hidden (other arguments are left for the program); nullopt when neither
+  // --name nor --sname is given. Throws std::invalid_argument for a bad value.
+  static std::optional<options> from_args(int argc, char** argv);
+};
+
+// Makes `node` a distributed node (call it before node.run()): listens for other
+// nodes, registers with EPMD, and starts the node's services (net_kernel, so that
+// net_adm:ping answers pong; rex). Throws std::runtime_error when that fails (the
+// name is in use, no port is free, EPMD cannot be reached or started...) or when
+// distribution is already started in this OS process.
+void start(node& node, const options& options);
+
+// This node's name ('nonode@nohost' before start).
+atom node_name();
+// The visible nodes this node is connected to now (Erlang's nodes()).
+std::vector<atom> nodes();
+// Connects to `node` unless already connected; true once the connection is up,
+// false if it could not be made (as net_kernel:connect_node). In a process.
+task<bool> connect_node(atom node);
+// Closes the connection to `node` (links across it get noconnection); false if
+// there was none.
+bool disconnect_node(atom node);
+
+// Sends `message` to the process registered as `name` on `node` ({Name, Node} ! Msg).
+// On this node's own name, the same as bl::send(name, ...) but silent if nobody
+// holds the name.
+void send(atom name, atom node, term message);
+
+// Subscribes (or unsubscribes) the calling process to the term messages {nodeup,
+// Node} and {nodedown, Node} for every visible or hidden node that connects or goes
+// (net_kernel:monitor_nodes/1).
+void monitor_nodes(bool on);
+// The term message {nodedown, Node} once, when the connection to `node` goes, as
+// erlang:monitor_node/2 (connecting first if there is no connection; at once if
+// `node` cannot be reached).
+void monitor_node(atom node, bool on);
+
+}  // namespace beamline::dist

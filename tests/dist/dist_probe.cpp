@@ -1,0 +1,198 @@
+// dist_probe: the initiating side of a distribution connection, checked against a
+// node that runs echo_node's contract (a beamline echo_node, or erl_peer.escript
+// serve on a real Erlang node).
+//
+//   dist_probe --name NAME --cookie C --peer NODE [--watch]
+//
+// Connects to NODE (this node makes the connection: the initiator's handshake),
+// then sends, calls, links and monitors across it; prints "ok <case>" per check and
+// "probe ok" at the end, or "FAIL ..." and exits 1. With --watch: links to and
+// monitors a child of NODE's echo, monitors NODE, prints "watching", and expects
+// noconnection for both and {nodedown, NODE} once NODE is killed ("watch ok").
+#include <beamline/beamline.hpp>
+
+#include <cstdio>
+#include <cstdlib>
+#include <string>
+
+namespace bl = beamline;
+using namespace std::chrono_literals;
+
+namespace {
+
+int failures = 0;
+
+void check(const char* what, bool ok, const std::string& detail = {}) {
+  if (ok) {
+    std::printf("ok %s\n", what);
+  } else {
+    std::printf("FAIL %s %s\n", what, detail.c_str());
+    ++failures;
+  }
+  std::fflush(stdout);
+}
+
+const bl::atom echo_name("echo");
+
+// A gen_server call in Erlang's wire shapes to {echo, Peer}; nullopt on timeout.
+bl::task<std::optional<bl::term>> call(bl::atom peer, bl::term request) {
+  const bl::ref tag = bl::make_ref();
+  bl::dist::send(
+      echo_name, peer,
+      bl::term::tuple({bl::atom("$gen_call"), bl::term::tuple({bl::self(), tag}), request}));
+  std::optional<bl::term> reply;
+  co_await bl::receive(
+      bl::when([&](const bl::term& t) { return t.is_tuple() && t.size() == 2 && t[0] == tag; },
+               [&](const bl::term& t) { reply = t[1]; }),
+      bl::after(5s, [] {}));
+  co_return reply;
+}
+
+bl::process probe(bl::atom peer) {
+  check("connect_node", co_await bl::dist::connect_node(peer));
+  const auto nodes = bl::dist::nodes();
+  check("nodes", std::find(nodes.begin(), nodes.end(), peer) != nodes.end());
+
+  const bl::term terms[] = {
+      bl::atom("hello"),
+      bl::term(-5),
+      bl::term::integer_from_string("123456789012345678901234567890"),
+      bl::term(2.5),
+      bl::term::binary("bytes"),
+      bl::term::string("chars"),
+      bl::term::tuple({bl::atom("a"), bl::term::list({1, 2, 3})}),
+      bl::term::map({{bl::atom("k"), bl::term::binary("v")}}),
+      bl::term(bl::self()),
+      bl::term(bl::make_ref()),
+  };
+  for (const bl::term& t : terms) {
+    bl::dist::send(echo_name, peer, bl::term::tuple({bl::self(), t}));
+    std::optional<bl::term> got;
+    co_await bl::receive([&](const bl::term& m) { got = m; }, bl::after(5s, [] {}));
+    check(("echo " + t.to_string()).c_str(), got && *got == t,
+          got ? got->to_string() : std::string("timeout"));
+  }
+
+  auto echoed = co_await call(peer, bl::term::tuple({bl::atom("echo"), bl::term::list({1, 2})}));
+  check("call echo", echoed && *echoed == bl::term::list({1, 2}));
+
+  bl::trap_exit(true);
+  auto child = co_await call(peer, bl::term::tuple({bl::atom("spawn_linked_child")}));
+  check("spawn_linked_child", child && child->is_pid() && !child->as_pid().is_local());
+  if (child && child->is_pid()) {
+    const bl::pid c = child->as_pid();
+    bl::link(c);
+    bl::send(c, bl::atom("die"));
+    std::optional<bl::exit_message> exited;
+    co_await bl::receive([&](const bl::exit_message& e) { exited = e; }, bl::after(5s, [] {}));
+    check("link exit died",
+          exited && exited->from == c && exited->reason == bl::term(bl::atom("died")),
+          exited ? exited->reason.to_string() : std::string("timeout"));
+
+    bl::ref m = bl::monitor(c);
+    std::optional<bl::down_message> down;
+    co_await bl::receive([&](const bl::down_message& d) { down = d; }, bl::after(5s, [] {}));
+    check("monitor dead pid",
+          down && down->monitor == m && down->reason == bl::term(bl::atom("noproc")),
+          down ? down->reason.to_string() : std::string("timeout"));
+  }
+
+  auto child2 = co_await call(peer, bl::term::tuple({bl::atom("spawn_linked_child")}));
+  if (child2 && child2->is_pid()) {
+    const bl::pid c = child2->as_pid();
+    bl::ref m = bl::monitor(c);
+    bl::exit(c, bl::atom("kill"));
+    std::optional<bl::down_message> down;
+    co_await bl::receive([&](const bl::down_message& d) { down = d; }, bl::after(5s, [] {}));
+    check("exit kill, monitor sees killed",
+          down && down->monitor == m && down->from == c &&
+              down->reason == bl::term(bl::atom("killed")),
+          down ? down->reason.to_string() : std::string("timeout"));
+  } else {
+    check("spawn_linked_child again", false);
+  }
+
+  auto child3 = co_await call(peer, bl::term::tuple({bl::atom("spawn_linked_child")}));
+  if (child3 && child3->is_pid()) {
+    const bl::pid c = child3->as_pid();
+    bl::link(c);
+    bl::unlink(c);
+    bl::ref m = bl::monitor(c);
+    bl::send(c, bl::atom("die"));
+    std::optional<bl::down_message> down;
+    co_await bl::receive([&](const bl::down_message& d) { down = d; }, bl::after(5s, [] {}));
+    check("unlinked child ends", down && down->monitor == m);
+    bool exit_came = false;
+    co_await bl::receive([&](const bl::exit_message&) { exit_came = true; },
+                         bl::after(200ms, [] {}));
+    check("no exit after unlink", !exit_came);
+  }
+
+  std::printf(failures == 0 ? "probe ok\n" : "probe failed\n");
+  std::fflush(stdout);
+  bl::stop_node();
+}
+
+bl::process watch(bl::atom peer) {
+  bl::trap_exit(true);
+  auto child = co_await call(peer, bl::term::tuple({bl::atom("spawn_linked_child")}));
+  check("spawn_linked_child", child && child->is_pid());
+  if (!child || !child->is_pid()) {
+    bl::stop_node();
+    co_return;
+  }
+  const bl::pid c = child->as_pid();
+  bl::link(c);
+  const bl::ref m = bl::monitor(c);
+  bl::dist::monitor_node(peer, true);
+  std::printf("watching\n");
+  std::fflush(stdout);
+  std::optional<bl::exit_message> exited;
+  co_await bl::receive([&](const bl::exit_message& e) { exited = e; }, bl::after(60s, [] {}));
+  check("link noconnection",
+        exited && exited->from == c && exited->reason == bl::term(bl::atom("noconnection")));
+  std::optional<bl::down_message> down;
+  co_await bl::receive([&](const bl::down_message& d) { down = d; }, bl::after(5s, [] {}));
+  check("monitor noconnection",
+        down && down->monitor == m && down->reason == bl::term(bl::atom("noconnection")));
+  bool nodedown = false;
+  co_await bl::receive(bl::when(
+                           [&](const bl::term& t) {
+                             return t == bl::term::tuple({bl::atom("nodedown"), peer});
+                           },
+                           [&](const bl::term&) { nodedown = true; }),
+                       bl::after(5s, [] {}));
+  check("nodedown", nodedown);
+  std::printf(failures == 0 ? "watch ok\n" : "watch failed\n");
+  std::fflush(stdout);
+  bl::stop_node();
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  try {
+    bl::node node(bl::node_options::from_args(argc, argv));
+    auto dist = bl::dist::options::from_args(argc, argv);
+    std::string peer;
+    bool watching = false;
+    for (int i = 1; i < argc; ++i) {
+      if (std::string(argv[i]) == "--peer" && i + 1 < argc) peer = argv[i + 1];
+      if (std::string(argv[i]) == "--watch") watching = true;
+    }
+    if (!dist || peer.empty()) {
+      std::fprintf(stderr, "usage: dist_probe --name NAME --cookie C --peer NODE\n");
+      return 2;
+    }
+    bl::dist::start(node, *dist);
+    if (watching)
+      node.spawn(watch, bl::atom(peer));
+    else
+      node.spawn(probe, bl::atom(peer));
+    node.run();
+    return failures == 0 ? 0 : 1;
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "dist_probe: %s\n", e.what());
+    return 1;
+  }
+}

@@ -1,0 +1,167 @@
+#!/usr/bin/env escript
+%% erl_peer.escript: the Erlang side of the distribution interop tests
+%% (interop_test.py starts it with ERL_FLAGS="-name ... -setcookie ...").
+%%
+%%   erl_peer.escript client NODE   every check below against NODE's `echo`
+%%                                  (echo_node's contract); prints "ok <case>" per
+%%                                  check, exits 1 at the first failure
+%%   erl_peer.escript ping NODE     prints the result of net_adm:ping(NODE)
+%%   erl_peer.escript watch NODE    links to and monitors a child of NODE's `echo`,
+%%                                  monitors NODE, prints "watching", then expects
+%%                                  noconnection for both and nodedown once NODE is
+%%                                  killed; prints "ok ..." for each, "watch ok"
+%%   erl_peer.escript serve         registers `echo` with the same contract as
+%%                                  echo_node (so beamline's probe can check the
+%%                                  initiator's side against a real Erlang node),
+%%                                  prints "serving", runs until stdin closes
+-mode(compile).
+
+main(["client", Node0]) ->
+    Node = list_to_atom(Node0),
+    try
+        client(Node),
+        io:format("all ok~n"),
+        halt(0)
+    catch Class:Reason:Stack ->
+        io:format("FAIL ~p:~p~n~p~n", [Class, Reason, Stack]),
+        halt(1)
+    end;
+main(["ping", Node0]) ->
+    io:format("~p~n", [net_adm:ping(list_to_atom(Node0))]),
+    halt(0);
+main(["watch", Node0]) ->
+    Node = list_to_atom(Node0),
+    process_flag(trap_exit, true),
+    Child = gen_server:call({echo, Node}, {spawn_linked_child}),
+    link(Child),
+    Mon = erlang:monitor(process, Child),
+    erlang:monitor_node(Node, true),
+    io:format("watching~n"),
+    receive {'EXIT', Child, noconnection} -> ok("link noconnection")
+    after 60000 -> io:format("FAIL no link exit~n"), halt(1)
+    end,
+    receive {'DOWN', Mon, process, Child, noconnection} -> ok("monitor noconnection")
+    after 5000 -> io:format("FAIL no DOWN~n"), halt(1)
+    end,
+    receive {nodedown, Node} -> ok("nodedown")
+    after 5000 -> io:format("FAIL no nodedown~n"), halt(1)
+    end,
+    io:format("watch ok~n"),
+    halt(0);
+main(["serve"]) ->
+    Echo = spawn(fun echo/0),
+    register(echo, Echo),
+    io:format("serving ~p~n", [node()]),
+    _ = io:get_line(""),
+    halt(0).
+
+ok(Case) -> io:format("ok ~s~n", [Case]).
+
+check(Case, true) -> ok(Case);
+check(Case, Other) -> erlang:error({Case, Other}).
+
+client(Node) ->
+    check("ping", net_adm:ping(Node) =:= pong),
+    check("nodes", lists:member(Node, nodes())),
+    Terms = [hello, '', 'ünïcode', 0, 255, 256, -1, 1 bsl 31, -(1 bsl 31) - 1,
+             1 bsl 64, -(1 bsl 200), 3.5, -0.0, 1.0e300, <<>>, <<1, 2, 3>>,
+             binary:copy(<<"x">>, 100000), <<1:3>>, [], "abc", [1, 2 | 3],
+             lists:seq(1, 300), {}, {a, {b, [c]}}, list_to_tuple(lists:seq(1, 300)),
+             #{}, #{a => 1, <<"k">> => [x], {t} => #{}},
+             maps:from_list([{I, I} || I <- lists:seq(1, 40)]), self(), make_ref(),
+             fun lists:map/2, fun(X) -> X + 1 end, [<<"mixed">>, 1.5, {x}, #{y => z}]],
+    lists:foreach(
+      fun(T) ->
+              {echo, Node} ! {self(), T},
+              receive Got -> check("echo " ++ lists:flatten(io_lib:format("~0P", [T, 4])),
+                                   Got =:= T)
+              after 5000 -> erlang:error({no_echo, T})
+              end
+      end, Terms),
+    check("call echo", gen_server:call({echo, Node}, {echo, {1, [2], <<"3">>}}) =:= {1, [2], <<"3">>}),
+    Big = binary:copy(<<"y">>, 1000000),
+    check("call echo 1 MB", gen_server:call({echo, Node}, {echo, Big}) =:= Big),
+    Ref = erlang:monitor(process, {no_such_name, Node}),
+    receive {'DOWN', Ref, process, {no_such_name, Node}, noproc} -> ok("monitor missing name")
+    after 5000 -> erlang:error(no_noproc_down)
+    end,
+    check("call missing name", catch_exit(fun() -> gen_server:call({no_such_name, Node}, x, 5000) end)),
+    process_flag(trap_exit, true),
+    Child = gen_server:call({echo, Node}, {spawn_linked_child}),
+    check("child is remote", is_pid(Child) andalso node(Child) =:= Node),
+    link(Child),
+    Child ! die,
+    receive {'EXIT', Child, died} -> ok("link exit died")
+    after 5000 -> erlang:error(no_link_exit)
+    end,
+    Child2 = gen_server:call({echo, Node}, {spawn_linked_child}),
+    M2 = erlang:monitor(process, Child2),
+    exit(Child2, kill),
+    receive {'DOWN', M2, process, Child2, killed} -> ok("monitor exit2 kill")
+    after 5000 -> erlang:error(no_killed_down)
+    end,
+    M3 = erlang:monitor(process, Child2),
+    receive {'DOWN', M3, process, Child2, noproc} -> ok("monitor dead pid")
+    after 5000 -> erlang:error(no_noproc_for_dead_pid)
+    end,
+    link(Child2),
+    receive {'EXIT', Child2, noproc} -> ok("link dead pid")
+    after 5000 -> erlang:error(no_noproc_for_dead_link)
+    end,
+    Child3 = gen_server:call({echo, Node}, {spawn_linked_child}),
+    link(Child3),
+    unlink(Child3),
+    Child3 ! die,
+    M4 = erlang:monitor(process, Child3),
+    receive {'DOWN', M4, process, Child3, _} -> ok("unlinked child ended")
+    after 5000 -> erlang:error(no_down_after_unlink)
+    end,
+    receive {'EXIT', Child3, _} = E -> erlang:error({exit_after_unlink, E})
+    after 200 -> ok("no exit after unlink")
+    end,
+    Child4 = gen_server:call({echo, Node}, {spawn_linked_child}),
+    M5 = erlang:monitor(process, Child4),
+    true = erlang:demonitor(M5, [flush]),
+    Child4 ! die,
+    receive {'DOWN', M5, _, _, _} = D -> erlang:error({down_after_demonitor, D})
+    after 300 -> ok("demonitor")
+    end,
+    M6 = erlang:monitor(process, {echo, Node}),
+    check("call stop", gen_server:call({echo, Node}, {stop, bye}) =:= ok),
+    receive {'DOWN', M6, process, {echo, Node}, bye} -> ok("monitor by name sees the reason")
+    after 5000 -> erlang:error(no_down_by_name)
+    end,
+    M7 = erlang:monitor(process, {echo, Node}),
+    receive {'DOWN', M7, process, {echo, Node}, noproc} -> ok("echo is gone")
+    after 5000 -> erlang:error(echo_still_there)
+    end,
+    check("call after stop", catch_exit(fun() -> gen_server:call({echo, Node}, {echo, 1}, 5000) end)),
+    check("node stays up", net_adm:ping(Node) =:= pong),
+    ok.
+
+catch_exit(F) ->
+    try F() of
+        Other -> {unexpected, Other}
+    catch
+        exit:{noproc, _} -> true;
+        exit:{{nodedown, _}, _} -> nodedown;
+        exit:Reason -> {exit, Reason}
+    end.
+
+%% The server side (serve mode): the same contract as echo_node.
+echo() ->
+    receive
+        {'$gen_call', From, Request} ->
+            case Request of
+                {echo, T} -> gen_server:reply(From, T), echo();
+                {spawn_linked_child} ->
+                    gen_server:reply(From, spawn(fun child/0)), echo();
+                {stop, Reason} -> gen_server:reply(From, ok), exit(Reason);
+                _ -> gen_server:reply(From, {error, {unknown_request, Request}}), echo()
+            end;
+        {From, T} when is_pid(From) -> From ! T, echo();
+        _ -> echo()
+    end.
+
+child() ->
+    receive die -> exit(died) end.

@@ -1,0 +1,171 @@
+#!/usr/bin/env python3
+"""Distribution interop: beamline nodes and real Erlang nodes in one cluster.
+
+  interop_test.py ECHO_NODE DIST_PROBE ERL_PEER_ESCRIPT
+
+Runs on a private EPMD (Erlang's own epmd on a free port, ERL_EPMD_PORT for every
+node), with node names unique to this run:
+  1. an Erlang node drives echo_node (the acceptor's handshake): ping, echo of every
+     term type, gen_server calls, links, monitors, exit signals (erl_peer.escript
+     client);
+  2. an Erlang node with the wrong cookie is refused (pang), logged, and the
+     beamline node keeps serving;
+  3. dist_probe (a beamline node, the initiator's handshake) checks a second
+     echo_node: beamline to beamline;
+  4. dist_probe checks a real Erlang node serving the same contract;
+  5. kill -9 of either side: the survivor's links and monitors across the
+     connection end with noconnection, and it gets nodedown.
+"""
+import os
+import socket
+import subprocess
+import sys
+import time
+
+ECHO_NODE, PROBE, ESCRIPT = sys.argv[1:4]
+TAG = str(os.getpid())
+COOKIE = "interop_secret"
+procs = []
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+EPMD_PORT = free_port()
+ENV = dict(os.environ, ERL_EPMD_PORT=str(EPMD_PORT))
+
+
+def fail(message):
+    print("FAIL:", message, flush=True)
+    cleanup()
+    sys.exit(1)
+
+
+def cleanup():
+    for p in procs:
+        if p.poll() is None:
+            p.kill()
+        try:
+            p.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            pass
+
+
+def start(args, env=ENV, stdin=subprocess.DEVNULL):
+    p = subprocess.Popen(args, env=env, stdin=stdin, stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE, text=True,
+                         encoding="utf-8", errors="replace")
+    procs.append(p)
+    return p
+
+
+def wait_line(p, text, timeout=30):
+    """Reads p's stdout until a line containing text; returns the lines read."""
+    deadline = time.time() + timeout
+    lines = []
+    while time.time() < deadline:
+        line = p.stdout.readline()
+        if not line:
+            fail(f"{p.args[0]} ended before printing {text!r}: {lines} {p.stderr.read()}")
+        lines.append(line.rstrip())
+        if text in line:
+            return lines
+    fail(f"{p.args[0]} did not print {text!r} in {timeout} s")
+
+
+def erl_env(name, cookie=COOKIE):
+    return dict(ENV, ERL_FLAGS=f"-name {name}@127.0.0.1 -setcookie {cookie}")
+
+
+def run(args, env, timeout=120):
+    r = subprocess.run(args, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, encoding="utf-8", errors="replace",
+                       text=True, timeout=timeout)
+    return r.returncode, r.stdout
+
+
+def echo_node(name):
+    p = start([ECHO_NODE, "--name", f"{name}@127.0.0.1", "--cookie", COOKIE])
+    wait_line(p, "is up")
+    return p
+
+
+def main():
+    epmd = start(["epmd", "-port", str(EPMD_PORT)])
+    for _ in range(100):
+        try:
+            socket.create_connection(("127.0.0.1", EPMD_PORT), timeout=1).close()
+            break
+        except OSError:
+            time.sleep(0.05)
+    else:
+        fail("epmd did not start")
+
+    cpp = f"cpp{TAG}"
+    node = echo_node(cpp)
+
+    code, out = run(["escript", ESCRIPT, "client", f"{cpp}@127.0.0.1"], erl_env(f"e{TAG}"))
+    print(out, end="")
+    if code != 0 or "all ok" not in out:
+        fail("the Erlang client's checks of echo_node failed")
+
+    code, out = run(["escript", ESCRIPT, "ping", f"{cpp}@127.0.0.1"],
+                    erl_env(f"w{TAG}", cookie="not_the_cookie"))
+    if "pang" not in out:
+        fail(f"a node with the wrong cookie was not refused: {out}")
+    print("ok wrong cookie refused")
+    code, out = run(["escript", ESCRIPT, "ping", f"{cpp}@127.0.0.1"], erl_env(f"r{TAG}"))
+    if "pong" not in out:
+        fail(f"echo_node stopped answering after the wrong cookie: {out}")
+    print("ok still answering")
+
+    node.kill()
+    node.wait()
+    log = node.stderr.read()
+    if "wrong cookie" not in log:
+        fail(f"echo_node did not log the wrong cookie: {log!r}")
+    print("ok wrong cookie logged")
+
+    cpp2 = f"cppb{TAG}"
+    echo_node(cpp2)
+    code, out = run([PROBE, "--name", f"probe{TAG}@127.0.0.1", "--cookie", COOKIE,
+                     "--peer", f"{cpp2}@127.0.0.1"], ENV)
+    print(out, end="")
+    if code != 0 or "probe ok" not in out:
+        fail("dist_probe against a beamline echo_node failed")
+
+    erl = f"erl{TAG}"
+    server = start(["escript", ESCRIPT, "serve"], env=erl_env(erl), stdin=subprocess.PIPE)
+    wait_line(server, "serving")
+    code, out = run([PROBE, "--name", f"probe2{TAG}@127.0.0.1", "--cookie", COOKIE,
+                     "--peer", f"{erl}@127.0.0.1"], ENV)
+    print(out, end="")
+    if code != 0 or "probe ok" not in out:
+        fail("dist_probe against an Erlang node failed")
+
+    # 5. kill -9 of the beamline node, watched from Erlang...
+    victim = f"cppv{TAG}"
+    victim_node = echo_node(victim)
+    watcher = start(["escript", ESCRIPT, "watch", f"{victim}@127.0.0.1"], env=erl_env(f"ew{TAG}"))
+    wait_line(watcher, "watching")
+    victim_node.kill()
+    lines = wait_line(watcher, "watch ok", timeout=90)
+    print("\n".join(lines))
+    # ... and of the Erlang node, watched from beamline.
+    probe = start([PROBE, "--name", f"probe3{TAG}@127.0.0.1", "--cookie", COOKIE,
+                   "--peer", f"{erl}@127.0.0.1", "--watch"])
+    wait_line(probe, "watching")
+    server.kill()
+    lines = wait_line(probe, "watch ok", timeout=90)
+    print("\n".join(lines))
+
+    cleanup()
+    print("interop ok")
+
+
+try:
+    main()
+finally:
+    cleanup()
