@@ -3,7 +3,7 @@
 // channel (src/dist/control.hpp).
 //
 // Byte 0 picks the decoder (name, status, challenge, complement, reply, ack, or a
-// packet); the rest is its input. Each must return a message or nullopt (a packet:
+// connection's packets); the rest is its input. Each must return a message or nullopt (a packet:
 // a packet or packet_error), never crash, read out of bounds or throw anything else;
 // and what it accepts must survive a round trip: built again from the parsed fields
 // and parsed again, it gives the same fields (a packet: the same terms).
@@ -55,19 +55,37 @@ void ack(std::string_view in) {
   require(again && *again == *m);
 }
 
-void packet(std::string_view in) {
-  wire::packet p;
-  try {
-    p = wire::decode_packet(in);
-  } catch (const wire::packet_error&) {
-    return;
+// Each complete packet, encoded again in either form, reads back as the same terms.
+void check_round_trip(const wire::packet& p) {
+  for (bool header_form : {false, true}) {
+    std::string bytes;
+    wire::append_packet(bytes, header_form, p.control, p.payload ? &*p.payload : nullptr);
+    require(bytes.size() >= 5);
+    wire::packet_reader reader(header_form);
+    std::optional<wire::packet> q = reader.read(std::string_view(bytes).substr(4));
+    require(q && q->control == p.control && q->payload.has_value() == p.payload.has_value());
+    if (p.payload) require(*q->payload == *p.payload);
   }
-  std::string bytes;
-  wire::append_packet(bytes, p.control, p.payload ? &*p.payload : nullptr);
-  require(bytes.size() >= 5);
-  wire::packet q = wire::decode_packet(std::string_view(bytes).substr(4));
-  require(q.control == p.control && q.payload.has_value() == p.payload.has_value());
-  if (p.payload) require(*q.payload == *p.payload);
+}
+
+// A connection's packets: the input is u16-length-prefixed packets, read in turn by
+// one reader (so that atom cache entries and fragments carry from one to the next);
+// the first byte says whether the header form was negotiated.
+void packets(std::string_view in) {
+  if (in.empty()) return;
+  wire::packet_reader reader((in[0] & 1) != 0, 1 << 20, 4);
+  in.remove_prefix(1);
+  while (in.size() >= 2) {
+    const std::size_t length = (std::size_t(std::uint8_t(in[0])) << 8) | std::uint8_t(in[1]);
+    in.remove_prefix(2);
+    const std::string_view one = in.substr(0, length);
+    in.remove_prefix(one.size());
+    try {
+      if (std::optional<wire::packet> p = reader.read(one)) check_round_trip(*p);
+    } catch (const wire::packet_error&) {
+      return;  // the connection would close here
+    }
+  }
 }
 
 }  // namespace

@@ -37,10 +37,24 @@ MSG = tuple_(PID, atom("hello"))
 
 
 def packet(control, payload=None):
+    """A connection (pass-through form) of one packet, as dist_decode_fuzz reads it."""
     data = b"\x70\x83" + control
     if payload is not None:
         data += b"\x83" + payload
-    return data
+    return b"\x00" + struct.pack(">H", len(data)) + data
+
+
+def header_connection(*packets):
+    """A connection in the header form: u16-prefixed packets after the mode byte."""
+    return b"\x01" + b"".join(struct.pack(">H", len(p)) + p for p in packets)
+
+
+def u64(v):
+    return struct.pack(">Q", v)
+
+
+CACHED = (b"\x83\x44\x02\x88\x00\x01\x0b" + b"e@127.0.0.1" + b"\x02\x04" + b"echo")
+CONTROL = tuple_(small(6), b"X\x52\x00" + struct.pack(">III", 1, 0, 2), atom(""), b"\x52\x01")
 
 
 seeds = {
@@ -71,7 +85,13 @@ seeds = {
     "spawn_request": b"\x06" + packet(
         tuple_(small(29), REF, PID, PID, tuple_(atom("erlang"), atom("apply"), small(2)),
                b"j"), b"l" + struct.pack(">I", 1) + atom("x") + b"j"),
-    "header": b"\x06\x83\x44\x00" + tuple_(small(2), atom(""), LOCAL) + MSG,
+    "header": b"\x06" + header_connection(b"\x83\x44\x00" + tuple_(small(2), atom(""), LOCAL) + MSG),
+    "atom_cache": b"\x06" + header_connection(
+        CACHED + CONTROL + MSG,
+        b"\x83\x44\x02\x00\x00\x01\x02" + CONTROL + MSG),
+    "fragments": b"\x06" + header_connection(
+        b"\x83\x45" + u64(5) + u64(2) + b"\x00" + tuple_(small(2), atom(""), LOCAL) + MSG[:10],
+        b"\x83\x46" + u64(5) + u64(1) + MSG[10:]),
 }
 for name, data in seeds.items():
     with open(os.path.join(out, name), "wb") as f:

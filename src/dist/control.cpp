@@ -8,6 +8,10 @@ namespace beamline::dist::detail {
 namespace {
 
 constexpr std::uint8_t pass_through = 112;
+constexpr std::uint8_t normal_header = 68;
+constexpr std::uint8_t fragment_header = 69;
+constexpr std::uint8_t fragment_continuation = 70;
+constexpr std::size_t atom_cache_size = 2048;  // 8 segments of 256
 
 // The arity each operation's tuple must have (0: unknown operation).
 std::size_t control_arity(int operation) noexcept {
@@ -76,17 +80,13 @@ bool has_payload(int operation) noexcept {
   }
 }
 
-packet decode_packet(std::string_view bytes) {
-  if (bytes.empty()) throw packet_error("empty packet");
-  const auto first = static_cast<std::uint8_t>(bytes[0]);
-  if (first == etf::version_byte)
-    throw packet_error(
-        "a distribution header (131), but neither DIST_HDR_ATOM_CACHE nor "
-        "FRAGMENTS was negotiated");
-  if (first != pass_through) throw packet_error("unknown packet type " + std::to_string(first));
+packet decode_terms(std::string_view data, bool version_bytes, std::span<const atom> refs) {
   packet p;
   try {
-    etf::decoder in(bytes.substr(1));
+    etf::decode_options options;
+    options.version_byte = version_bytes;
+    options.atom_cache_refs = refs;
+    etf::decoder in(data, options);
     p.control = in.next();
     if (!p.control.is_tuple() || p.control.size() == 0 || !p.control[0].is_integer())
       throw packet_error("the control message is not a tuple with an operation: " +
@@ -108,13 +108,118 @@ packet decode_packet(std::string_view bytes) {
   return p;
 }
 
-void append_packet(std::string& out, const term& control, const term* payload) {
+packet_reader::packet_reader(bool header_form, std::size_t max_message_size,
+                             std::size_t max_sequences)
+    : header_form_(header_form),
+      max_message_size_(max_message_size),
+      max_sequences_(max_sequences),
+      cache_(header_form ? atom_cache_size : 0, 0) {}
+
+std::vector<atom> packet_reader::read_header(byte_reader& in) {
+  const std::uint8_t count = in.u8();
+  std::vector<atom> refs;
+  if (count == 0) {
+    if (!in.ok()) throw packet_error("a truncated distribution header");
+    return refs;
+  }
+  const std::string_view flags = in.bytes(count / 2 + 1);
+  if (!in.ok()) throw packet_error("a truncated distribution header");
+  auto nibble = [&](std::size_t i) {
+    const auto byte = static_cast<std::uint8_t>(flags[i / 2]);
+    return (i % 2 == 0 ? byte : byte >> 4) & 0xf;
+  };
+  const bool long_atoms = (nibble(count) & 1) != 0;
+  refs.reserve(count);
+  for (std::size_t i = 0; i < count; ++i) {
+    const unsigned entry = nibble(i);
+    const std::size_t slot = (entry & 7) * 256 + in.u8();
+    if ((entry & 8) != 0) {  // a new entry: the atom's text follows
+      const std::size_t length = long_atoms ? in.u16() : in.u8();
+      const std::string_view text = in.bytes(length);
+      if (!in.ok()) throw packet_error("a truncated atom cache entry");
+      try {
+        cache_[slot] = atom(text).index() + 1;
+      } catch (const std::invalid_argument& e) {
+        throw packet_error(std::string("a bad atom in the atom cache: ") + e.what());
+      }
+    }
+    if (!in.ok()) throw packet_error("a truncated distribution header");
+    if (cache_[slot] == 0)
+      throw packet_error("a reference to atom cache slot " + std::to_string(slot) +
+                         ", which holds nothing");
+    refs.push_back(atom::from_index(cache_[slot] - 1));
+  }
+  return refs;
+}
+
+std::optional<packet> packet_reader::read(std::string_view bytes) {
+  if (bytes.empty()) throw packet_error("empty packet");
+  const auto first = static_cast<std::uint8_t>(bytes[0]);
+  if (first == pass_through) return decode_terms(bytes.substr(1), true, {});
+  if (first != etf::version_byte)
+    throw packet_error("unknown packet type " + std::to_string(first));
+  if (!header_form_)
+    throw packet_error(
+        "a distribution header (131), but neither DIST_HDR_ATOM_CACHE nor FRAGMENTS was "
+        "negotiated");
+  byte_reader in(bytes.substr(1));
+  const std::uint8_t kind = in.u8();
+  if (kind == normal_header) {
+    const std::vector<atom> refs = read_header(in);
+    return decode_terms(in.rest(), false, refs);
+  }
+  if (kind != fragment_header && kind != fragment_continuation)
+    throw packet_error("unknown distribution header type " + std::to_string(kind));
+  const std::uint64_t sequence = in.u64();
+  const std::uint64_t fragment = in.u64();
+  if (!in.ok()) throw packet_error("a truncated fragment header");
+  if (fragment == 0) throw packet_error("fragment number 0");
+  if (kind == fragment_header) {
+    if (partial_.count(sequence) != 0)
+      throw packet_error("a second start of fragmented message " + std::to_string(sequence));
+    std::vector<atom> refs = read_header(in);
+    const std::string_view data = in.rest();
+    if (fragment == 1) return decode_terms(data, false, refs);
+    if (partial_.size() >= max_sequences_)
+      throw packet_error("more than " + std::to_string(max_sequences_) +
+                         " fragmented messages at once");
+    if (partial_bytes_ + data.size() > max_message_size_)
+      throw packet_error("fragmented messages larger than the limit");
+    partial& p = partial_[sequence];
+    p.refs = std::move(refs);
+    p.data.assign(data);
+    p.next_fragment = fragment - 1;
+    partial_bytes_ += data.size();
+    return std::nullopt;
+  }
+  auto found = partial_.find(sequence);
+  if (found == partial_.end())
+    throw packet_error("a fragment of message " + std::to_string(sequence) + ", never started");
+  partial& p = found->second;
+  if (fragment != p.next_fragment)
+    throw packet_error("fragment " + std::to_string(fragment) + " of message " +
+                       std::to_string(sequence) + " out of order (expected " +
+                       std::to_string(p.next_fragment) + ")");
+  const std::string_view data = in.rest();
+  if (partial_bytes_ + data.size() > max_message_size_)
+    throw packet_error("fragmented messages larger than the limit");
+  p.data.append(data);
+  partial_bytes_ += data.size();
+  if (--p.next_fragment > 0) return std::nullopt;
+  partial done = std::move(p);
+  partial_.erase(found);
+  partial_bytes_ -= done.data.size();
+  return decode_terms(done.data, false, done.refs);
+}
+
+void append_packet(std::string& out, bool header_form, const term& control, const term* payload) {
   // One scratch buffer per thread: encoding allocates nothing once it has grown.
   thread_local etf::buffer scratch;
   scratch.clear();
   etf::encode_options options;
   options.minor_version = 2;  // UTF-8 atoms, as the distribution writes them
-  scratch.extend(5);          // the length and the packet type, written below
+  options.version_byte = !header_form;
+  scratch.extend(header_form ? 7 : 5);  // the length and the packet type, written below
   etf::encode(control, scratch, options);
   if (payload != nullptr) etf::encode(*payload, scratch, options);
   const std::size_t length = scratch.size() - 4;
@@ -124,10 +229,33 @@ void append_packet(std::string& out, const term& control, const term* payload) {
   header[1] = std::byte(length >> 16);
   header[2] = std::byte(length >> 8);
   header[3] = std::byte(length);
-  header[4] = std::byte(pass_through);
+  if (header_form) {
+    header[4] = std::byte(etf::version_byte);
+    header[5] = std::byte(normal_header);
+    header[6] = std::byte(0);  // no atom cache references
+  } else {
+    header[4] = std::byte(pass_through);
+  }
   out.append(scratch.view());
   // A huge message should not pin its memory in every thread that ever sent one.
   if (scratch.capacity() > (std::size_t{1} << 20)) scratch = etf::buffer();
+}
+
+std::string to_header_form(std::string_view pass_through_packets) {
+  std::string out;
+  byte_reader in(pass_through_packets);
+  while (in.remaining() > 0) {
+    const std::uint32_t length = in.u32();
+    const std::string_view body = in.bytes(length);
+    if (!in.ok()) throw packet_error("a truncated queued packet");
+    if (body.empty()) {  // a tick
+      out.append(4, '\0');
+      continue;
+    }
+    packet p = decode_terms(body.substr(1), true, {});
+    append_packet(out, true, p.control, p.payload ? &*p.payload : nullptr);
+  }
+  return out;
 }
 
 }  // namespace beamline::dist::detail

@@ -4,23 +4,34 @@
 // bytes; length 0 is a tick. A packet is a control message (a tuple whose first
 // element is the operation) and, for the operations that carry one, a payload term
 // (a message, an exit reason). Two forms exist, chosen by the negotiated flags:
-//   112, control as a standalone external term (131 ...), payload likewise: when
-//        neither DIST_HDR_ATOM_CACHE nor FRAGMENTS is negotiated (what this node
-//        offers, so it is what both sides send);
-//   131 68 header-with-atom-cache, then the terms without their 131, when either
-//        is negotiated; this node offers neither, so such a packet is an error.
-// decode_packet is total: any bytes give a packet or a packet_error naming the
-// problem; the connection then closes with that line (fuzz/dist_control_fuzz.cpp).
+//   112, then the control message and payload as standalone external terms (each
+//        with its 131): the pass-through form, when neither DIST_HDR_ATOM_CACHE nor
+//        FRAGMENTS is negotiated;
+//   131 68 (a distribution header listing atom cache references), then the terms
+//        without their 131; or a fragment, 131 69 (the first, with the header) and
+//        131 70 (the others), when either is negotiated.
+// The atom cache: a header may define entries (segment * 256 + index, 2048 per
+// connection and direction) and refer to earlier ones; the terms after it write
+// ATOM_CACHE_REF i for the header's i-th atom. This node reads the cache and the
+// fragments; it sends headers with no cache references (atoms in full, which OTP
+// accepts) and never fragments.
+// packet_reader::read is total: any bytes give a packet, nothing yet (a fragment),
+// or a packet_error naming the problem; the connection then closes with that line
+// (fuzz/dist_decode_fuzz.cpp).
 #pragma once
 
 #include <cstdint>
 #include <optional>
+#include <span>
 #include <stdexcept>
 #include <string>
 #include <string_view>
+#include <unordered_map>
+#include <vector>
 
 #include "beamline/etf.hpp"
 #include "beamline/term.hpp"
+#include "dist/wire_bytes.hpp"
 
 namespace beamline::dist::detail {
 
@@ -68,14 +79,51 @@ struct packet {
   int operation() const { return static_cast<int>(control[0].as_int()); }
 };
 
-// Decodes one non-empty packet (without its length). Throws packet_error.
-packet decode_packet(std::string_view bytes);
+// The receiving side of one connection: its atom cache and the messages whose
+// fragments are still arriving.
+class packet_reader {
+ public:
+  // header_form: DIST_HDR_ATOM_CACHE or FRAGMENTS was negotiated. max_message_size
+  // bounds a reassembled message; max_sequences the messages being reassembled at once.
+  explicit packet_reader(bool header_form, std::size_t max_message_size = std::size_t{256} << 20,
+                         std::size_t max_sequences = 1024);
+
+  // One non-empty packet (without its length): the message it completes, if any.
+  // Throws packet_error.
+  std::optional<packet> read(std::string_view bytes);
+
+ private:
+  struct partial {
+    std::vector<atom> refs;
+    std::string data;
+    std::uint64_t next_fragment = 0;
+  };
+  // Reads a header's atom cache references at `in`, updating the cache.
+  std::vector<atom> read_header(byte_reader& in);
+
+  bool header_form_;
+  std::size_t max_message_size_;
+  std::size_t max_sequences_;
+  std::vector<std::uint32_t> cache_;  // 2048 atom indices; 0: empty slot
+  std::unordered_map<std::uint64_t, partial> partial_;
+  std::size_t partial_bytes_ = 0;
+};
+
+// Decodes a control message and its payload from `data` (terms with their 131 when
+// `version_bytes`, else after a header, with ATOM_CACHE_REF resolved through
+// `refs`). Throws packet_error.
+packet decode_terms(std::string_view data, bool version_bytes, std::span<const atom> refs);
 
 // Whether `operation` is followed by a payload term.
 bool has_payload(int operation) noexcept;
 
-// Appends one packet (its 4-byte length included) in the pass-through form to `out`.
-// Throws what etf::encode throws (the packet is then not appended).
-void append_packet(std::string& out, const term& control, const term* payload);
+// Appends one packet (its 4-byte length included) to `out`: the header form (131 68,
+// no cache references) or the pass-through form. Throws what etf::encode throws (the
+// packet is then not appended).
+void append_packet(std::string& out, bool header_form, const term& control, const term* payload);
+
+// The packets of `pass_through` (in the pass-through form, lengths included) in the
+// header form: for what was queued before the handshake chose the header form.
+std::string to_header_form(std::string_view pass_through);
 
 }  // namespace beamline::dist::detail

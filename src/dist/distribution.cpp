@@ -70,15 +70,22 @@ namespace op = beamline::dist::detail::op;
 using guard = beamline::detail::lock_guard<beamline::detail::mutex>;
 
 // The flags this node offers: everything OTP 25 to 27 make mandatory, what gen_server
-// calls and monitors need, and nothing that needs machinery this node lacks (no atom
-// cache header, no fragments, no spawn requests, no aliases yet).
+// calls and monitors need, the distribution header (whose atom cache and fragments
+// this node reads; it sends headers without cache references and no fragments), and
+// nothing that needs machinery this node lacks (no spawn requests, no aliases yet).
 constexpr std::uint64_t offered_flags =
     wire::flag::extended_references | wire::flag::dist_monitor | wire::flag::fun_tags |
     wire::flag::dist_monitor_name | wire::flag::new_fun_tags | wire::flag::extended_pids_ports |
     wire::flag::export_ptr_tag | wire::flag::bit_binaries | wire::flag::new_floats |
     wire::flag::utf8_atoms | wire::flag::map_tag | wire::flag::big_creation |
-    wire::flag::send_sender | wire::flag::exit_payload | wire::flag::handshake_23 |
-    wire::flag::unlink_id | wire::flag::mandatory_25_digest | wire::flag::v4_nc;
+    wire::flag::dist_hdr_atom_cache | wire::flag::fragments | wire::flag::send_sender |
+    wire::flag::exit_payload | wire::flag::handshake_23 | wire::flag::unlink_id |
+    wire::flag::mandatory_25_digest | wire::flag::v4_nc;
+
+// Whether packets take the header form: either side's flags alone do not say.
+bool header_form(std::uint64_t ours, std::uint64_t theirs) {
+  return (ours & theirs & (wire::flag::dist_hdr_atom_cache | wire::flag::fragments)) != 0;
+}
 
 void log_line(const std::string& line) {
   std::fprintf(stderr, "beamline: distribution: %s\n", line.c_str());
@@ -108,6 +115,9 @@ struct connection {
   beamline::detail::mutex lock;
   connection_state state BL_GUARDED_BY(lock) = connection_state::connecting;
   bool hidden_peer BL_GUARDED_BY(lock) = false;
+  // Packets in the header form (131 68...) rather than pass-through (112...): set
+  // when the handshake negotiated DIST_HDR_ATOM_CACHE or FRAGMENTS.
+  bool header_form BL_GUARDED_BY(lock) = false;
   // Packets for the writer, in send order.
   std::string out BL_GUARDED_BY(lock);
   // The writer waits for a kick (a sender that finds it set sends one and clears it).
@@ -173,8 +183,9 @@ class distribution final : public beamline::detail::signal_transport {
   // `noconnection`, the reader and writer stop, node monitors get nodedown.
   void take_down(const std::shared_ptr<connection>& c, const std::string& why);
 
-  // Appends a packet to `c`'s queue (kicking the writer); false if `c` is down.
-  bool enqueue(connection& c, const std::string& packet);
+  // Queues the packet of `control` and `payload` for `c`'s peer (kicking the
+  // writer); false if `c` is down.
+  bool enqueue(connection& c, const term& control, const term* payload);
 
   std::vector<atom> visible_nodes();
   void watch_nodes(const pid& who, bool on);
@@ -290,6 +301,16 @@ bool distribution::make_up(const std::shared_ptr<connection>& c, std::uint64_t p
     if (c->state != connection_state::connecting || c->attempt != me) return false;
     c->state = connection_state::up;
     c->hidden_peer = (peer_flags & wire::flag::published) == 0;
+    c->header_form = header_form(flags(), peer_flags);
+    // What was queued while connecting was written in the pass-through form.
+    if (c->header_form && !c->out.empty()) {
+      try {
+        c->out = wire::to_header_form(c->out);
+      } catch (const std::exception& e) {
+        log_line("packets queued for " + name_of(c->peer) + " were dropped: " + e.what());
+        c->out.clear();
+      }
+    }
     c->reader = me;
     c->socket_fd = fd;
     c->attempt = pid{};
@@ -339,20 +360,24 @@ void distribution::take_down(const std::shared_ptr<connection>& c, const std::st
   if (was_up) notify_nodes(c->peer, false, atom("connection_closed"));
 }
 
-bool distribution::enqueue(connection& c, const std::string& packet) {
+void kick_writer(node_runtime& runtime, const pid& writer) {
+  if (!writer.is_null())
+    deliver_local(runtime, writer,
+                  beamline::detail::make_signal<std::tuple<writer_kick>>(signal_kind::message));
+}
+
+bool distribution::enqueue(connection& c, const term& control, const term* payload) {
   pid kick;
   {
     guard held(c.lock);
     if (c.state == connection_state::down) return false;
-    c.out += packet;
+    wire::append_packet(c.out, c.header_form, control, payload);
     if (c.writer_waiting) {
       c.writer_waiting = false;
       kick = c.writer;
     }
   }
-  if (!kick.is_null())
-    deliver_local(runtime_, kick,
-                  beamline::detail::make_signal<std::tuple<writer_kick>>(signal_kind::message));
+  kick_writer(runtime_, kick);
   return true;
 }
 
@@ -402,7 +427,7 @@ bool encode_signal(connection& c, const pid& to, signal* s, std::string& packet)
         return false;
       }
       const term message = s->type->to_term(s);
-      wire::append_packet(packet, term::tuple({op::send, atom(""), to}), &message);
+      wire::append_packet(packet, c.header_form, term::tuple({op::send, atom(""), to}), &message);
       return true;
     }
     case signal_kind::exit: {
@@ -410,7 +435,7 @@ bool encode_signal(connection& c, const pid& to, signal* s, std::string& packet)
           std::get<0>(beamline::detail::payload_of<std::tuple<exit_message>>(s));
       const bool link = (s->flags & beamline::detail::signal_flag_link) != 0;
       if (link) c.links.erase(link_pair{m.from, to});
-      wire::append_packet(packet,
+      wire::append_packet(packet, c.header_form,
                           term::tuple({link ? op::payload_exit : op::payload_exit2, m.from, to}),
                           &m.reason);
       return true;
@@ -423,38 +448,42 @@ bool encode_signal(connection& c, const pid& to, signal* s, std::string& packet)
         from = named->second;
         c.name_monitors.erase(named);
       }
-      wire::append_packet(packet, term::tuple({op::payload_monitor_p_exit, from, to, m.monitor}),
+      wire::append_packet(packet, c.header_form,
+                          term::tuple({op::payload_monitor_p_exit, from, to, m.monitor}),
                           &m.reason);
       return true;
     }
     case signal_kind::link: {
       const control_payload& p = beamline::detail::payload_of<control_payload>(s);
       c.links.insert(link_pair{p.from, to});
-      wire::append_packet(packet, term::tuple({op::link, p.from, to}), nullptr);
+      wire::append_packet(packet, c.header_form, term::tuple({op::link, p.from, to}), nullptr);
       return true;
     }
     case signal_kind::unlink: {
       const control_payload& p = beamline::detail::payload_of<control_payload>(s);
       c.links.erase(link_pair{p.from, to});
-      wire::append_packet(packet, term::tuple({op::unlink_id, term(p.id), p.from, to}), nullptr);
+      wire::append_packet(packet, c.header_form,
+                          term::tuple({op::unlink_id, term(p.id), p.from, to}), nullptr);
       return true;
     }
     case signal_kind::unlink_ack: {
       const control_payload& p = beamline::detail::payload_of<control_payload>(s);
-      wire::append_packet(packet, term::tuple({op::unlink_id_ack, term(p.id), p.from, to}),
-                          nullptr);
+      wire::append_packet(packet, c.header_form,
+                          term::tuple({op::unlink_id_ack, term(p.id), p.from, to}), nullptr);
       return true;
     }
     case signal_kind::monitor: {
       const control_payload& p = beamline::detail::payload_of<control_payload>(s);
       c.monitors.emplace(p.monitor, link_pair{p.from, to});
-      wire::append_packet(packet, term::tuple({op::monitor_p, p.from, to, p.monitor}), nullptr);
+      wire::append_packet(packet, c.header_form,
+                          term::tuple({op::monitor_p, p.from, to, p.monitor}), nullptr);
       return true;
     }
     case signal_kind::demonitor: {
       const control_payload& p = beamline::detail::payload_of<control_payload>(s);
       c.monitors.erase(p.monitor);
-      wire::append_packet(packet, term::tuple({op::demonitor_p, p.from, to, p.monitor}), nullptr);
+      wire::append_packet(packet, c.header_form,
+                          term::tuple({op::demonitor_p, p.from, to, p.monitor}), nullptr);
       return true;
     }
     default:
@@ -491,9 +520,7 @@ bool distribution::send(const pid& to, signal* s) noexcept {
     log_line(std::string("a signal to ") + to.to_string() + " could not be encoded: " + e.what());
   }
   beamline::detail::destroy(s);
-  if (!kick.is_null())
-    deliver_local(runtime_, kick,
-                  beamline::detail::make_signal<std::tuple<writer_kick>>(signal_kind::message));
+  kick_writer(runtime_, kick);
   return queued;
 }
 
@@ -570,10 +597,8 @@ void handle_packet(distribution& d, connection& c, wire::packet& p) {
           guard held(c.lock);
           c.links.erase(link_pair{to, from});
         }
-        std::string packet;
         const term reason(atoms::noproc);
-        wire::append_packet(packet, term::tuple({op::payload_exit, to, from}), &reason);
-        d.enqueue(c, packet);
+        d.enqueue(c, term::tuple({op::payload_exit, to, from}), &reason);
       }
       return;
     }
@@ -592,9 +617,7 @@ void handle_packet(distribution& d, connection& c, wire::packet& p) {
                              ack ? signal_kind::unlink_ack : signal_kind::unlink, from, {}, id)) &&
           !ack) {
         // Gone: answer for it, as its exit already did for the link.
-        std::string packet;
-        wire::append_packet(packet, term::tuple({op::unlink_id_ack, f[1], to, from}), nullptr);
-        d.enqueue(c, packet);
+        d.enqueue(c, term::tuple({op::unlink_id_ack, f[1], to, from}), nullptr);
       }
       return;
     }
@@ -654,11 +677,8 @@ void handle_packet(distribution& d, connection& c, wire::packet& p) {
         guard held(c.lock);
         c.name_monitors.erase(monitor);
       }
-      std::string packet;
       const term reason(atoms::noproc);
-      wire::append_packet(packet, term::tuple({op::payload_monitor_p_exit, f[2], from, monitor}),
-                          &reason);
-      d.enqueue(c, packet);
+      d.enqueue(c, term::tuple({op::payload_monitor_p_exit, f[2], from, monitor}), &reason);
       return;
     }
     case op::monitor_p_exit:
@@ -685,10 +705,7 @@ void handle_packet(distribution& d, connection& c, wire::packet& p) {
     case op::spawn_request_tt: {
       // Not offered (no DFLAG_SPAWN): answer as a node without it would be treated.
       const pid from = peer_pid(c, f[2], "the spawning process");
-      std::string packet;
-      wire::append_packet(packet, term::tuple({op::spawn_reply, f[1], from, 0, atom("notsup")}),
-                          nullptr);
-      d.enqueue(c, packet);
+      d.enqueue(c, term::tuple({op::spawn_reply, f[1], from, 0, atom("notsup")}), nullptr);
       return;
     }
     case op::spawn_reply:
@@ -765,27 +782,72 @@ task<void> run_connection(std::shared_ptr<connection> c, net::tcp_socket& socket
     c->writer = writer;
   }
   d.notify_nodes(c->peer, true, term());
-  net::framing framing;
-  framing.header_bytes = 4;
-  framing.max_size = d.opts().max_message_size;
-  socket.set_framing(framing);
+  wire::packet_reader reader(header_form(d.flags(), peer_flags), d.opts().max_message_size);
+  // The packets are cut out of large reads here (one system call brings hundreds of
+  // small packets), rather than read one by one.
+  std::vector<char> input(std::size_t{256} << 10);
+  std::size_t begin = 0, end = 0;
+  const std::size_t max_message = d.opts().max_message_size;
   for (;;) {
-    auto received = co_await socket.read_packet(d.opts().net_ticktime);
-    if (!received) {
-      on_end.why = received.error() == std::errc::timed_out
+    // Every complete packet in [begin, end).
+    while (end - begin >= 4) {
+      const auto* at = reinterpret_cast<const unsigned char*>(input.data() + begin);
+      const std::size_t length = (std::size_t{at[0]} << 24) | (std::size_t{at[1]} << 16) |
+                                 (std::size_t{at[2]} << 8) | at[3];
+      if (length > max_message) {
+        on_end.why = "a packet of " + std::to_string(length) + " bytes from " + name_of(c->peer) +
+                     ", over the limit of " + std::to_string(max_message);
+        log_line(on_end.why);
+        co_return;
+      }
+      if (end - begin - 4 < length) {
+        if (length + 4 > input.size()) {  // a large message: room for all of it
+          std::vector<char> larger(length + 4);
+          std::copy(input.begin() + static_cast<std::ptrdiff_t>(begin),
+                    input.begin() + static_cast<std::ptrdiff_t>(end), larger.begin());
+          input.swap(larger);
+          end -= begin;
+          begin = 0;
+        }
+        break;
+      }
+      const std::string_view body(input.data() + begin + 4, length);
+      begin += 4 + length;
+      if (body.empty()) continue;  // a tick
+      try {
+        if (std::optional<wire::packet> p = reader.read(body)) handle_packet(d, *c, *p);
+      } catch (const std::exception& e) {
+        on_end.why = std::string("bad packet from ") + name_of(c->peer) + ": " + e.what();
+        log_line(on_end.why);
+        co_return;
+      }
+    }
+    if (begin == end) {
+      begin = end = 0;
+    } else if (begin > 0 && input.size() - end < 4096) {
+      std::copy(input.begin() + static_cast<std::ptrdiff_t>(begin),
+                input.begin() + static_cast<std::ptrdiff_t>(end), input.begin());
+      end -= begin;
+      begin = 0;
+    }
+    if (input.size() > (std::size_t{4} << 20) && end - begin < (std::size_t{256} << 10)) {
+      std::vector<char> smaller(std::size_t{256} << 10);  // give a huge buffer back
+      std::copy(input.begin() + static_cast<std::ptrdiff_t>(begin),
+                input.begin() + static_cast<std::ptrdiff_t>(end), smaller.begin());
+      input.swap(smaller);
+      end -= begin;
+      begin = 0;
+    }
+    auto received = co_await socket.read_some(
+        std::span<char>(input.data() + end, input.size() - end), d.opts().net_ticktime);
+    if (!received || *received == 0) {
+      on_end.why = !received && received.error() == std::errc::timed_out
                        ? std::string("net_tick_timeout (nothing received for net_ticktime)")
-                       : "reading failed: " + received.error().message();
+                   : !received ? "reading failed: " + received.error().message()
+                               : std::string("the peer closed the connection");
       co_return;
     }
-    if (received->empty()) continue;  // a tick
-    try {
-      wire::packet p = wire::decode_packet(*received);
-      handle_packet(d, *c, p);
-    } catch (const std::exception& e) {
-      on_end.why = std::string("bad packet from ") + name_of(c->peer) + ": " + e.what();
-      log_line(on_end.why);
-      co_return;
-    }
+    end += *received;
   }
 }
 
@@ -1274,9 +1336,7 @@ void send(atom name, atom node, term message) {
   std::shared_ptr<connection> c = d->connection_for(node, true);
   if (!c) return;
   const pid from = beamline::detail::this_thread.process != nullptr ? self() : d->net_kernel();
-  std::string packet;
-  wire::append_packet(packet, term::tuple({op::reg_send, from, atom(""), name}), &message);
-  d->enqueue(*c, packet);
+  d->enqueue(*c, term::tuple({op::reg_send, from, atom(""), name}), &message);
 }
 
 void monitor_nodes(bool on) {

@@ -88,7 +88,7 @@ TEST(dist_wire, challenge_reply_and_ack_round_trip) {
 TEST(dist_wire, a_packet_is_a_length_then_112_then_the_terms) {
   std::string bytes;
   const term message = term::tuple({atom("hello"), 1});
-  wire::append_packet(bytes, term::tuple({2, atom(""), atom("x")}), &message);
+  wire::append_packet(bytes, false, term::tuple({2, atom(""), atom("x")}), &message);
   ASSERT_GT(bytes.size(), 5u);
   const std::size_t length = (std::size_t(std::uint8_t(bytes[0])) << 24) |
                              (std::size_t(std::uint8_t(bytes[1])) << 16) |
@@ -96,16 +96,99 @@ TEST(dist_wire, a_packet_is_a_length_then_112_then_the_terms) {
   EXPECT_EQ(length, bytes.size() - 4);
   EXPECT_EQ(std::uint8_t(bytes[4]), 112);
   EXPECT_EQ(std::uint8_t(bytes[5]), 131);
-  wire::packet p = wire::decode_packet(std::string_view(bytes).substr(4));
-  EXPECT_EQ(p.operation(), 2);
-  ASSERT_TRUE(p.payload);
-  EXPECT_EQ(*p.payload, message);
+  wire::packet_reader reader(false);
+  std::optional<wire::packet> p = reader.read(std::string_view(bytes).substr(4));
+  ASSERT_TRUE(p);
+  EXPECT_EQ(p->operation(), 2);
+  ASSERT_TRUE(p->payload);
+  EXPECT_EQ(*p->payload, message);
+}
+
+TEST(dist_wire, the_header_form_is_131_68_then_terms_without_131) {
+  std::string bytes;
+  const term message = term::tuple({atom("hello"), 1});
+  wire::append_packet(bytes, true, term::tuple({2, atom(""), atom("x")}), &message);
+  EXPECT_EQ(std::uint8_t(bytes[4]), 131);
+  EXPECT_EQ(std::uint8_t(bytes[5]), 68);
+  EXPECT_EQ(std::uint8_t(bytes[6]), 0);
+  EXPECT_EQ(std::uint8_t(bytes[7]), 104);  // the control tuple, no 131 before it
+  wire::packet_reader reader(true);
+  std::optional<wire::packet> p = reader.read(std::string_view(bytes).substr(4));
+  ASSERT_TRUE(p);
+  EXPECT_EQ(*p->payload, message);
+  // A pass-through packet queued before the handshake chose the header form.
+  std::string queued;
+  wire::append_packet(queued, false, term::tuple({2, atom(""), atom("x")}), &message);
+  queued.append(4, '\0');  // and a tick
+  EXPECT_EQ(wire::to_header_form(queued), bytes + std::string(4, '\0'));
+}
+
+// The header OTP sent in a recorded session: four new cache entries, one of them the
+// empty atom, in a REG_SEND of {RexPid, features_request} to rex.
+TEST(dist_wire, the_atom_cache_is_read_and_remembered_across_packets) {
+  wire::packet_reader reader(true);
+  std::string header = std::string("\x83\x44\x04\x8f\xdc\x00", 6);
+  header += std::string("\x97\x0b", 2) + "b@127.0.0.1";  // segment 7 index 151, new
+  header += std::string("\x05\x00", 2);                  // segment 4 index 5, new: ''
+  header += std::string("\x74\x03", 2) + "rex";          // segment 4... index 116, new
+  header += std::string("\x5d\x10", 2) + "features_request";
+  // {6, Pid, '', rex} + {Pid, features_request}, atoms as cache references.
+  const std::string pid = std::string("\x58\x52\x00", 3) + std::string("\x00\x00\x00\x2a", 4) +
+                          std::string(4, '\0') + std::string("\x00\x00\x00\x07", 4);
+  const std::string control = std::string("\x68\x04\x61\x06", 4) + pid + "\x52\x01" + "\x52\x02";
+  const std::string payload = std::string("\x68\x02", 2) + pid + "\x52\x03";
+  std::optional<wire::packet> p = reader.read(header + control + payload);
+  ASSERT_TRUE(p);
+  EXPECT_EQ(p->control[3], term(atom("rex")));
+  EXPECT_EQ(p->control[2], term(atom("")));
+  EXPECT_EQ((*p->payload)[1], term(atom("features_request")));
+  EXPECT_EQ(p->control[1].as_pid().node, atom("b@127.0.0.1").index());
+  // The next packet refers to the same slots without redefining them.
+  // Two references, both to existing slots: 7/0x97 (the node) and 4/0x74 (rex).
+  const std::string again = std::string("\x83\x44\x02\x47\x00\x97\x74", 7);
+  const std::string control2 = std::string("\x68\x04\x61\x06", 4) + std::string("\x58\x52\x00", 3) +
+                               std::string("\x00\x00\x00\x2a", 4) + std::string(4, '\0') +
+                               std::string("\x00\x00\x00\x07", 4) + "\x52\x01\x52\x01";
+  std::optional<wire::packet> q =
+      reader.read(again + control2 + payload.substr(0, 2) + std::string("\x58\x52\x00", 3) +
+                  std::string("\x00\x00\x00\x2a", 4) + std::string(4, '\0') +
+                  std::string("\x00\x00\x00\x07", 4) + "\x52\x01");
+  ASSERT_TRUE(q);
+  EXPECT_EQ(q->control[3], term(atom("rex")));
+}
+
+TEST(dist_wire, fragments_are_put_together_in_order_and_checked) {
+  // {2, '', x} + a binary, split into three fragments (3, 2, 1) of sequence 9.
+  std::string whole;
+  const term message = term::binary(std::string(1000, 'z'));
+  wire::append_packet(whole, true, term::tuple({2, atom(""), atom("x")}), &message);
+  const std::string data = whole.substr(7);  // after the length and 131 68 0
+  auto u64 = [](std::uint64_t v) {
+    std::string out;
+    for (int i = 7; i >= 0; --i) out.push_back(static_cast<char>(v >> (8 * i)));
+    return out;
+  };
+  wire::packet_reader reader(true);
+  const std::string start = std::string("\x83\x45", 2) + u64(9) + u64(3) + std::string(1, '\0');
+  EXPECT_FALSE(reader.read(start + data.substr(0, 400)));
+  EXPECT_FALSE(reader.read(std::string("\x83\x46", 2) + u64(9) + u64(2) + data.substr(400, 400)));
+  std::optional<wire::packet> p =
+      reader.read(std::string("\x83\x46", 2) + u64(9) + u64(1) + data.substr(800));
+  ASSERT_TRUE(p);
+  EXPECT_EQ(*p->payload, message);
+  // Out of order, or of a message never started: errors.
+  EXPECT_FALSE(reader.read(start + data.substr(0, 400)));
+  EXPECT_THROW(reader.read(std::string("\x83\x46", 2) + u64(9) + u64(1) + data.substr(400)),
+               wire::packet_error);
+  EXPECT_THROW(reader.read(std::string("\x83\x46", 2) + u64(77) + u64(1) + data),
+               wire::packet_error);
 }
 
 TEST(dist_wire, bad_packets_are_errors_that_say_what_is_wrong) {
   auto error_of = [](std::string_view bytes) -> std::string {
     try {
-      wire::decode_packet(bytes);
+      wire::packet_reader reader(false);
+      reader.read(bytes);
     } catch (const wire::packet_error& e) {
       return e.what();
     }
@@ -120,11 +203,11 @@ TEST(dist_wire, bad_packets_are_errors_that_say_what_is_wrong) {
             std::string::npos);
   // SEND without its message.
   std::string send;
-  wire::append_packet(send, term::tuple({2, atom(""), atom("x")}), nullptr);
+  wire::append_packet(send, false, term::tuple({2, atom(""), atom("x")}), nullptr);
   EXPECT_NE(error_of(std::string_view(send).substr(4)).find("no payload"), std::string::npos);
   // LINK of the wrong size.
   std::string link;
-  wire::append_packet(link, term::tuple({1, atom("a")}), nullptr);
+  wire::append_packet(link, false, term::tuple({1, atom("a")}), nullptr);
   EXPECT_NE(error_of(std::string_view(link).substr(4)).find("wrong size"), std::string::npos);
   EXPECT_NE(error_of(std::string("p\x83\x68", 3)).find("undecodable"), std::string::npos);
 }
