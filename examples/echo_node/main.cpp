@@ -9,11 +9,14 @@
 //     new process that waits for `die` and then exits with reason `died` (echo is not
 //     linked to it); {stop, Reason} -> ok, and then echo exits with Reason (the node
 //     stays up).
+// It also exports two C++ functions to rpc:call and erpc:call: echo_node:echo(X)
+// returns X, echo_node:fail() raises the error failed_on_purpose.
 // From Erlang:
 //   erl -name e@127.0.0.1 -setcookie secret
 //   > net_adm:ping('cpp@127.0.0.1').                              % pong
 //   > {echo, 'cpp@127.0.0.1'} ! {self(), hello}, flush().          % Shell got hello
 //   > gen_server:call({echo, 'cpp@127.0.0.1'}, {echo, [1, 2.5]}).   % [1,2.5]
+//   > rpc:call('cpp@127.0.0.1', echo_node, echo, [<<"hi">>]).         % <<"hi">>
 // It runs until killed.
 #include <beamline/beamline.hpp>
 
@@ -71,6 +74,14 @@ int main(int argc, char** argv) {
       return 2;
     }
     bl::dist::start(node, *dist);
+    bl::dist::export_function("echo_node", "echo", [](const bl::term& arguments) {
+      if (arguments.is_nil() || !arguments.tail().is_nil())  // [X]
+        throw bl::error(bl::atom("badarg"), "echo_node:echo takes one argument");
+      return arguments.head();
+    });
+    bl::dist::export_function("echo_node", "fail", [](const bl::term&) -> bl::term {
+      throw bl::error(bl::atom("failed_on_purpose"), "echo_node:fail was called");
+    });
     node.spawn(echo);
     std::printf("echo_node: %s is up\n", std::string(bl::dist::node_name().name()).c_str());
     std::fflush(stdout);

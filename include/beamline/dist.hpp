@@ -24,8 +24,10 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "beamline/atom.hpp"
@@ -104,5 +106,16 @@ void monitor_nodes(bool on);
 // erlang:monitor_node/2 (connecting first if there is no connection; at once if
 // `node` cannot be reached).
 void monitor_node(atom node, bool on);
+
+// A C++ function other nodes call as Module:Function(Args...): with rpc:call,
+// erpc:call and erpc:cast, and spawn(Node, Module, Function, Args). Each call runs
+// in a new process of this node; the function gets the arguments as a list term and
+// returns the result. An exception it throws is the call's error, as an Erlang
+// function's would be: erpc:call raises error with bl::error's reason (or {exception,
+// {Type, What}} for another exception), rpc:call returns {badrpc, {'EXIT', ...}}; a
+// function nobody exported is `undef`. Any arity: check the list's length yourself.
+// Exporting a name again replaces the function.
+using exported_function = std::function<term(const term& arguments)>;
+void export_function(std::string_view module, std::string_view function, exported_function f);
 
 }  // namespace beamline::dist

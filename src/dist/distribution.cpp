@@ -51,6 +51,7 @@
 #include "beamline/registry.hpp"
 #include "beamline/send.hpp"
 #include "beamline/spawn.hpp"
+#include "core/exceptions.hpp"
 #include "core/node_runtime.hpp"
 #include "core/signals.hpp"
 #include "dist/control.hpp"
@@ -72,7 +73,8 @@ using guard = beamline::detail::lock_guard<beamline::detail::mutex>;
 // The flags this node offers: everything OTP 25 to 27 make mandatory, what gen_server
 // calls and monitors need, the distribution header (whose atom cache and fragments
 // this node reads; it sends headers without cache references and no fragments), and
-// nothing that needs machinery this node lacks (no spawn requests, no aliases yet).
+// spawn requests (answered for exported functions: export_function), and nothing
+// that needs machinery this node lacks (no aliases yet).
 constexpr std::uint64_t offered_flags =
     wire::flag::extended_references | wire::flag::dist_monitor | wire::flag::fun_tags |
     wire::flag::dist_monitor_name | wire::flag::new_fun_tags | wire::flag::extended_pids_ports |
@@ -80,7 +82,7 @@ constexpr std::uint64_t offered_flags =
     wire::flag::utf8_atoms | wire::flag::map_tag | wire::flag::big_creation |
     wire::flag::dist_hdr_atom_cache | wire::flag::fragments | wire::flag::send_sender |
     wire::flag::exit_payload | wire::flag::handshake_23 | wire::flag::unlink_id |
-    wire::flag::mandatory_25_digest | wire::flag::v4_nc;
+    wire::flag::mandatory_25_digest | wire::flag::v4_nc | wire::flag::spawn;
 
 // Whether packets take the header form: either side's flags alone do not say.
 bool header_form(std::uint64_t ours, std::uint64_t theirs) {
@@ -136,6 +138,31 @@ struct connection {
 };
 
 struct writer_kick {};
+struct spawn_go {};
+
+// The functions exported to other nodes (export_function), by {module, function}.
+class export_table {
+ public:
+  void put(atom module, atom function, exported_function f) {
+    beamline::detail::lock_guard<beamline::detail::shared_mutex> held(lock_);
+    functions_[key(module, function)] = std::move(f);
+  }
+  exported_function find(atom module, atom function) {
+    beamline::detail::shared_lock held(lock_);
+    auto found = functions_.find(key(module, function));
+    return found != functions_.end() ? found->second : exported_function{};
+  }
+
+ private:
+  static std::uint64_t key(atom m, atom f) { return std::uint64_t{m.index()} << 32 | f.index(); }
+  beamline::detail::shared_mutex lock_;
+  std::unordered_map<std::uint64_t, exported_function> functions_ BL_GUARDED_BY(lock_);
+};
+
+export_table& exports() {
+  static export_table table;
+  return table;
+}
 struct connect_request {
   std::shared_ptr<connection> c;
 };
@@ -559,6 +586,119 @@ std::uint64_t unlink_id_of(const term& t) {
   return id;
 }
 
+// --- spawn requests (rpc:call, erpc, spawn/4 from other nodes) ------------------------
+
+enum class spawn_kind {
+  erpc_call,  // erpc:execute_call(Ref, M, F, A): exit with {Ref, return | throw | exit | error,
+              // ...}
+  erpc_cast,  // erpc:execute_cast(M, F, A)
+  direct,     // M:F(A...) itself
+};
+
+// [{M, F, A, []}]: the stack erpc reports for an error in M:F(A).
+term call_stack(const term& m, const term& f, const term& a) {
+  return term::list({term::tuple({m, f, a, term::nil()})});
+}
+
+// A process of this node started by another node's spawn request: it waits for the
+// go-ahead (sent once the SPAWN_REPLY is queued, so that nothing of it overtakes the
+// reply), then runs the exported function `module`:`function`.
+process spawned_function(spawn_kind kind, term module, term function, term arguments,
+                         term result_ref) {
+  co_await receive([](const spawn_go&) {});
+  exported_function f = exports().find(module.as_atom(), function.as_atom());
+  if (kind == spawn_kind::erpc_call) {
+    term reply;
+    if (!f) {
+      reply = term::tuple(
+          {result_ref, atoms::error, atoms::undef, call_stack(module, function, arguments)});
+    } else {
+      try {
+        reply = term::tuple({result_ref, atom("return"), f(arguments)});
+      } catch (...) {
+        bool exited = false;
+        const term reason = beamline::detail::exception_reason(std::current_exception(), exited);
+        reply = exited ? term::tuple({result_ref, atom("exit"), reason})
+                       : term::tuple({result_ref, atoms::error, reason,
+                                      call_stack(module, function, arguments)});
+      }
+    }
+    // The reply is the exit reason (erpc reads it from the DOWN): not a crash to report.
+    beamline::detail::current_process("rpc").mark_reported();
+    exit(reply);
+  }
+  if (!f) exit(term::tuple({atoms::undef, call_stack(module, function, arguments)}));
+  f(arguments);
+}
+
+// SPAWN_REQUEST {29, ReqId, From, GroupLeader, {M, F, Arity}, Options} + Args: spawns
+// the process, sets up the link and the monitor (whose reference is ReqId) asked for,
+// answers SPAWN_REPLY {31, ReqId, From, Flags, Pid}, then lets the process run.
+void spawn_requested(distribution& d, connection& c, std::span<const term> f, term arguments) {
+  const term& request = f[1];
+  const pid from = peer_pid(c, f[2], "the spawning process");
+  const term& mfa = f[4];
+  const term& options = f[5];
+  if (!request.is_ref() || !mfa.is_tuple() || mfa.size() != 3 || !mfa[0].is_atom() ||
+      !mfa[1].is_atom() || !mfa[2].is_integer() || !options.is_proper_list() ||
+      !arguments.is_proper_list())
+    throw wire::packet_error("a malformed spawn request " +
+                             term::tuple({f[1], f[4], f[5]}).to_string());
+  bool link = false, monitor = false;
+  for (const term& o : options.as_list()) {
+    if (o == term(atom("link"))) link = true;
+    if (o == term(atom("monitor")) ||
+        (o.is_tuple() && o.size() == 2 && o[0] == term(atom("monitor"))))
+      monitor = true;
+  }
+  spawn_kind kind = spawn_kind::direct;
+  term module = mfa[0], function = mfa[1], args = arguments, result_ref;
+  std::vector<term> list;
+  for (const term& a : arguments.as_list()) list.push_back(a);
+  if (mfa[0] == term(atom("erpc")) && mfa[1] == term(atom("execute_call")) && list.size() == 4 &&
+      list[1].is_atom() && list[2].is_atom() && list[3].is_proper_list()) {
+    kind = spawn_kind::erpc_call;
+    result_ref = list[0];
+    module = list[1];
+    function = list[2];
+    args = list[3];
+  } else if (mfa[0] == term(atom("erpc")) && mfa[1] == term(atom("execute_cast")) &&
+             list.size() == 3 && list[0].is_atom() && list[1].is_atom() &&
+             list[2].is_proper_list()) {
+    kind = spawn_kind::erpc_cast;
+    module = list[0];
+    function = list[1];
+    args = list[2];
+  }
+  node_runtime& runtime = d.runtime();
+  pid child;
+  try {
+    child = spawn(spawned_function, kind, module, function, args, result_ref);
+  } catch (const std::exception&) {
+    d.enqueue(c, term::tuple({op::spawn_reply, request, from, 0, atoms::system_limit}), nullptr);
+    return;
+  }
+  int flags = 0;
+  if (link) {
+    {
+      guard held(c.lock);
+      c.links.insert(link_pair{child, from});
+    }
+    deliver_local(runtime, child,
+                  beamline::detail::make_control_signal(signal_kind::link, from, {}, 0));
+    flags |= 1;
+  }
+  if (monitor) {
+    deliver_local(
+        runtime, child,
+        beamline::detail::make_control_signal(signal_kind::monitor, from, request.as_ref(), 0));
+    flags |= 2;
+  }
+  d.enqueue(c, term::tuple({op::spawn_reply, request, from, flags, child}), nullptr);
+  deliver_local(runtime, child,
+                beamline::detail::make_signal<std::tuple<spawn_go>>(signal_kind::message));
+}
+
 void handle_packet(distribution& d, connection& c, wire::packet& p) {
   node_runtime& runtime = d.runtime();
   const std::span<const term> f = p.control.elements();
@@ -702,12 +842,9 @@ void handle_packet(distribution& d, connection& c, wire::packet& p) {
     case op::group_leader:
       return;  // accepted; beamline processes have no group leader
     case op::spawn_request:
-    case op::spawn_request_tt: {
-      // Not offered (no DFLAG_SPAWN): answer as a node without it would be treated.
-      const pid from = peer_pid(c, f[2], "the spawning process");
-      d.enqueue(c, term::tuple({op::spawn_reply, f[1], from, 0, atom("notsup")}), nullptr);
+    case op::spawn_request_tt:
+      spawn_requested(d, c, f, std::move(*p.payload));
       return;
-    }
     case op::spawn_reply:
     case op::spawn_reply_tt:
       return;  // this node sends no spawn requests
@@ -1337,6 +1474,10 @@ void send(atom name, atom node, term message) {
   if (!c) return;
   const pid from = beamline::detail::this_thread.process != nullptr ? self() : d->net_kernel();
   d->enqueue(*c, term::tuple({op::reg_send, from, atom(""), name}), &message);
+}
+
+void export_function(std::string_view module, std::string_view function, exported_function f) {
+  exports().put(atom(module), atom(function), std::move(f));
 }
 
 void monitor_nodes(bool on) {

@@ -78,6 +78,29 @@ client(Node) ->
               after 5000 -> erlang:error({no_echo, T})
               end
       end, Terms),
+    check("rpc:call", rpc:call(Node, echo_node, echo, [{1, <<"two">>}]) =:= {1, <<"two">>}),
+    check("erpc:call", erpc:call(Node, echo_node, echo, [[a | b]]) =:= [a | b]),
+    check("rpc:call error", case rpc:call(Node, echo_node, fail, []) of
+                                {badrpc, {'EXIT', {failed_on_purpose, _}}} -> true;
+                                Other1 -> Other1
+                            end),
+    check("erpc:call error", try erpc:call(Node, echo_node, fail, []) of
+                                 Other2 -> Other2
+                             catch error:{exception, failed_on_purpose, _} -> true
+                             end),
+    check("rpc:call undef", case rpc:call(Node, no_such_module, f, [1]) of
+                                {badrpc, {'EXIT', {undef, _}}} -> true;
+                                Other3 -> Other3
+                            end),
+    check("erpc:cast", erpc:cast(Node, echo_node, echo, [x]) =:= ok),
+    {Spawned, SpawnRef} = spawn_monitor(Node, echo_node, echo, [x]),
+    receive {'DOWN', SpawnRef, process, Spawned, normal} -> ok("spawn_monitor/4 of an exported function")
+    after 5000 -> erlang:error(no_down_from_spawned)
+    end,
+    {Undef, UndefRef} = spawn_monitor(Node, no_such_module, f, []),
+    receive {'DOWN', UndefRef, process, Undef, {undef, _}} -> ok("spawn_monitor/4 of nothing exits undef")
+    after 5000 -> erlang:error(no_undef_down)
+    end,
     check("call echo", gen_server:call({echo, Node}, {echo, {1, [2], <<"3">>}}) =:= {1, [2], <<"3">>}),
     Big = binary:copy(<<"y">>, 1000000),
     check("call echo 1 MB", gen_server:call({echo, Node}, {echo, Big}) =:= Big),
