@@ -107,6 +107,16 @@ void monitor_nodes(bool on);
 // `node` cannot be reached).
 void monitor_node(atom node, bool on);
 
+// Calls Module:Function(Args...) on `node` (erpc:call from this node; `arguments` is
+// the list of arguments) and returns its value. In a process. Throws bl::error with
+// erpc's reasons: {erpc, noconnection} (the node cannot be reached or went away),
+// {erpc, timeout}, {erpc, notsup} (the node takes no spawn requests); an error
+// raised by the function throws bl::error with its reason, an exit or a throw
+// {exit, Reason} or {throw, Value}. On a timeout the remote call goes on, its result
+// is dropped.
+task<term> call(atom node, atom module, atom function, term arguments,
+                std::chrono::milliseconds timeout = std::chrono::seconds(5));
+
 // A C++ function other nodes call as Module:Function(Args...): with rpc:call,
 // erpc:call and erpc:cast, and spawn(Node, Module, Function, Args). Each call runs
 // in a new process of this node; the function gets the arguments as a list term and

@@ -88,6 +88,10 @@ ref request_monitor(process_control& p, const pid& target) {
   return m;
 }
 
+void expect_down(process_control& p, const ref& m, const pid& target) {
+  relations_of(p).monitors.insert(m, target);
+}
+
 bool request_demonitor(process_control& p, const ref& m) {
   p.charge(1);
   if (p.relations_ == nullptr) return false;

@@ -60,6 +60,11 @@ void request_link(process_control& p, const pid& target);
 void request_unlink(process_control& p, const pid& target);
 ref request_monitor(process_control& p, const pid& target);
 bool request_demonitor(process_control& p, const ref& monitor);
+// Records in p's table a monitor whose request travels another way (distribution's
+// spawn requests, which monitor the new process with the request's reference): a
+// DOWN addressed with `monitor` is then delivered like any other. `target` is what
+// a demonitor is sent to (null: nothing).
+void expect_down(process_control& p, const ref& monitor, const pid& target);
 // exit/2, from a process (p) or from a thread that is not one (p null).
 void request_exit(node_runtime& node, process_control* p, const pid& target, const term& reason);
 

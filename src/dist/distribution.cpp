@@ -53,6 +53,7 @@
 #include "beamline/spawn.hpp"
 #include "core/exceptions.hpp"
 #include "core/node_runtime.hpp"
+#include "core/relations.hpp"
 #include "core/signals.hpp"
 #include "dist/control.hpp"
 #include "dist/epmd_client.hpp"
@@ -846,8 +847,26 @@ void handle_packet(distribution& d, connection& c, wire::packet& p) {
       spawn_requested(d, c, f, std::move(*p.payload));
       return;
     case op::spawn_reply:
-    case op::spawn_reply_tt:
-      return;  // this node sends no spawn requests
+    case op::spawn_reply_tt: {
+      // {31, ReqId, To, Flags, Result}: the answer to a call's spawn request (call()).
+      const ref request = packet_ref(f[1]);
+      const pid to = our_pid(f[2], "the spawning process");
+      if (f[4].is_pid()) {
+        const pid spawned = peer_pid(c, f[4], "the spawned process");
+        guard held(c.lock);
+        if (auto found = c.monitors.find(request); found != c.monitors.end())
+          found->second.remote = spawned;
+        return;
+      }
+      {
+        guard held(c.lock);
+        c.monitors.erase(request);
+      }
+      deliver_local(runtime, to,
+                    beamline::detail::make_down_signal(request, pid{},
+                                                       term::tuple({atom("spawn_reply"), f[4]})));
+      return;
+    }
     default:
       throw wire::packet_error("unexpected control message " + p.control.to_string());
   }
@@ -1233,6 +1252,77 @@ process acceptor_process(int& listen_fd) {
   }
 }
 
+// Appends Erlang chardata (code points, binaries, nested lists of them) to `out` as
+// UTF-8; false for anything else.
+bool append_chardata(const term& data, std::string& out, int depth = 0) {
+  if (depth > 100) return false;
+  if (data.is_binary()) {
+    out += data.as_binary();
+    return true;
+  }
+  if (data.is_integer()) {
+    const std::int64_t c = data.as_int();
+    if (c < 0 || c > 0x10ffff) return false;
+    const auto u = static_cast<std::uint32_t>(c);
+    if (u < 0x80) {
+      out.push_back(static_cast<char>(u));
+    } else if (u < 0x800) {
+      out.push_back(static_cast<char>(0xc0 | (u >> 6)));
+      out.push_back(static_cast<char>(0x80 | (u & 0x3f)));
+    } else if (u < 0x10000) {
+      out.push_back(static_cast<char>(0xe0 | (u >> 12)));
+      out.push_back(static_cast<char>(0x80 | ((u >> 6) & 0x3f)));
+      out.push_back(static_cast<char>(0x80 | (u & 0x3f)));
+    } else {
+      out.push_back(static_cast<char>(0xf0 | (u >> 18)));
+      out.push_back(static_cast<char>(0x80 | ((u >> 12) & 0x3f)));
+      out.push_back(static_cast<char>(0x80 | ((u >> 6) & 0x3f)));
+      out.push_back(static_cast<char>(0x80 | (u & 0x3f)));
+    }
+    return true;
+  }
+  if (!data.is_list()) return false;
+  for (const term& piece : data.as_list())
+    if (!append_chardata(piece, out, depth + 1)) return false;
+  return true;
+}
+
+// Writes an io request's characters to stdout.
+bool print_chars(const term& chars) {
+  std::string text;
+  if (!append_chardata(chars, text)) return false;
+  std::fwrite(text.data(), 1, text.size(), stdout);
+  std::fflush(stdout);
+  return true;
+}
+
+// An Erlang io request {io_request, From, ReplyAs, Request} from a process of another
+// node whose group leader is net_kernel (the processes this node's calls spawn):
+// put_chars is printed on stdout; a formatted one ({put_chars, [Encoding,] M, F, A},
+// as io:format sends) is formatted by calling M:F(A...) on the requester's own node,
+// where the format's module lives. Anything else is refused.
+process io_request_process(term request) {
+  const pid from = request[1].as_pid();
+  const term& what = request[3];
+  term reply = term::tuple({atoms::error, atom("request")});
+  if (what.is_tuple() && what[0] == term(atom("put_chars"))) {
+    if (what.size() == 2 || what.size() == 3) {
+      if (print_chars(what[what.size() - 1])) reply = atoms::ok;
+    } else if (const std::size_t m = what.size() - 3;  // {put_chars, [Encoding,] M, F, A}
+               (what.size() == 4 || what.size() == 5) && what[m].is_atom() &&
+               what[m + 1].is_atom() && what[m + 2].is_proper_list()) {
+      try {
+        const term chars = co_await call(atom::from_index(from.node), what[m].as_atom(),
+                                         what[m + 1].as_atom(), what[m + 2]);
+        if (print_chars(chars)) reply = atoms::ok;
+      } catch (const std::exception&) {
+        reply = term::tuple({atoms::error, atom("format")});
+      }
+    }
+  }
+  send(from, term::tuple({atom("io_reply"), request[2], reply}));
+}
+
 process net_kernel_process() {
   register_name(atom("net_kernel"), self());
   const atom is_auth("is_auth");
@@ -1240,6 +1330,13 @@ process net_kernel_process() {
     co_await receive(
         [](connect_request r) { spawn(connect_handshake, std::move(r.c)); },
         [&](const term& t) {
+          // {io_request, From, ReplyAs, Request}: net_kernel is the group leader of the
+          // processes this node's calls spawn on other nodes; their output is printed.
+          if (t.is_tuple() && t.size() == 4 && t[0] == term(atom("io_request")) && t[1].is_pid() &&
+              !t[1].as_pid().is_local()) {
+            spawn(io_request_process, t);
+            return;
+          }
           // {'$gen_call', {From, Tag}, Request}
           if (!(t.is_tuple() && t.size() == 3 && t[0] == term(atoms::gen_call) && t[1].is_tuple() &&
                 t[1].size() == 2 && t[1][0].is_pid()))
@@ -1474,6 +1571,67 @@ void send(atom name, atom node, term message) {
   if (!c) return;
   const pid from = beamline::detail::this_thread.process != nullptr ? self() : d->net_kernel();
   d->enqueue(*c, term::tuple({op::reg_send, from, atom(""), name}), &message);
+}
+
+task<term> call(atom node, atom module, atom function, term arguments,
+                std::chrono::milliseconds timeout) {
+  distribution* d = running();
+  const atom erpc("erpc");
+  auto erpc_error = [&](const char* what) {
+    return error(term::tuple({erpc, atom(what)}),
+                 std::string("dist::call to ") + std::string(node.name()) + ": " + what);
+  };
+  if (d == nullptr) throw erpc_error("noconnection");
+  if (!arguments.is_proper_list())
+    throw error(term::tuple({erpc, atoms::badarg}), "dist::call: the arguments are not a list");
+  std::shared_ptr<connection> c = d->connection_for(node, true);
+  if (!c) throw erpc_error("noconnection");
+  beamline::detail::process_control& me = beamline::detail::current_process("dist::call");
+  const pid caller = self();
+  const ref request = make_ref();
+  const ref result = make_ref();
+  beamline::detail::expect_down(me, request, pid{});
+  {
+    guard held(c->lock);
+    c->monitors.emplace(request, link_pair{caller, pid{}});
+  }
+  // The group leader of the remote process is net_kernel, which answers its output
+  // requests (io:format prints on this node's stdout).
+  const term control =
+      term::tuple({op::spawn_request, request, caller, d->net_kernel(),
+                   term::tuple({erpc, atom("execute_call"), 4}), term::list({atom("monitor")})});
+  const term args = term::list({result, module, function, arguments});
+  if (!d->enqueue(*c, control, &args)) {
+    beamline::detail::request_demonitor(me, request);
+    throw erpc_error("noconnection");
+  }
+  std::optional<term> reason;
+  co_await receive(when([&](const down_message& m) { return m.monitor == request; },
+                        [&](down_message m) { reason = std::move(m.reason); }),
+                   after(timeout, [] {}));
+  if (!reason) {
+    beamline::detail::request_demonitor(me, request);
+    guard held(c->lock);
+    c->monitors.erase(request);
+    throw erpc_error("timeout");
+  }
+  const term& r = *reason;
+  if (r.is_tuple() && r.size() >= 3 && r[0] == term(result)) {
+    if (r[1] == term(atom("return"))) co_return r[2];
+    if (r[1] == term(atoms::error) && r.size() == 4)
+      throw error(r[2], "dist::call: " + std::string(module.name()) + ":" +
+                            std::string(function.name()) + " raised " + r[2].to_string());
+    if (r[1] == term(atoms::error))  // {Res, error, {erpc, Reason}}
+      throw error(r[2], "dist::call: " + r[2].to_string());
+    throw error(term::tuple({r[1], r[2]}), "dist::call: " + std::string(module.name()) + ":" +
+                                               std::string(function.name()) + " ended with " +
+                                               term::tuple({r[1], r[2]}).to_string());
+  }
+  if (r.is_tuple() && r.size() == 2 && r[0] == term(atom("spawn_reply")))
+    throw error(term::tuple({erpc, r[1]}), "dist::call: the spawn failed: " + r[1].to_string());
+  if (r == term(atoms::noconnection)) throw erpc_error("noconnection");
+  throw error(term::tuple({atom("signal"), r}),
+              "dist::call: the call's process ended with " + r.to_string());
 }
 
 void export_function(std::string_view module, std::string_view function, exported_function f) {

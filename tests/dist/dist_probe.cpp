@@ -2,7 +2,7 @@
 // node that runs echo_node's contract (a beamline echo_node, or erl_peer.escript
 // serve on a real Erlang node).
 //
-//   dist_probe --name NAME --cookie C --peer NODE [--watch]
+//   dist_probe --name NAME --cookie C --peer NODE [--erlang-peer] [--watch]
 //
 // Connects to NODE (this node makes the connection: the initiator's handshake),
 // then sends, calls, links and monitors across it; prints "ok <case>" per check and
@@ -48,7 +48,7 @@ bl::task<std::optional<bl::term>> call(bl::atom peer, bl::term request) {
   co_return reply;
 }
 
-bl::process probe(bl::atom peer) {
+bl::process probe(bl::atom peer, bool erlang_peer) {
   check("connect_node", co_await bl::dist::connect_node(peer));
   const auto nodes = bl::dist::nodes();
   check("nodes", std::find(nodes.begin(), nodes.end(), peer) != nodes.end());
@@ -128,6 +128,43 @@ bl::process probe(bl::atom peer) {
     check("no exit after unlink", !exit_came);
   }
 
+  // erpc from this node: an exported C++ function on a beamline peer, a BIF on an
+  // Erlang one; errors and undef either way.
+  auto error_reason = [&](bl::atom m, bl::atom f,
+                          bl::term args) -> bl::task<std::optional<bl::term>> {
+    try {
+      co_await bl::dist::call(peer, m, f, std::move(args));
+    } catch (const bl::error& e) {
+      co_return e.reason();
+    }
+    co_return std::nullopt;
+  };
+  if (erlang_peer) {
+    bl::term r = co_await bl::dist::call(peer, bl::atom("lists"), bl::atom("reverse"),
+                                         bl::term::list({bl::term::list({1, 2, 3})}));
+    check("dist::call lists:reverse", r == bl::term::list({3, 2, 1}), r.to_string());
+    bl::term n =
+        co_await bl::dist::call(peer, bl::atom("erlang"), bl::atom("node"), bl::term::nil());
+    check("dist::call erlang:node", n == bl::term(peer), n.to_string());
+    auto raised = co_await error_reason(bl::atom("erlang"), bl::atom("error"),
+                                        bl::term::list({bl::atom("boom")}));
+    check("dist::call error", raised && *raised == bl::term(bl::atom("boom")));
+    bl::term printed =
+        co_await bl::dist::call(peer, bl::atom("io"), bl::atom("format"),
+                                bl::term::list({bl::term::string("printed by the peer~n")}));
+    check("dist::call io:format (net_kernel is the group leader)",
+          printed == bl::term(bl::atom("ok")));
+  } else {
+    bl::term r = co_await bl::dist::call(peer, bl::atom("echo_node"), bl::atom("echo"),
+                                         bl::term::list({bl::atom("x")}));
+    check("dist::call echo_node:echo", r == bl::term(bl::atom("x")), r.to_string());
+    auto raised = co_await error_reason(bl::atom("echo_node"), bl::atom("fail"), bl::term::nil());
+    check("dist::call error", raised && *raised == bl::term(bl::atom("failed_on_purpose")));
+  }
+  auto undef = co_await error_reason(bl::atom("no_such_module"), bl::atom("f"), bl::term::nil());
+  check("dist::call undef", undef && *undef == bl::term(bl::atom("undef")),
+        undef ? undef->to_string() : std::string("no error"));
+
   std::printf(failures == 0 ? "probe ok\n" : "probe failed\n");
   std::fflush(stdout);
   bl::stop_node();
@@ -175,10 +212,11 @@ int main(int argc, char** argv) {
     bl::node node(bl::node_options::from_args(argc, argv));
     auto dist = bl::dist::options::from_args(argc, argv);
     std::string peer;
-    bool watching = false;
+    bool watching = false, erlang_peer = false;
     for (int i = 1; i < argc; ++i) {
       if (std::string(argv[i]) == "--peer" && i + 1 < argc) peer = argv[i + 1];
       if (std::string(argv[i]) == "--watch") watching = true;
+      if (std::string(argv[i]) == "--erlang-peer") erlang_peer = true;
     }
     if (!dist || peer.empty()) {
       std::fprintf(stderr, "usage: dist_probe --name NAME --cookie C --peer NODE\n");
@@ -188,7 +226,7 @@ int main(int argc, char** argv) {
     if (watching)
       node.spawn(watch, bl::atom(peer));
     else
-      node.spawn(probe, bl::atom(peer));
+      node.spawn(probe, bl::atom(peer), erlang_peer);
     node.run();
     return failures == 0 ? 0 : 1;
   } catch (const std::exception& e) {

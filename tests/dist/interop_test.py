@@ -14,7 +14,9 @@ node), with node names unique to this run:
      echo_node: beamline to beamline;
   4. dist_probe checks a real Erlang node serving the same contract;
   5. kill -9 of either side: the survivor's links and monitors across the
-     connection end with noconnection, and it gets nodedown.
+     connection end with noconnection, and it gets nodedown;
+  6. a node started where no EPMD answers starts beamline-epmd (from its own
+     directory) and registers with it; an Erlang node finds it there.
 """
 import os
 import socket
@@ -140,10 +142,12 @@ def main():
     server = start(["escript", ESCRIPT, "serve"], env=erl_env(erl), stdin=subprocess.PIPE)
     wait_line(server, "serving")
     code, out = run([PROBE, "--name", f"probe2{TAG}@127.0.0.1", "--cookie", COOKIE,
-                     "--peer", f"{erl}@127.0.0.1"], ENV)
+                     "--peer", f"{erl}@127.0.0.1", "--erlang-peer"], ENV)
     print(out, end="")
     if code != 0 or "probe ok" not in out:
         fail("dist_probe against an Erlang node failed")
+    if "printed by the peer" not in out:
+        fail("the Erlang node's output for a call from beamline was not printed")
 
     # 5. kill -9 of the beamline node, watched from Erlang...
     victim = f"cppv{TAG}"
@@ -160,6 +164,29 @@ def main():
     server.kill()
     lines = wait_line(probe, "watch ok", timeout=90)
     print("\n".join(lines))
+
+    # 6. No EPMD on the port: echo_node starts beamline-epmd as a daemon.
+    lone_port = free_port()
+    lone_env = dict(os.environ, ERL_EPMD_PORT=str(lone_port))
+    daemon = os.path.join(os.path.dirname(ECHO_NODE), "beamline-epmd")
+    lone = start([ECHO_NODE, "--name", f"lone{TAG}@127.0.0.1", "--cookie", COOKIE], env=lone_env)
+    wait_line(lone, "is up")
+    try:
+        code, out = run([daemon, "-names", "-port", str(lone_port)], lone_env, timeout=10)
+        if f"name lone{TAG} at port" not in out:
+            fail(f"echo_node did not register with the beamline-epmd it started: {out}")
+        print("ok beamline-epmd started and registered the node")
+        code, out = run(["escript", ESCRIPT, "ping", f"lone{TAG}@127.0.0.1"],
+                        dict(erl_env(f"el{TAG}"), ERL_EPMD_PORT=str(lone_port)))
+        if "pong" not in out:
+            fail(f"an Erlang node did not find echo_node through beamline-epmd: {out}")
+        print("ok an Erlang node found it there")
+    finally:
+        lone.kill()
+        lone.wait()
+        time.sleep(0.2)
+        subprocess.run([daemon, "-kill", "-port", str(lone_port)], env=lone_env,
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=10)
 
     cleanup()
     print("interop ok")
