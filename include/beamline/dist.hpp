@@ -93,6 +93,15 @@ task<bool> connect_node(atom node);
 // there was none.
 bool disconnect_node(atom node);
 
+// Erlang's {Name, Node}: the process registered as `name` on `node`, as a pid that
+// bl::send, bl::monitor and gen_server calls take (pid::remote_name). A monitor of
+// it gets a DOWN whose `from` is this pid (printed {Name,Node}), with reason noproc
+// if nobody holds the name. Links and exit signals need a real pid.
+//     bl::gen_server::call(bl::dist::registered(bl::atom("calls"), node), request)
+inline pid registered(atom name, atom node) noexcept {
+  return pid::remote_name(name.index(), node.index());
+}
+
 // Sends `message` to the process registered as `name` on `node` ({Name, Node} ! Msg).
 // On this node's own name, the same as bl::send(name, ...) but silent if nobody
 // holds the name.

@@ -8,7 +8,8 @@
 //
 // Printing follows Erlang: <0.Id.Serial> for a local pid, <N.Id.Serial> for a
 // remote one, where N is a small per-node number (Erlang prints the node's slot in
-// its node table; we print 1 for every remote node, see docs/terms.md).
+// its node table; we print 1 for every remote node, see docs/terms.md); a remote
+// name prints as {Name,Node}.
 #pragma once
 
 #include <compare>
@@ -28,6 +29,15 @@ struct pid {
   // The null pid names no process (slot 0 is never used).
   constexpr bool is_null() const noexcept { return id == 0 && node == 0; }
   constexpr bool is_local() const noexcept { return node == 0; }
+  // Erlang's {Name, Node} as a destination: the process registered as Name on
+  // another node (bl::dist::registered makes one). Messages, monitors and gen_server
+  // calls to it go to whoever holds the name there when they arrive. Kept in the
+  // fields of a pid that no process has: id 0, serial the name's atom index, node
+  // the node's.
+  static constexpr pid remote_name(std::uint32_t name_atom, std::uint32_t node_atom) noexcept {
+    return pid{0, name_atom, node_atom, 0};
+  }
+  constexpr bool is_remote_name() const noexcept { return id == 0 && node != 0; }
   explicit constexpr operator bool() const noexcept { return !is_null(); }
 
   friend constexpr bool operator==(const pid&, const pid&) noexcept = default;

@@ -180,6 +180,7 @@ class distribution final : public beamline::detail::signal_transport {
         creation_(creation) {}
 
   bool send(const pid& to, signal* s) noexcept override;
+  bool send_to_own_name(const pid& to, signal* s) noexcept;
 
   atom self_name() const noexcept { return self_; }
   const std::string& self_text() const noexcept { return name_text_; }
@@ -444,8 +445,10 @@ void distribution::notify_nodes(atom node, bool up, const term& reason) {
 
 // The packet for signal `s` to remote `to`, and what it changes in `c`'s records.
 // Null control: nothing to send (a local-only signal).
-bool encode_signal(connection& c, const pid& to, signal* s, std::string& packet)
+bool encode_signal(distribution& d, connection& c, const pid& to, signal* s, std::string& packet)
     BL_REQUIRES(c.lock) {
+  // {Name, Node} travels as the name (REG_SEND, a monitor of a name).
+  const term destination = to.is_remote_name() ? term(atom::from_index(to.serial)) : term(to);
   switch (s->kind) {
     case signal_kind::message: {
       if (s->type->to_term == nullptr) {
@@ -455,6 +458,13 @@ bool encode_signal(connection& c, const pid& to, signal* s, std::string& packet)
         return false;
       }
       const term message = s->type->to_term(s);
+      if (to.is_remote_name()) {
+        // REG_SEND names its sender: the sending process, or net_kernel for a thread.
+        const pid from = beamline::detail::this_thread.process != nullptr ? self() : d.net_kernel();
+        wire::append_packet(packet, c.header_form,
+                            term::tuple({op::reg_send, from, atom(""), destination}), &message);
+        return true;
+      }
       wire::append_packet(packet, c.header_form, term::tuple({op::send, atom(""), to}), &message);
       return true;
     }
@@ -504,14 +514,14 @@ bool encode_signal(connection& c, const pid& to, signal* s, std::string& packet)
       const control_payload& p = beamline::detail::payload_of<control_payload>(s);
       c.monitors.emplace(p.monitor, link_pair{p.from, to});
       wire::append_packet(packet, c.header_form,
-                          term::tuple({op::monitor_p, p.from, to, p.monitor}), nullptr);
+                          term::tuple({op::monitor_p, p.from, destination, p.monitor}), nullptr);
       return true;
     }
     case signal_kind::demonitor: {
       const control_payload& p = beamline::detail::payload_of<control_payload>(s);
       c.monitors.erase(p.monitor);
       wire::append_packet(packet, c.header_form,
-                          term::tuple({op::demonitor_p, p.from, to, p.monitor}), nullptr);
+                          term::tuple({op::demonitor_p, p.from, destination, p.monitor}), nullptr);
       return true;
     }
     default:
@@ -519,7 +529,32 @@ bool encode_signal(connection& c, const pid& to, signal* s, std::string& packet)
   }
 }
 
+// A signal for {Name, Node} where Node is this node: to whoever holds the name.
+bool distribution::send_to_own_name(const pid& to, signal* s) noexcept {
+  const std::optional<pid> holder = runtime_.names().whereis(atom::from_index(to.serial));
+  if (holder) return deliver_local(runtime_, *holder, s);
+  if (s->kind == signal_kind::monitor) {  // nobody: the DOWN says noproc at once
+    const control_payload& p = beamline::detail::payload_of<control_payload>(s);
+    deliver_local(runtime_, p.from,
+                  beamline::detail::make_down_signal(p.monitor, to, atoms::noproc));
+  }
+  const bool answered = s->kind == signal_kind::message || s->kind == signal_kind::monitor ||
+                        s->kind == signal_kind::demonitor;
+  beamline::detail::destroy(s);
+  return answered;
+}
+
 bool distribution::send(const pid& to, signal* s) noexcept {
+  if (to.is_remote_name()) {
+    // {Name, Node} takes messages, monitors and demonitors; links and exit signals
+    // need a pid, as in Erlang.
+    if (s->kind != signal_kind::message && s->kind != signal_kind::monitor &&
+        s->kind != signal_kind::demonitor) {
+      beamline::detail::destroy(s);
+      return false;
+    }
+    if (to.node == self_.index()) return send_to_own_name(to, s);
+  }
   std::shared_ptr<connection> c;
   try {
     c = connection_for(atom::from_index(to.node), true);
@@ -536,7 +571,7 @@ bool distribution::send(const pid& to, signal* s) noexcept {
     guard held(c->lock);
     if (c->state != connection_state::down) {
       queued = true;
-      if (encode_signal(*c, to, s, packet)) {
+      if (encode_signal(*this, *c, to, s, packet)) {
         c->out += packet;
         if (c->writer_waiting) {
           c->writer_waiting = false;

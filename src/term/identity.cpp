@@ -3,6 +3,7 @@
 #include <ostream>
 #include <string>
 
+#include "beamline/atom.hpp"
 #include "beamline/pid.hpp"
 #include "beamline/port.hpp"
 #include "beamline/ref.hpp"
@@ -22,6 +23,9 @@ void append_number(std::string& out, std::uint64_t v) {
 }  // namespace
 
 std::string pid::to_string() const {
+  if (is_remote_name())
+    return "{" + atom::from_index(serial).to_string() + "," + atom::from_index(node).to_string() +
+           "}";
   // Erlang prints the node's slot in its node table first: 0 for this node.
   std::string s = "<";
   append_number(s, node == 0 ? 0 : 1);

@@ -10,6 +10,7 @@
 // monitors a child of NODE's echo, monitors NODE, prints "watching", and expects
 // noconnection for both and {nodedown, NODE} once NODE is killed ("watch ok").
 #include <beamline/beamline.hpp>
+#include <beamline/otp/gen_server.hpp>
 
 #include <cstdio>
 #include <cstdlib>
@@ -75,6 +76,30 @@ bl::process probe(bl::atom peer, bool erlang_peer) {
 
   auto echoed = co_await call(peer, bl::term::tuple({bl::atom("echo"), bl::term::list({1, 2})}));
   check("call echo", echoed && *echoed == bl::term::list({1, 2}));
+
+  // bl::gen_server::call to {echo, Peer}: a monitor of the name, REG_SEND, the reply.
+  const bl::pid remote_echo = bl::dist::registered(echo_name, peer);
+  bl::term reply =
+      co_await bl::gen_server::call(remote_echo, bl::term::tuple({bl::atom("echo"), 42}));
+  check("gen_server::call {echo, Node}", reply == bl::term(42), reply.to_string());
+  try {
+    co_await bl::gen_server::call(bl::dist::registered(bl::atom("nobody_here"), peer),
+                                  bl::atom("x"));
+    check("gen_server::call to a missing name exits", false);
+  } catch (const bl::call_exit& e) {
+    check("gen_server::call to a missing name exits noproc",
+          e.reason().is_tuple() && e.reason()[0] == bl::term(bl::atom("noproc")),
+          e.reason().to_string());
+  }
+  {
+    const bl::ref m = bl::monitor(bl::dist::registered(bl::atom("nobody_here"), peer));
+    std::optional<bl::down_message> down;
+    co_await bl::receive([&](const bl::down_message& d) { down = d; }, bl::after(5s, [] {}));
+    check("monitor {missing, Node} is DOWN noproc",
+          down && down->monitor == m && down->reason == bl::term(bl::atom("noproc")) &&
+              down->from.is_remote_name(),
+          down ? down->from.to_string() + " " + down->reason.to_string() : std::string("timeout"));
+  }
 
   bl::trap_exit(true);
   auto child = co_await call(peer, bl::term::tuple({bl::atom("spawn_linked_child")}));
