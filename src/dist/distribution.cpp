@@ -58,6 +58,7 @@
 #include "dist/control.hpp"
 #include "dist/epmd_client.hpp"
 #include "dist/handshake.hpp"
+#include "term/utf8.hpp"
 
 namespace beamline::dist {
 
@@ -1061,6 +1062,29 @@ bool same_digest(const wire::digest& a, const wire::digest& b) {
   return diff == 0;
 }
 
+// A handshake's hold on its connection: unless dismissed (done), a handshake that
+// ends while its connection is still connecting with it as the attempt takes the
+// connection down (a failed handshake leaves nothing pending), saying why.
+struct attempt_guard {
+  distribution& d;
+  std::shared_ptr<connection> c;
+  pid me;
+  std::string why;
+  bool log = false;
+  bool done = false;
+  ~attempt_guard() {
+    if (done) return;
+    bool ours = false;
+    {
+      guard held(c->lock);
+      ours = c->state == connection_state::connecting && c->attempt == me;
+    }
+    if (!ours) return;
+    if (log) log_line("connection to " + name_of(c->peer) + " " + why);
+    d.take_down(c, why);
+  }
+};
+
 // An incoming connection: the acceptor's side of the handshake, then the connection.
 process accept_handshake(net::tcp_socket& socket) {
   distribution& d = *running();
@@ -1099,21 +1123,7 @@ process accept_handshake(net::tcp_socket& socket) {
     if (again != "ok") co_return;
   }
   // From here, failing must not leave our claimed connection pending.
-  struct release_claim {
-    distribution& d;
-    std::shared_ptr<connection> c;
-    pid me;
-    bool done = false;
-    ~release_claim() {
-      if (done) return;
-      bool ours = false;
-      {
-        guard held(c->lock);
-        ours = c->state == connection_state::connecting && c->attempt == me;
-      }
-      if (ours) d.take_down(c, "the handshake failed");
-    }
-  } claim{d, c, self()};
+  attempt_guard claim{d, c, self(), "the handshake failed", false};
   const std::uint32_t challenge = random_challenge();
   if (!co_await socket.write_packet(
           wire::make_challenge(d.flags(), challenge, d.creation(), d.self_text()), timeout))
@@ -1153,26 +1163,7 @@ process connect_handshake(std::shared_ptr<connection>& c) {
     c->attempt = self();
     c->attempt_outgoing = true;
   }
-  std::string why = "could not be made";
-  struct fail_guard {
-    distribution& d;
-    std::shared_ptr<connection> c;
-    std::string& why;
-    pid me;
-    bool done = false;
-    ~fail_guard() {
-      if (done) return;
-      bool ours = false;
-      {
-        guard held(c->lock);
-        ours = c->state == connection_state::connecting && c->attempt == me;
-      }
-      if (ours) {
-        log_line("connection to " + name_of(c->peer) + " " + why);
-        d.take_down(c, why);
-      }
-    }
-  } on_fail{d, c, why, self()};
+  attempt_guard on_fail{d, c, self(), "could not be made", true};
 
   const std::size_t at = peer.find('@');
   const std::string alive = peer.substr(0, at);
@@ -1185,7 +1176,7 @@ process connect_handshake(std::shared_ptr<connection>& c) {
     if (found && !found->empty()) address = found->front();
   }
   if (!address) {
-    why = "failed: host " + host + " not found";
+    on_fail.why = "failed: host " + host + " not found";
     co_return;
   }
   std::uint16_t port = d.opts().port_min;
@@ -1193,14 +1184,14 @@ process connect_handshake(std::shared_ptr<connection>& c) {
     auto looked_up =
         co_await wire::epmd_port_please(address->with_port(d.opts().epmd_port), alive, timeout);
     if (!looked_up) {
-      why = "failed: EPMD on " + host + " does not know " + alive;
+      on_fail.why = "failed: EPMD on " + host + " does not know " + alive;
       co_return;
     }
     port = *looked_up;
   }
   auto connected = co_await net::tcp_socket::connect(address->with_port(port), timeout);
   if (!connected) {
-    why = "failed: " + connected.error().message();
+    on_fail.why = "failed: " + connected.error().message();
     co_return;
   }
   net::tcp_socket& socket = *connected;
@@ -1213,7 +1204,7 @@ process connect_handshake(std::shared_ptr<connection>& c) {
   std::optional<std::string> status =
       status_bytes ? wire::parse_status(*status_bytes) : std::nullopt;
   if (!status) {
-    why = "failed: no status from the peer";
+    on_fail.why = "failed: no status from the peer";
     co_return;
   }
   if (*status == "nok") {
@@ -1233,26 +1224,26 @@ process connect_handshake(std::shared_ptr<connection>& c) {
   if (*status == "alive") {
     if (!co_await socket.write_packet(wire::make_status("true"), timeout)) co_return;
   } else if (*status != "ok" && *status != "ok_simultaneous") {
-    why = "refused by the peer: " + *status;
+    on_fail.why = "refused by the peer: " + *status;
     co_return;
   }
   auto challenge_bytes = co_await socket.read_packet(timeout);
   if (!challenge_bytes) {
-    why = "failed: no challenge from the peer";
+    on_fail.why = "failed: no challenge from the peer";
     co_return;
   }
   auto challenge = wire::parse_challenge(*challenge_bytes);
   if (!challenge) {
-    why = "failed: a malformed challenge";
+    on_fail.why = "failed: a malformed challenge";
     co_return;
   }
   if (challenge->name != peer) {
-    why = "failed: the peer is " + challenge->name;
+    on_fail.why = "failed: the peer is " + challenge->name;
     co_return;
   }
   const std::string missing = wire::missing_mandatory(challenge->flags);
   if (!missing.empty()) {
-    why = "failed: the peer cannot handle [" + missing + "]";
+    on_fail.why = "failed: the peer cannot handle [" + missing + "]";
     co_return;
   }
   const std::uint32_t mine = random_challenge();
@@ -1261,12 +1252,12 @@ process connect_handshake(std::shared_ptr<connection>& c) {
     co_return;
   auto ack_bytes = co_await socket.read_packet(timeout);
   if (!ack_bytes) {
-    why = "failed: the peer closed the connection during the handshake (a wrong cookie?)";
+    on_fail.why = "failed: the peer closed the connection during the handshake (a wrong cookie?)";
     co_return;
   }
   auto ack = wire::parse_ack(*ack_bytes);
   if (!ack || !same_digest(*ack, wire::make_digest(mine, d.cookie()))) {
-    why = "failed: the peer has the wrong cookie";
+    on_fail.why = "failed: the peer has the wrong cookie";
     co_return;
   }
   on_fail.done = true;
@@ -1297,23 +1288,8 @@ bool append_chardata(const term& data, std::string& out, int depth = 0) {
   }
   if (data.is_integer()) {
     const std::int64_t c = data.as_int();
-    if (c < 0 || c > 0x10ffff) return false;
-    const auto u = static_cast<std::uint32_t>(c);
-    if (u < 0x80) {
-      out.push_back(static_cast<char>(u));
-    } else if (u < 0x800) {
-      out.push_back(static_cast<char>(0xc0 | (u >> 6)));
-      out.push_back(static_cast<char>(0x80 | (u & 0x3f)));
-    } else if (u < 0x10000) {
-      out.push_back(static_cast<char>(0xe0 | (u >> 12)));
-      out.push_back(static_cast<char>(0x80 | ((u >> 6) & 0x3f)));
-      out.push_back(static_cast<char>(0x80 | (u & 0x3f)));
-    } else {
-      out.push_back(static_cast<char>(0xf0 | (u >> 18)));
-      out.push_back(static_cast<char>(0x80 | ((u >> 12) & 0x3f)));
-      out.push_back(static_cast<char>(0x80 | ((u >> 6) & 0x3f)));
-      out.push_back(static_cast<char>(0x80 | (u & 0x3f)));
-    }
+    if (c < 0 || !beamline::detail::utf8::is_scalar_value(static_cast<char32_t>(c))) return false;
+    beamline::detail::utf8::append(out, static_cast<char32_t>(c));
     return true;
   }
   if (!data.is_list()) return false;

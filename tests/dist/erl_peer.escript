@@ -10,6 +10,9 @@
 %%                                  monitors NODE, prints "watching", then expects
 %%                                  noconnection for both and nodedown once NODE is
 %%                                  killed; prints "ok ..." for each, "watch ok"
+%%   erl_peer.escript service NODE  checks examples/elixir_service on NODE: rpc of
+%%                                  heavy:primes/1, calls to svc, a crash seen by a
+%%                                  monitor, the supervisor's new svc; "service ok"
 %%   erl_peer.escript serve         registers `echo` with the same contract as
 %%                                  echo_node (so beamline's probe can check the
 %%                                  initiator's side against a real Erlang node),
@@ -48,6 +51,34 @@ main(["watch", Node0]) ->
     end,
     io:format("watch ok~n"),
     halt(0);
+main(["service", Node0]) ->
+    Node = list_to_atom(Node0),
+    try
+        check("primes by rpc", rpc:call(Node, heavy, primes, [100000]) =:= 9592),
+        check("primes badarg", case rpc:call(Node, heavy, primes, [x]) of
+                                   {badrpc, {'EXIT', {badarg, _}}} -> true;
+                                   Other -> Other
+                               end),
+        check("svc primes", gen_server:call({svc, Node}, {primes, 1000}) =:= 168),
+        #{calls := Calls} = gen_server:call({svc, Node}, stats),
+        check("svc stats", Calls =:= 2),
+        Ref = erlang:monitor(process, {svc, Node}),
+        check("svc crash", try gen_server:call({svc, Node}, crash) of
+                               Reply -> {reply, Reply}
+                           catch exit:{asked_to_crash, _} -> true
+                           end),
+        receive {'DOWN', Ref, process, {svc, Node}, asked_to_crash} -> ok("crash seen by a monitor")
+        after 5000 -> erlang:error(no_down)
+        end,
+        timer:sleep(100),
+        #{calls := 1, restarts := Restarts} = gen_server:call({svc, Node}, stats),
+        check("svc restarted", Restarts =:= 1),
+        io:format("service ok~n"),
+        halt(0)
+    catch Class:Reason:Stack ->
+        io:format("FAIL ~p:~p~n~p~n", [Class, Reason, Stack]),
+        halt(1)
+    end;
 main(["serve"]) ->
     Echo = spawn(fun echo/0),
     register(echo, Echo),

@@ -16,7 +16,9 @@ node), with node names unique to this run:
   5. kill -9 of either side: the survivor's links and monitors across the
      connection end with noconnection, and it gets nodedown;
   6. a node started where no EPMD answers starts beamline-epmd (from its own
-     directory) and registers with it; an Erlang node finds it there.
+     directory) and registers with it; an Erlang node finds it there;
+  7. examples/elixir_service from an Erlang node: rpc, calls, a crash and the
+     supervisor's restart.
 """
 import os
 import socket
@@ -187,6 +189,17 @@ def main():
         time.sleep(0.2)
         subprocess.run([daemon, "-kill", "-port", str(lone_port)], env=lone_env,
                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=10)
+
+    # 7. examples/elixir_service.
+    service_name = f"svc{TAG}"
+    service = start([os.path.join(os.path.dirname(ECHO_NODE), "elixir_service"), "--name",
+                     f"{service_name}@127.0.0.1", "--cookie", COOKIE])
+    wait_line(service, "is up")
+    code, out = run(["escript", ESCRIPT, "service", f"{service_name}@127.0.0.1"],
+                    erl_env(f"es{TAG}"))
+    print(out, end="")
+    if code != 0 or "service ok" not in out:
+        fail("examples/elixir_service did not serve an Erlang node as documented")
 
     cleanup()
     print("interop ok")
