@@ -23,9 +23,14 @@ void append_number(std::string& out, std::uint64_t v) {
 }  // namespace
 
 std::string pid::to_string() const {
-  if (is_remote_name())
-    return "{" + atom::from_index(serial).to_string() + "," + atom::from_index(node).to_string() +
-           "}";
+  if (is_remote_name()) {  // {Name,Node}
+    std::string s(1, '{');
+    s += atom::from_index(serial).to_string();
+    s.push_back(',');
+    s += atom::from_index(node).to_string();
+    s.push_back('}');
+    return s;
+  }
   // Erlang prints the node's slot in its node table first: 0 for this node.
   std::string s = "<";
   append_number(s, node == 0 ? 0 : 1);
