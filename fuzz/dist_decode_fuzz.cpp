@@ -113,7 +113,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
       ack(in);
       break;
     default:
-      packet(in);
+      packets(in);
       break;
   }
   return 0;
