@@ -91,7 +91,7 @@ packet decode_terms(std::string_view data, bool version_bytes, std::span<const a
     if (!p.control.is_tuple() || p.control.size() == 0 || !p.control[0].is_integer())
       throw packet_error("the control message is not a tuple with an operation: " +
                          p.control.to_string());
-    const std::int64_t operation = p.control[0].as_int();
+    const std::int64_t operation = p.control[0].as_int();  // throws for a bignum
     const std::size_t arity = operation > 0 && operation < 64 ? control_arity(int(operation)) : 0;
     if (arity == 0) throw packet_error("unknown control message " + p.control.to_string());
     if (p.control.size() != arity)
@@ -104,6 +104,10 @@ packet decode_terms(std::string_view data, bool version_bytes, std::span<const a
       throw packet_error(std::to_string(in.remaining()) + " bytes after the packet's terms");
   } catch (const etf::decode_error& e) {
     throw packet_error(std::string("undecodable term: ") + e.what());
+  } catch (const packet_error&) {
+    throw;
+  } catch (const std::exception& e) {  // an operation that is a bignum, say
+    throw packet_error(std::string("a malformed control message: ") + e.what());
   }
   return p;
 }
