@@ -32,12 +32,16 @@ struct pid {
   // Erlang's {Name, Node} as a destination: the process registered as Name on
   // another node (bl::dist::registered makes one). Messages, monitors and gen_server
   // calls to it go to whoever holds the name there when they arrive. Kept in the
-  // fields of a pid that no process has: id 0, serial the name's atom index, node
-  // the node's.
-  static constexpr pid remote_name(std::uint32_t name_atom, std::uint32_t node_atom) noexcept {
-    return pid{0, name_atom, node_atom, 0};
+  // fields of a pid no process has: serial the name's atom index, node the node's
+  // with remote_name_bit set (never set in an atom index: the atom table holds at
+  // most 2^20 atoms).
+  static constexpr std::uint32_t remote_name_bit = 0x80000000u;
+  static constexpr pid remote_name(std::uint32_t name_index, std::uint32_t node_index) noexcept {
+    return pid{0, name_index, node_index | remote_name_bit, 0};
   }
-  constexpr bool is_remote_name() const noexcept { return id == 0 && node != 0; }
+  constexpr bool is_remote_name() const noexcept { return (node & remote_name_bit) != 0; }
+  // The atom index of the node's name (of a remote pid or a remote name).
+  constexpr std::uint32_t node_atom() const noexcept { return node & ~remote_name_bit; }
   explicit constexpr operator bool() const noexcept { return !is_null(); }
 
   friend constexpr bool operator==(const pid&, const pid&) noexcept = default;

@@ -554,11 +554,11 @@ bool distribution::send(const pid& to, signal* s) noexcept {
       beamline::detail::destroy(s);
       return false;
     }
-    if (to.node == self_.index()) return send_to_own_name(to, s);
+    if (to.node_atom() == self_.index()) return send_to_own_name(to, s);
   }
   std::shared_ptr<connection> c;
   try {
-    c = connection_for(atom::from_index(to.node), true);
+    c = connection_for(atom::from_index(to.node_atom()), true);
   } catch (...) {
   }
   if (!c) {

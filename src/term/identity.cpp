@@ -27,7 +27,7 @@ std::string pid::to_string() const {
     std::string s(1, '{');
     s += atom::from_index(serial).to_string();
     s.push_back(',');
-    s += atom::from_index(node).to_string();
+    s += atom::from_index(node_atom()).to_string();
     s.push_back('}');
     return s;
   }
