@@ -20,7 +20,31 @@ using namespace std::chrono_literals;
 namespace gs = bl::gen_server;
 namespace sup = bl::supervisor;
 
-class shutdown : public node_test {};
+#if defined(__SANITIZE_THREAD__)
+#define BEAMLINE_TEST_SIGNALS_ARRIVE 0
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define BEAMLINE_TEST_SIGNALS_ARRIVE 0
+#endif
+#endif
+#ifndef BEAMLINE_TEST_SIGNALS_ARRIVE
+#define BEAMLINE_TEST_SIGNALS_ARRIVE 1
+#endif
+
+// ThreadSanitizer defers a signal's handler to the receiving thread's next
+// intercepted call, and its runtime (LLVM 14) was seen to never run the handler for
+// about one SIGTERM in a thousand sent with kill(), whichever thread took it (the one
+// in run() waiting on a condition variable, or a thread waiting in read() or
+// poll()): the node then waits for good. These tests send themselves signals, so
+// they run in the other builds only.
+class shutdown : public node_test {
+ protected:
+  void SetUp() override {
+    node_test::SetUp();
+    if (!BEAMLINE_TEST_SIGNALS_ARRIVE)
+      GTEST_SKIP() << "ThreadSanitizer build: its runtime can lose a signal sent with kill()";
+  }
+};
 BEAMLINE_SWEEP_WORKERS(shutdown);
 
 // What the children did, in order, from whichever thread they ran on.
