@@ -66,11 +66,16 @@ struct options {
   // A hidden node (--hidden) is connected only to the nodes it talks to and is not
   // in their nodes().
   bool hidden = false;
+  // Transitive connections (OTP's connect_all, on by default; --no-connect-all turns
+  // it off): when a visible node connects, this node connects to the nodes that node
+  // is connected to, and asks it to connect to this node's others, so that visible
+  // nodes form a full mesh. Hidden nodes take no part.
+  bool connect_all = true;
   // The largest message accepted from a peer; a larger one closes the connection.
   std::size_t max_message_size = std::size_t{256} << 20;
 
-  // From --name, --sname, --cookie, --dist-port, --no-epmd, --net-ticktime and
-  // --hidden (other arguments are left for the program); nullopt when neither
+  // From --name, --sname, --cookie, --dist-port, --no-epmd, --net-ticktime, --hidden
+  // and --no-connect-all (other arguments are left for the program); nullopt when neither
   // --name nor --sname is given. Throws std::invalid_argument for a bad value.
   static std::optional<options> from_args(int argc, char** argv);
 };

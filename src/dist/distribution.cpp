@@ -217,7 +217,9 @@ class distribution final : public beamline::detail::signal_transport {
   // writer); false if `c` is down.
   bool enqueue(connection& c, const term& control, const term* payload);
 
-  std::vector<atom> visible_nodes();
+  std::vector<atom> visible_nodes() { return connected_nodes(true, false); }
+  // The nodes with a connection up: the visible ones, the hidden ones, or both.
+  std::vector<atom> connected_nodes(bool visible, bool hidden);
   void watch_nodes(const pid& who, bool on);
   void notify_nodes(atom node, bool up, const term& reason);
 
@@ -411,7 +413,7 @@ bool distribution::enqueue(connection& c, const term& control, const term* paylo
   return true;
 }
 
-std::vector<atom> distribution::visible_nodes() {
+std::vector<atom> distribution::connected_nodes(bool visible, bool hidden) {
   std::vector<std::shared_ptr<connection>> all;
   {
     guard held(lock_);
@@ -420,7 +422,8 @@ std::vector<atom> distribution::visible_nodes() {
   std::vector<atom> out;
   for (const auto& c : all) {
     guard held(c->lock);
-    if (c->state == connection_state::up && !c->hidden_peer) out.push_back(c->peer);
+    if (c->state == connection_state::up && (c->hidden_peer ? hidden : visible))
+      out.push_back(c->peer);
   }
   return out;
 }
@@ -958,6 +961,33 @@ struct reader_guard {
   }
 };
 
+// connect_all: with `peer` newly up, this node connects to the visible nodes `peer` is
+// connected to, and asks `peer` to connect to this node's others (through
+// erlang:nodes/0 and net_kernel:connect_node/1, which Erlang nodes and this node both
+// answer), so that every visible node of the two sides ends up connected to every
+// other. A node that cannot be asked is left as it is.
+process mesh_with(atom peer) {
+  const std::chrono::milliseconds timeout = running()->opts().setup_time;
+  std::vector<atom> theirs;
+  try {
+    const term listed = co_await call(peer, atom("erlang"), atom("nodes"), term::nil(), timeout);
+    if (listed.is_proper_list())
+      for (const term& n : listed.as_list())
+        if (n.is_atom()) theirs.push_back(n.as_atom());
+  } catch (const std::exception&) {
+    co_return;  // gone, or not a node that answers erlang:nodes/0
+  }
+  for (atom n : theirs) running()->connection_for(n, true);
+  for (atom n : running()->visible_nodes()) {
+    if (n == peer || std::find(theirs.begin(), theirs.end(), n) != theirs.end()) continue;
+    try {
+      co_await call(peer, atom("net_kernel"), atom("connect_node"), term::list({n}), timeout);
+    } catch (const std::exception&) {
+      co_return;
+    }
+  }
+}
+
 // The rest of a handshake process's life once its handshake succeeded.
 task<void> run_connection(std::shared_ptr<connection> c, net::tcp_socket& socket,
                           std::uint64_t peer_flags) {
@@ -974,6 +1004,8 @@ task<void> run_connection(std::shared_ptr<connection> c, net::tcp_socket& socket
     c->writer = writer;
   }
   d.notify_nodes(c->peer, true, term());
+  if (d.opts().connect_all && !d.opts().hidden && (peer_flags & wire::flag::published) != 0)
+    spawn(mesh_with, c->peer);
   wire::packet_reader reader(header_form(d.flags(), peer_flags), d.opts().max_message_size);
   // The packets are cut out of large reads here (one system call brings hundreds of
   // small packets), rather than read one by one.
@@ -1376,6 +1408,57 @@ process rex_process() {
 
 // --- start --------------------------------------------------------------------------
 
+// erlang:nodes/0,1 as erlang answers it: [] or [Kind] with Kind visible, hidden,
+// connected, this or a list of them.
+term nodes_builtin(const term& args) {
+  distribution& d = *running();
+  // The one argument, if any: a kind or a list of kinds.
+  std::vector<term> kinds;
+  if (args.is_proper_list() && !args.is_nil()) {
+    const term kind = *args.as_list().begin();
+    if (kind.is_proper_list()) {
+      for (const term& k : kind.as_list()) kinds.push_back(k);
+    } else {
+      kinds.push_back(kind);
+    }
+  } else {
+    kinds.push_back(atom("visible"));
+  }
+  bool visible = false, hidden = false, own = false;
+  for (const term& k : kinds) {
+    if (k == term(atom("visible"))) {
+      visible = true;
+    } else if (k == term(atom("hidden"))) {
+      hidden = true;
+    } else if (k == term(atom("connected"))) {
+      visible = hidden = true;
+    } else if (k == term(atom("this"))) {
+      own = true;
+    } else if (k != term(atom("known"))) {
+      throw error(atoms::badarg, "erlang:nodes: not a kind of node: " + k.to_string());
+    }
+  }
+  std::vector<term> out;
+  if (own) out.push_back(d.self_name());
+  for (atom n : d.connected_nodes(visible, hidden)) out.push_back(n);
+  return term::list(out);
+}
+
+// The functions every node answers over erpc besides the exported ones: what
+// connect_all asks (erlang:nodes/0,1 and net_kernel:connect_node/1, which starts a
+// connection and answers true at once rather than when it is up).
+void export_builtins() {
+  export_function("erlang", "nodes", nodes_builtin);
+  export_function("net_kernel", "connect_node", [](const term& args) -> term {
+    const term& node = args.is_proper_list() && !args.is_nil() ? *args.as_list().begin() : args;
+    if (!node.is_atom()) throw error(atoms::badarg, "net_kernel:connect_node: " + node.to_string());
+    return term(atom(running()->connection_for(node.as_atom(), true) != nullptr ||
+                             node.as_atom() == running()->self_name()
+                         ? "true"
+                         : "false"));
+  });
+}
+
 std::string host_name(bool short_name) {
   char buffer[256] = {};
   if (::gethostname(buffer, sizeof buffer - 1) != 0) return "localhost";
@@ -1471,6 +1554,8 @@ std::optional<options> options::from_args(int argc, char** argv) {
       o.epmd = false;
     } else if (arg == "--hidden") {
       o.hidden = true;
+    } else if (arg == "--no-connect-all") {
+      o.connect_all = false;
     } else if (arg == "--net-ticktime") {
       o.net_ticktime = std::chrono::seconds(number(arg, value(i), 1, 86400));
     }
@@ -1527,6 +1612,7 @@ void start(node& n, const options& given) {
   auto* d = new distribution(n.runtime(), o, full, std::move(cookie), creation);
   the_distribution.store(d, std::memory_order_release);
   n.runtime().set_transport(d);
+  export_builtins();
   d->set_net_kernel(n.spawn(net_kernel_process));
   n.spawn(rex_process);
   n.spawn(acceptor_process, listen_fd);

@@ -3,18 +3,23 @@
 // serve on a real Erlang node).
 //
 //   dist_probe --name NAME --cookie C --peer NODE [--erlang-peer] [--watch]
+//   dist_probe --name NAME --cookie C --mesh NODE,NODE,...
 //
 // Connects to NODE (this node makes the connection: the initiator's handshake),
 // then sends, calls, links and monitors across it; prints "ok <case>" per check and
 // "probe ok" at the end, or "FAIL ..." and exits 1. With --watch: links to and
 // monitors a child of NODE's echo, monitors NODE, prints "watching", and expects
 // noconnection for both and {nodedown, NODE} once NODE is killed ("watch ok").
+// With --mesh: connects to each NODE in turn, none of which is connected to another
+// yet, and expects connect_all to join them all: every NODE's erlang:nodes() comes
+// to list every other NODE and this one ("mesh ok").
 #include <beamline/beamline.hpp>
 #include <beamline/otp/gen_server.hpp>
 
 #include <cstdio>
 #include <cstdlib>
 #include <string>
+#include <vector>
 
 namespace bl = beamline;
 using namespace std::chrono_literals;
@@ -230,6 +235,41 @@ bl::process watch(bl::atom peer) {
   bl::stop_node();
 }
 
+bl::process mesh(std::vector<bl::atom> members) {
+  for (bl::atom n : members)
+    check(("connect " + std::string(n.name())).c_str(), co_await bl::dist::connect_node(n));
+  std::vector<bl::atom> everyone = members;
+  everyone.push_back(bl::dist::node_name());
+  for (bl::atom n : members) {
+    // What n should list: everyone but itself.
+    std::vector<bl::atom> expected;
+    for (bl::atom other : everyone)
+      if (other != n) expected.push_back(other);
+    std::string last;
+    bool joined = false;
+    for (int tries = 0; tries < 100 && !joined; ++tries) {
+      try {
+        const bl::term listed =
+            co_await bl::dist::call(n, bl::atom("erlang"), bl::atom("nodes"), bl::term::nil(), 5s);
+        last = listed.to_string();
+        joined = true;
+        for (bl::atom e : expected) {
+          bool found = false;
+          for (const bl::term& t : listed.as_list()) found = found || t == bl::term(e);
+          joined = joined && found;
+        }
+      } catch (const std::exception& e) {
+        last = e.what();
+      }
+      if (!joined) co_await bl::sleep(100ms);
+    }
+    check(("mesh at " + std::string(n.name())).c_str(), joined, last);
+  }
+  std::printf(failures == 0 ? "mesh ok\n" : "mesh failed\n");
+  std::fflush(stdout);
+  bl::stop_node();
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -237,18 +277,31 @@ int main(int argc, char** argv) {
     bl::node node(bl::node_options::from_args(argc, argv));
     auto dist = bl::dist::options::from_args(argc, argv);
     std::string peer;
+    std::vector<bl::atom> members;
     bool watching = false, erlang_peer = false;
     for (int i = 1; i < argc; ++i) {
       if (std::string(argv[i]) == "--peer" && i + 1 < argc) peer = argv[i + 1];
+      if (std::string(argv[i]) == "--mesh" && i + 1 < argc) {
+        std::string list = argv[i + 1];
+        for (std::size_t at = 0; at <= list.size();) {
+          std::size_t comma = list.find(',', at);
+          if (comma == std::string::npos) comma = list.size();
+          if (comma > at) members.emplace_back(list.substr(at, comma - at));
+          at = comma + 1;
+        }
+      }
       if (std::string(argv[i]) == "--watch") watching = true;
       if (std::string(argv[i]) == "--erlang-peer") erlang_peer = true;
     }
-    if (!dist || peer.empty()) {
-      std::fprintf(stderr, "usage: dist_probe --name NAME --cookie C --peer NODE\n");
+    if (!dist || (peer.empty() && members.empty())) {
+      std::fprintf(stderr,
+                   "usage: dist_probe --name NAME --cookie C (--peer NODE | --mesh NODE,...)\n");
       return 2;
     }
     bl::dist::start(node, *dist);
-    if (watching)
+    if (!members.empty())
+      node.spawn(mesh, std::move(members));
+    else if (watching)
       node.spawn(watch, bl::atom(peer));
     else
       node.spawn(probe, bl::atom(peer), erlang_peer);

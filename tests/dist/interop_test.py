@@ -18,7 +18,9 @@ node), with node names unique to this run:
   6. a node started where no EPMD answers starts beamline-epmd (from its own
      directory) and registers with it; an Erlang node finds it there;
   7. examples/elixir_service from an Erlang node: rpc, calls, a crash and the
-     supervisor's restart.
+     supervisor's restart;
+  8. connect_all: dist_probe connects in turn to two beamline nodes and an Erlang
+     node that know nothing of each other, and all four end up in a full mesh.
 """
 import os
 import socket
@@ -200,6 +202,18 @@ def main():
     print(out, end="")
     if code != 0 or "service ok" not in out:
         fail("examples/elixir_service did not serve an Erlang node as documented")
+
+    # 8. Transitive connections: three beamline nodes and an Erlang one.
+    mesh_a, mesh_b, mesh_e = f"mesha{TAG}", f"meshb{TAG}", f"meshe{TAG}"
+    echo_node(mesh_a)
+    echo_node(mesh_b)
+    mesh_erl = start(["escript", ESCRIPT, "serve"], env=erl_env(mesh_e), stdin=subprocess.PIPE)
+    wait_line(mesh_erl, "serving")
+    code, out = run([PROBE, "--name", f"meshp{TAG}@127.0.0.1", "--cookie", COOKIE, "--mesh",
+                     f"{mesh_a}@127.0.0.1,{mesh_b}@127.0.0.1,{mesh_e}@127.0.0.1"], ENV)
+    print(out, end="")
+    if code != 0 or "mesh ok" not in out:
+        fail("connect_all did not join beamline and Erlang nodes into a full mesh")
 
     cleanup()
     print("interop ok")
