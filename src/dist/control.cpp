@@ -1,6 +1,7 @@
 // control.cpp: decoding and encoding the packets of a connected channel (control.hpp).
 #include "dist/control.hpp"
 
+#include <atomic>
 #include <cstring>
 
 namespace beamline::dist::detail {
@@ -216,36 +217,82 @@ std::optional<packet> packet_reader::read(std::string_view bytes) {
   return decode_terms(done.data, false, done.refs);
 }
 
-void append_packet(std::string& out, bool header_form, const term& control, const term* payload) {
+namespace {
+
+void put_length(std::byte* at, std::size_t length) {
+  at[0] = std::byte(length >> 24);
+  at[1] = std::byte(length >> 16);
+  at[2] = std::byte(length >> 8);
+  at[3] = std::byte(length);
+}
+
+void put_u64(std::string& out, std::uint64_t v) {
+  for (int shift = 56; shift >= 0; shift -= 8) out.push_back(static_cast<char>(v >> shift));
+}
+
+// Fragmented messages are told apart by a sequence id; this node sends a message's
+// fragments one after another, so any id not in use on the connection will do.
+std::atomic<std::uint64_t> next_sequence{1};
+
+// `terms` (the control message and payload after a 131 68 0 header) as fragments of at
+// most `size` bytes: 131 69 Seq N 0 (no cache references) with the first, then 131 70
+// Seq N-1 ... 1.
+void append_fragments(std::string& out, std::string_view terms, std::size_t size) {
+  const std::uint64_t sequence = next_sequence.fetch_add(1, std::memory_order_relaxed);
+  std::uint64_t fragment = (terms.size() + size - 1) / size;
+  for (bool first = true; !terms.empty(); first = false, --fragment) {
+    const std::string_view part = terms.substr(0, size);
+    terms.remove_prefix(part.size());
+    const std::size_t header = 2 + 8 + 8 + (first ? 1 : 0);
+    const std::size_t at = out.size();
+    out.append(4, '\0');
+    put_length(reinterpret_cast<std::byte*>(out.data() + at), header + part.size());
+    out.push_back(static_cast<char>(etf::version_byte));
+    out.push_back(static_cast<char>(first ? fragment_header : fragment_continuation));
+    put_u64(out, sequence);
+    put_u64(out, fragment);
+    if (first) out.push_back('\0');  // no atom cache references
+    out.append(part);
+  }
+}
+
+}  // namespace
+
+void append_packet(std::string& out, packet_format format, const term& control,
+                   const term* payload) {
   // One scratch buffer per thread: encoding allocates nothing once it has grown.
   thread_local etf::buffer scratch;
   scratch.clear();
   etf::encode_options options;
   options.minor_version = 2;  // UTF-8 atoms, as the distribution writes them
-  options.version_byte = !header_form;
-  scratch.extend(header_form ? 7 : 5);  // the length and the packet type, written below
+  options.version_byte = !format.header;
+  const std::size_t header_size = format.header ? 7 : 5;
+  scratch.extend(header_size);  // the length and the packet type, written below
   etf::encode(control, scratch, options);
   if (payload != nullptr) etf::encode(*payload, scratch, options);
   const std::size_t length = scratch.size() - 4;
-  if (length > 0xffffffffu) throw std::length_error("a distribution packet over 4 GiB");
-  auto* header = const_cast<std::byte*>(scratch.data());
-  header[0] = std::byte(length >> 24);
-  header[1] = std::byte(length >> 16);
-  header[2] = std::byte(length >> 8);
-  header[3] = std::byte(length);
-  if (header_form) {
-    header[4] = std::byte(etf::version_byte);
-    header[5] = std::byte(normal_header);
-    header[6] = std::byte(0);  // no atom cache references
+  if (format.header && format.fragment_size > 0 &&
+      scratch.size() - header_size > format.fragment_size) {
+    const std::string_view all = scratch.view();
+    append_fragments(out, all.substr(header_size), format.fragment_size);
   } else {
-    header[4] = std::byte(pass_through);
+    if (length > 0xffffffffu) throw std::length_error("a distribution packet over 4 GiB");
+    auto* header = const_cast<std::byte*>(scratch.data());
+    put_length(header, length);
+    if (format.header) {
+      header[4] = std::byte(etf::version_byte);
+      header[5] = std::byte(normal_header);
+      header[6] = std::byte(0);  // no atom cache references
+    } else {
+      header[4] = std::byte(pass_through);
+    }
+    out.append(scratch.view());
   }
-  out.append(scratch.view());
   // A huge message should not pin its memory in every thread that ever sent one.
   if (scratch.capacity() > (std::size_t{1} << 20)) scratch = etf::buffer();
 }
 
-std::string to_header_form(std::string_view pass_through_packets) {
+std::string to_header_form(std::string_view pass_through_packets, packet_format format) {
   std::string out;
   byte_reader in(pass_through_packets);
   while (in.remaining() > 0) {
@@ -257,7 +304,7 @@ std::string to_header_form(std::string_view pass_through_packets) {
       continue;
     }
     packet p = decode_terms(body.substr(1), true, {});
-    append_packet(out, true, p.control, p.payload ? &*p.payload : nullptr);
+    append_packet(out, format, p.control, p.payload ? &*p.payload : nullptr);
   }
   return out;
 }

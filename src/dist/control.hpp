@@ -14,7 +14,8 @@
 // connection and direction) and refer to earlier ones; the terms after it write
 // ATOM_CACHE_REF i for the header's i-th atom. This node reads the cache and the
 // fragments; it sends headers with no cache references (atoms in full, which OTP
-// accepts) and never fragments.
+// accepts), and a packet over the fragment size as fragments when FRAGMENTS is
+// negotiated.
 // packet_reader::read is total: any bytes give a packet, nothing yet (a fragment),
 // or a packet_error naming the problem; the connection then closes with that line
 // (fuzz/dist_decode_fuzz.cpp).
@@ -117,13 +118,29 @@ packet decode_terms(std::string_view data, bool version_bytes, std::span<const a
 // Whether `operation` is followed by a payload term.
 bool has_payload(int operation) noexcept;
 
-// Appends one packet (its 4-byte length included) to `out`: the header form (131 68,
-// no cache references) or the pass-through form. Throws what etf::encode throws (the
-// packet is then not appended).
-void append_packet(std::string& out, bool header_form, const term& control, const term* payload);
+// How a connection's packets are written, from the negotiated flags.
+struct packet_format {
+  bool header = false;  // 131 68 ... rather than 112 ...
+  // A packet whose terms take more bytes than this goes as fragments (131 69, then
+  // 131 70 ...), each with at most this many; 0: never (FRAGMENTS not negotiated).
+  std::size_t fragment_size = 0;
+};
+
+// OTP's fragment size: 64 KiB.
+inline constexpr std::size_t default_fragment_size = std::size_t{1} << 16;
+
+// Appends one packet (its 4-byte length included; several, for fragments) to `out`:
+// the header form (131 68, no cache references) or the pass-through form. Throws what
+// etf::encode throws (nothing is then appended).
+void append_packet(std::string& out, packet_format format, const term& control,
+                   const term* payload);
+inline void append_packet(std::string& out, bool header_form, const term& control,
+                          const term* payload) {
+  append_packet(out, packet_format{header_form, 0}, control, payload);
+}
 
 // The packets of `pass_through` (in the pass-through form, lengths included) in the
-// header form: for what was queued before the handshake chose the header form.
-std::string to_header_form(std::string_view pass_through);
+// header form `format`: for what was queued before the handshake chose the form.
+std::string to_header_form(std::string_view pass_through, packet_format format = {true, 0});
 
 }  // namespace beamline::dist::detail

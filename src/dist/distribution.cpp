@@ -119,9 +119,10 @@ struct connection {
   beamline::detail::mutex lock;
   connection_state state BL_GUARDED_BY(lock) = connection_state::connecting;
   bool hidden_peer BL_GUARDED_BY(lock) = false;
-  // Packets in the header form (131 68...) rather than pass-through (112...): set
-  // when the handshake negotiated DIST_HDR_ATOM_CACHE or FRAGMENTS.
-  bool header_form BL_GUARDED_BY(lock) = false;
+  // Packets in the header form (131 68...) rather than pass-through (112...), set
+  // when the handshake negotiated DIST_HDR_ATOM_CACHE or FRAGMENTS; fragments when it
+  // negotiated FRAGMENTS.
+  wire::packet_format format BL_GUARDED_BY(lock);
   // Packets for the writer, in send order.
   std::string out BL_GUARDED_BY(lock);
   // The writer waits for a kick (a sender that finds it set sends one and clears it).
@@ -333,11 +334,13 @@ bool distribution::make_up(const std::shared_ptr<connection>& c, std::uint64_t p
     if (c->state != connection_state::connecting || c->attempt != me) return false;
     c->state = connection_state::up;
     c->hidden_peer = (peer_flags & wire::flag::published) == 0;
-    c->header_form = header_form(flags(), peer_flags);
+    c->format.header = header_form(flags(), peer_flags);
+    c->format.fragment_size =
+        (flags() & peer_flags & wire::flag::fragments) != 0 ? wire::default_fragment_size : 0;
     // What was queued while connecting was written in the pass-through form.
-    if (c->header_form && !c->out.empty()) {
+    if (c->format.header && !c->out.empty()) {
       try {
-        c->out = wire::to_header_form(c->out);
+        c->out = wire::to_header_form(c->out, c->format);
       } catch (const std::exception& e) {
         log_line("packets queued for " + name_of(c->peer) + " were dropped: " + e.what());
         c->out.clear();
@@ -403,7 +406,7 @@ bool distribution::enqueue(connection& c, const term& control, const term* paylo
   {
     guard held(c.lock);
     if (c.state == connection_state::down) return false;
-    wire::append_packet(c.out, c.header_form, control, payload);
+    wire::append_packet(c.out, c.format, control, payload);
     if (c.writer_waiting) {
       c.writer_waiting = false;
       kick = c.writer;
@@ -465,11 +468,11 @@ bool encode_signal(distribution& d, connection& c, const pid& to, signal* s, std
       if (to.is_remote_name()) {
         // REG_SEND names its sender: the sending process, or net_kernel for a thread.
         const pid from = beamline::detail::this_thread.process != nullptr ? self() : d.net_kernel();
-        wire::append_packet(packet, c.header_form,
+        wire::append_packet(packet, c.format,
                             term::tuple({op::reg_send, from, atom(""), destination}), &message);
         return true;
       }
-      wire::append_packet(packet, c.header_form, term::tuple({op::send, atom(""), to}), &message);
+      wire::append_packet(packet, c.format, term::tuple({op::send, atom(""), to}), &message);
       return true;
     }
     case signal_kind::exit: {
@@ -477,7 +480,7 @@ bool encode_signal(distribution& d, connection& c, const pid& to, signal* s, std
           std::get<0>(beamline::detail::payload_of<std::tuple<exit_message>>(s));
       const bool link = (s->flags & beamline::detail::signal_flag_link) != 0;
       if (link) c.links.erase(link_pair{m.from, to});
-      wire::append_packet(packet, c.header_form,
+      wire::append_packet(packet, c.format,
                           term::tuple({link ? op::payload_exit : op::payload_exit2, m.from, to}),
                           &m.reason);
       return true;
@@ -490,7 +493,7 @@ bool encode_signal(distribution& d, connection& c, const pid& to, signal* s, std
         from = named->second;
         c.name_monitors.erase(named);
       }
-      wire::append_packet(packet, c.header_form,
+      wire::append_packet(packet, c.format,
                           term::tuple({op::payload_monitor_p_exit, from, to, m.monitor}),
                           &m.reason);
       return true;
@@ -498,33 +501,33 @@ bool encode_signal(distribution& d, connection& c, const pid& to, signal* s, std
     case signal_kind::link: {
       const control_payload& p = beamline::detail::payload_of<control_payload>(s);
       c.links.insert(link_pair{p.from, to});
-      wire::append_packet(packet, c.header_form, term::tuple({op::link, p.from, to}), nullptr);
+      wire::append_packet(packet, c.format, term::tuple({op::link, p.from, to}), nullptr);
       return true;
     }
     case signal_kind::unlink: {
       const control_payload& p = beamline::detail::payload_of<control_payload>(s);
       c.links.erase(link_pair{p.from, to});
-      wire::append_packet(packet, c.header_form,
-                          term::tuple({op::unlink_id, term(p.id), p.from, to}), nullptr);
+      wire::append_packet(packet, c.format, term::tuple({op::unlink_id, term(p.id), p.from, to}),
+                          nullptr);
       return true;
     }
     case signal_kind::unlink_ack: {
       const control_payload& p = beamline::detail::payload_of<control_payload>(s);
-      wire::append_packet(packet, c.header_form,
+      wire::append_packet(packet, c.format,
                           term::tuple({op::unlink_id_ack, term(p.id), p.from, to}), nullptr);
       return true;
     }
     case signal_kind::monitor: {
       const control_payload& p = beamline::detail::payload_of<control_payload>(s);
       c.monitors.emplace(p.monitor, link_pair{p.from, to});
-      wire::append_packet(packet, c.header_form,
+      wire::append_packet(packet, c.format,
                           term::tuple({op::monitor_p, p.from, destination, p.monitor}), nullptr);
       return true;
     }
     case signal_kind::demonitor: {
       const control_payload& p = beamline::detail::payload_of<control_payload>(s);
       c.monitors.erase(p.monitor);
-      wire::append_packet(packet, c.header_form,
+      wire::append_packet(packet, c.format,
                           term::tuple({op::demonitor_p, p.from, destination, p.monitor}), nullptr);
       return true;
     }

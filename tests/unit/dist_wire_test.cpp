@@ -184,6 +184,53 @@ TEST(dist_wire, fragments_are_put_together_in_order_and_checked) {
                wire::packet_error);
 }
 
+TEST(dist_wire, a_message_over_the_fragment_size_is_sent_as_fragments_that_read_back) {
+  const term message = term::binary(std::string(2500, 'q'));
+  const term control = term::tuple({2, atom(""), atom("x")});
+  std::string whole;
+  wire::append_packet(whole, true, control, &message);
+  std::string split;
+  wire::append_packet(split, wire::packet_format{true, 1000}, control, &message);
+  // The terms (after 131 68 0) in three fragments: 1000 + 1000 + the rest.
+  const std::string terms = whole.substr(7);
+  ASSERT_GT(terms.size(), 2000u);
+  ASSERT_LE(terms.size(), 3000u);
+  std::vector<std::string> packets;
+  for (std::size_t at = 0; at < split.size();) {
+    const auto* b = reinterpret_cast<const unsigned char*>(split.data() + at);
+    const std::size_t length =
+        std::size_t{b[0]} << 24 | std::size_t{b[1]} << 16 | std::size_t{b[2]} << 8 | b[3];
+    packets.push_back(split.substr(at + 4, length));
+    at += 4 + length;
+  }
+  ASSERT_EQ(packets.size(), 3u);
+  auto u64_at = [](const std::string& p, std::size_t at) {
+    std::uint64_t v = 0;
+    for (std::size_t i = 0; i < 8; ++i) v = v << 8 | static_cast<unsigned char>(p[at + i]);
+    return v;
+  };
+  EXPECT_EQ(std::uint8_t(packets[0][1]), 69);
+  EXPECT_EQ(std::uint8_t(packets[1][1]), 70);
+  EXPECT_EQ(std::uint8_t(packets[2][1]), 70);
+  EXPECT_EQ(u64_at(packets[0], 10), 3u);  // fragment ids count down to 1
+  EXPECT_EQ(u64_at(packets[2], 10), 1u);
+  EXPECT_EQ(u64_at(packets[0], 2), u64_at(packets[2], 2));  // one sequence
+  EXPECT_EQ(packets[0].substr(19) + packets[1].substr(18) + packets[2].substr(18), terms);
+  wire::packet_reader reader(true);
+  EXPECT_FALSE(reader.read(packets[0]));
+  EXPECT_FALSE(reader.read(packets[1]));
+  std::optional<wire::packet> p = reader.read(packets[2]);
+  ASSERT_TRUE(p);
+  EXPECT_EQ(p->control, control);
+  EXPECT_EQ(*p->payload, message);
+  // A small one is one packet, as without fragments.
+  std::string small;
+  wire::append_packet(small, wire::packet_format{true, 1000}, control, &control);
+  std::string plain;
+  wire::append_packet(plain, true, control, &control);
+  EXPECT_EQ(small, plain);
+}
+
 TEST(dist_wire, bad_packets_are_errors_that_say_what_is_wrong) {
   auto error_of = [](std::string_view bytes) -> std::string {
     try {
