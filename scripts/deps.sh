@@ -10,6 +10,7 @@ packages=(
   libclang-rt-14-dev
   llvm-14  # llvm-symbolizer-14: file:line in sanitizer reports (the runtimes look for it)
   erlang-base  # a real Erlang for the term-format and distribution interop tests
+  iproute2  # ip netns and veth pairs: the distribution partition test
   python3
   "$@"
 )

@@ -1,0 +1,150 @@
+#!/usr/bin/env python3
+"""A real network partition between two nodes: ticks, not a closed socket, tell.
+
+  partition_test.py ECHO_NODE DIST_PROBE ERL_PEER_ESCRIPT
+
+Two network namespaces joined by a veth pair (10.213.N.1 and 10.213.N.2), each with
+its own EPMD. echo_node runs in the first; in the second, dist_probe links to and
+monitors a child of echo_node and monitors its node, and an Erlang node does the same
+(erl_peer.escript watch). Then the link goes down (`ip link set ... down`): no FIN,
+no RST, the packets just stop, as when a cable is cut. With net_ticktime 4 on every
+node, both watchers must see noconnection on their link and monitor and
+{nodedown, Node} after the ticks stop (not at once, and within the tick timeout
+plus slack), and echo_node must log the loss of both connections. After the link
+comes back, a new dist_probe from the second namespace reaches echo_node again.
+
+Needs root and iproute2; prints a reason and exits 77 (skipped) without them.
+"""
+import os
+import shutil
+import subprocess
+import sys
+import time
+
+ECHO_NODE, PROBE, ESCRIPT = sys.argv[1:4]
+TAG = os.getpid()
+NET = 10 + TAG % 200
+NS_A, NS_B = f"bl{TAG}a", f"bl{TAG}b"
+VETH_A, VETH_B = f"bl{TAG}a"[-15:], f"bl{TAG}b"[-15:]
+ADDR_A, ADDR_B = f"10.213.{NET}.1", f"10.213.{NET}.2"
+EPMD_PORT = "4369"
+TICKTIME = 4
+COOKIE = "partition_secret"
+procs = []
+
+
+def sh(*args):
+    subprocess.run(args, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+
+
+def in_ns(ns, args, env=None, stdin=subprocess.DEVNULL):
+    full_env = dict(os.environ, ERL_EPMD_PORT=EPMD_PORT, **(env or {}))
+    p = subprocess.Popen(["ip", "netns", "exec", ns] + args, env=full_env, stdin=stdin,
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                         encoding="utf-8", errors="replace")
+    procs.append(p)
+    return p
+
+
+def cleanup():
+    for p in procs:
+        if p.poll() is None:
+            p.kill()
+        try:
+            p.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            pass
+    for ns in (NS_A, NS_B):
+        subprocess.run(["ip", "netns", "delete", ns], stdout=subprocess.DEVNULL,
+                       stderr=subprocess.DEVNULL)
+
+
+def fail(message):
+    print("FAIL:", message, flush=True)
+    cleanup()
+    sys.exit(1)
+
+
+def wait_line(p, text, timeout=30):
+    deadline = time.time() + timeout
+    lines = []
+    while time.time() < deadline:
+        line = p.stdout.readline()
+        if not line:
+            fail(f"{p.args} ended before printing {text!r}: {lines} {p.stderr.read()}")
+        lines.append(line.rstrip())
+        if text in line:
+            return lines
+    fail(f"{p.args} did not print {text!r} in {timeout} s")
+
+
+def main():
+    if os.geteuid() != 0 or shutil.which("ip") is None:
+        print("skipped: needs root and iproute2 (ip) for network namespaces")
+        sys.exit(77)
+    try:
+        sh("ip", "netns", "add", NS_A)
+        sh("ip", "netns", "add", NS_B)
+        sh("ip", "link", "add", VETH_A, "type", "veth", "peer", "name", VETH_B)
+        sh("ip", "link", "set", VETH_A, "netns", NS_A)
+        sh("ip", "link", "set", VETH_B, "netns", NS_B)
+        for ns, veth, addr in ((NS_A, VETH_A, ADDR_A), (NS_B, VETH_B, ADDR_B)):
+            sh("ip", "-n", ns, "addr", "add", f"{addr}/24", "dev", veth)
+            sh("ip", "-n", ns, "link", "set", veth, "up")
+            sh("ip", "-n", ns, "link", "set", "lo", "up")
+    except subprocess.CalledProcessError as e:
+        print(f"skipped: cannot make network namespaces here: {e.stderr.decode().strip()}")
+        cleanup()
+        sys.exit(77)
+
+    for ns in (NS_A, NS_B):
+        in_ns(ns, ["epmd", "-port", EPMD_PORT])
+    time.sleep(0.5)
+
+    ticks = ["--net-ticktime", str(TICKTIME)]
+    a = f"a{TAG}@{ADDR_A}"
+    echo = in_ns(NS_A, [ECHO_NODE, "--name", a, "--cookie", COOKIE] + ticks)
+    wait_line(echo, "is up")
+
+    probe = in_ns(NS_B, [PROBE, "--name", f"b{TAG}@{ADDR_B}", "--cookie", COOKIE, "--peer", a,
+                         "--watch"] + ticks)
+    wait_line(probe, "watching")
+    erl_flags = f"-name e{TAG}@{ADDR_B} -setcookie {COOKIE} -kernel net_ticktime {TICKTIME}"
+    erl = in_ns(NS_B, ["escript", ESCRIPT, "watch", a], env={"ERL_FLAGS": erl_flags})
+    wait_line(erl, "watching")
+
+    cut = time.time()
+    sh("ip", "-n", NS_A, "link", "set", VETH_A, "down")
+    print(f"link {VETH_A} down: partitioned")
+    for who, p in (("dist_probe", probe), ("the Erlang node", erl)):
+        lines = wait_line(p, "watch ok", timeout=TICKTIME * 3 + 10)
+        took = time.time() - cut
+        print("\n".join(lines))
+        # A tick timeout, not a closed socket: not at once, and about net_ticktime.
+        if took < 1 or took > TICKTIME * 2 + 4:
+            fail(f"{who} saw the partition after {took:.1f} s; net_ticktime is {TICKTIME} s")
+        print(f"ok {who} saw the partition after {took:.1f} s (net_ticktime {TICKTIME} s)")
+
+    sh("ip", "-n", NS_A, "link", "set", VETH_A, "up")
+    print(f"link {VETH_A} up: healed")
+    time.sleep(TICKTIME)  # echo_node's side has given the old connections up by now
+    probe2 = in_ns(NS_B, [PROBE, "--name", f"c{TAG}@{ADDR_B}", "--cookie", COOKIE, "--peer", a]
+                   + ticks)
+    lines = wait_line(probe2, "probe ok", timeout=60)
+    print(f"ok after the heal a new node reaches {a} ({len(lines)} checks)")
+
+    echo.kill()
+    echo.wait()
+    log = echo.stderr.read()
+    for peer in (f"b{TAG}@{ADDR_B}", f"e{TAG}@{ADDR_B}"):
+        if f"connection to {peer} closed" not in log:
+            fail(f"echo_node did not log losing {peer}: {log!r}")
+    print("ok echo_node logged losing both peers")
+    cleanup()
+    print("partition ok")
+
+
+try:
+    main()
+finally:
+    cleanup()
