@@ -118,7 +118,7 @@ struct connection {
   const atom peer;
   beamline::detail::mutex lock;
   connection_state state BL_GUARDED_BY(lock) = connection_state::connecting;
-  bool hidden_peer BL_GUARDED_BY(lock) = false;
+  bool hidden_peer BL_GUARDED_BY(lock) = false;  // a hidden connection: either side is
   // Packets in the header form (131 68...) rather than pass-through (112...), set
   // when the handshake negotiated DIST_HDR_ATOM_CACHE or FRAGMENTS; fragments when it
   // negotiated FRAGMENTS.
@@ -333,7 +333,8 @@ bool distribution::make_up(const std::shared_ptr<connection>& c, std::uint64_t p
     guard held(c->lock);
     if (c->state != connection_state::connecting || c->attempt != me) return false;
     c->state = connection_state::up;
-    c->hidden_peer = (peer_flags & wire::flag::published) == 0;
+    // A connection is hidden when either side is (Erlang's nodes(hidden)).
+    c->hidden_peer = (peer_flags & wire::flag::published) == 0 || options_.hidden;
     c->format.header = header_form(flags(), peer_flags);
     c->format.fragment_size =
         (flags() & peer_flags & wire::flag::fragments) != 0 ? wire::default_fragment_size : 0;

@@ -4,6 +4,7 @@
 //
 //   dist_probe --name NAME --cookie C --peer NODE [--erlang-peer] [--watch]
 //   dist_probe --name NAME --cookie C --mesh NODE,NODE,...
+//   dist_probe --name NAME --cookie C --hidden --hidden-at NODE
 //
 // Connects to NODE (this node makes the connection: the initiator's handshake),
 // then sends, calls, links and monitors across it; prints "ok <case>" per check and
@@ -12,7 +13,9 @@
 // noconnection for both and {nodedown, NODE} once NODE is killed ("watch ok").
 // With --mesh: connects to each NODE in turn, none of which is connected to another
 // yet, and expects connect_all to join them all: every NODE's erlang:nodes() comes
-// to list every other NODE and this one ("mesh ok").
+// to list every other NODE and this one ("mesh ok"). With --hidden-at (and --hidden):
+// connects to NODE and expects to be in NODE's nodes(hidden) and not in its nodes(),
+// NODE not in this node's nodes() either, and no mesh ("hidden ok").
 #include <beamline/beamline.hpp>
 #include <beamline/otp/gen_server.hpp>
 
@@ -235,6 +238,44 @@ bl::process watch(bl::atom peer) {
   bl::stop_node();
 }
 
+bl::process hidden_at(bl::atom peer) {
+  check("connect_node", co_await bl::dist::connect_node(peer));
+  const bl::term me(bl::dist::node_name());
+  auto listed = [&](bl::term kinds) -> bl::task<bool> {
+    const bl::term arguments = kinds.is_nil() ? bl::term::nil() : bl::term::list({kinds});
+    const bl::term nodes =
+        co_await bl::dist::call(peer, bl::atom("erlang"), bl::atom("nodes"), arguments, 5s);
+    for (const bl::term& n : nodes.as_list())
+      if (n == me) co_return true;
+    co_return false;
+  };
+  check("not in the peer's nodes()", !co_await listed(bl::term::nil()));
+  check("in the peer's nodes(hidden)", co_await listed(bl::atom("hidden")));
+  const auto mine = bl::dist::nodes();
+  check("the peer not in nodes() here", std::find(mine.begin(), mine.end(), peer) == mine.end());
+  // A mesh would connect this node to the peer's other nodes: ask them, through the
+  // peer (erpc:call from there), whether they have a connection to this one.
+  co_await bl::sleep(500ms);
+  const bl::term others =
+      co_await bl::dist::call(peer, bl::atom("erlang"), bl::atom("nodes"), bl::term::nil(), 5s);
+  int asked = 0;
+  bool meshed = false;
+  for (const bl::term& other : others.as_list()) {
+    const bl::term connected =
+        co_await bl::dist::call(peer, bl::atom("erpc"), bl::atom("call"),
+                                bl::term::list({other, bl::atom("erlang"), bl::atom("nodes"),
+                                                bl::term::list({bl::atom("connected")})}),
+                                5s);
+    ++asked;
+    for (const bl::term& n : connected.as_list()) meshed = meshed || n == me;
+  }
+  check("no mesh from a hidden node", asked > 0 && !meshed,
+        "asked " + std::to_string(asked) + " nodes");
+  std::printf(failures == 0 ? "hidden ok\n" : "hidden failed\n");
+  std::fflush(stdout);
+  bl::stop_node();
+}
+
 bl::process mesh(std::vector<bl::atom> members) {
   for (bl::atom n : members)
     check(("connect " + std::string(n.name())).c_str(), co_await bl::dist::connect_node(n));
@@ -278,6 +319,7 @@ int main(int argc, char** argv) {
     auto dist = bl::dist::options::from_args(argc, argv);
     std::string peer;
     std::vector<bl::atom> members;
+    std::string hidden_peer;
     bool watching = false, erlang_peer = false;
     for (int i = 1; i < argc; ++i) {
       if (std::string(argv[i]) == "--peer" && i + 1 < argc) peer = argv[i + 1];
@@ -291,15 +333,18 @@ int main(int argc, char** argv) {
         }
       }
       if (std::string(argv[i]) == "--watch") watching = true;
+      if (std::string(argv[i]) == "--hidden-at" && i + 1 < argc) hidden_peer = argv[i + 1];
       if (std::string(argv[i]) == "--erlang-peer") erlang_peer = true;
     }
-    if (!dist || (peer.empty() && members.empty())) {
+    if (!dist || (peer.empty() && members.empty() && hidden_peer.empty())) {
       std::fprintf(stderr,
                    "usage: dist_probe --name NAME --cookie C (--peer NODE | --mesh NODE,...)\n");
       return 2;
     }
     bl::dist::start(node, *dist);
-    if (!members.empty())
+    if (!hidden_peer.empty())
+      node.spawn(hidden_at, bl::atom(hidden_peer));
+    else if (!members.empty())
       node.spawn(mesh, std::move(members));
     else if (watching)
       node.spawn(watch, bl::atom(peer));

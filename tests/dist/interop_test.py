@@ -20,7 +20,9 @@ node), with node names unique to this run:
   7. examples/elixir_service from an Erlang node: rpc, calls, a crash and the
      supervisor's restart;
   8. connect_all: dist_probe connects in turn to two beamline nodes and an Erlang
-     node that know nothing of each other, and all four end up in a full mesh.
+     node that know nothing of each other, and all four end up in a full mesh; a
+     hidden dist_probe is in the Erlang node's nodes(hidden) only, and no mesh
+     follows it.
 """
 import os
 import socket
@@ -214,6 +216,11 @@ def main():
     print(out, end="")
     if code != 0 or "mesh ok" not in out:
         fail("connect_all did not join beamline and Erlang nodes into a full mesh")
+    code, out = run([PROBE, "--name", f"hid{TAG}@127.0.0.1", "--cookie", COOKIE, "--hidden",
+                     "--hidden-at", f"{mesh_e}@127.0.0.1"], ENV)
+    print(out, end="")
+    if code != 0 or "hidden ok" not in out:
+        fail("a hidden beamline node was not hidden from an Erlang node")
 
     cleanup()
     print("interop ok")
