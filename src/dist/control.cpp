@@ -1,6 +1,9 @@
 // control.cpp: decoding and encoding the packets of a connected channel (control.hpp).
 #include "dist/control.hpp"
 
+#include "term/term_order.hpp"
+
+#include <algorithm>
 #include <atomic>
 #include <cstring>
 
@@ -13,6 +16,8 @@ constexpr std::uint8_t normal_header = 68;
 constexpr std::uint8_t fragment_header = 69;
 constexpr std::uint8_t fragment_continuation = 70;
 constexpr std::size_t atom_cache_size = 2048;  // 8 segments of 256
+// The most atoms one header lists (the encoder looks them up linearly).
+constexpr std::size_t max_cached_atoms = 16;
 
 // The arity each operation's tuple must have (0: unknown operation).
 std::size_t control_arity(int operation) noexcept {
@@ -234,26 +239,99 @@ void put_u64(std::string& out, std::uint64_t v) {
 // fragments one after another, so any id not in use on the connection will do.
 std::atomic<std::uint64_t> next_sequence{1};
 
-// `terms` (the control message and payload after a 131 68 0 header) as fragments of at
-// most `size` bytes: 131 69 Seq N 0 (no cache references) with the first, then 131 70
-// Seq N-1 ... 1.
-void append_fragments(std::string& out, std::string_view terms, std::size_t size) {
+// `terms` (the control message and payload after the header `header`, which starts
+// with its count of cache references) as fragments of at most `size` bytes: 131 69
+// Seq N header with the first, then 131 70 Seq N-1 ... 1.
+void append_fragments(std::string& out, std::string_view header, std::string_view terms,
+                      std::size_t size) {
   const std::uint64_t sequence = next_sequence.fetch_add(1, std::memory_order_relaxed);
   std::uint64_t fragment = (terms.size() + size - 1) / size;
   for (bool first = true; !terms.empty(); first = false, --fragment) {
     const std::string_view part = terms.substr(0, size);
     terms.remove_prefix(part.size());
-    const std::size_t header = 2 + 8 + 8 + (first ? 1 : 0);
+    const std::size_t head = 2 + 8 + 8 + (first ? header.size() : 0);
     const std::size_t at = out.size();
     out.append(4, '\0');
-    put_length(reinterpret_cast<std::byte*>(out.data() + at), header + part.size());
+    put_length(reinterpret_cast<std::byte*>(out.data() + at), head + part.size());
     out.push_back(static_cast<char>(etf::version_byte));
     out.push_back(static_cast<char>(first ? fragment_header : fragment_continuation));
     put_u64(out, sequence);
     put_u64(out, fragment);
-    if (first) out.push_back('\0');  // no atom cache references
+    if (first) out.append(header);
     out.append(part);
   }
+}
+
+// The atoms worth a cache reference in `t`: atoms, and the node names of pids,
+// references and ports, in tuples down to `depth` levels and the first elements of
+// lists; at most `limit` in all.
+void collect_atoms(const term& t, int depth, std::vector<atom>& atoms, std::size_t limit) {
+  if (atoms.size() >= limit) return;
+  auto add = [&](atom a) {
+    if (std::find(atoms.begin(), atoms.end(), a) == atoms.end()) atoms.push_back(a);
+  };
+  auto node_of = [](std::uint32_t node) {
+    return node == 0 ? beamline::detail::local_node_identity_now().name : atom::from_index(node);
+  };
+  if (t.is_atom()) {
+    add(t.as_atom());
+  } else if (t.is_pid()) {
+    add(node_of(t.as_pid().node));
+  } else if (t.is_ref()) {
+    add(node_of(t.as_ref().node));
+  } else if (depth > 0 && t.is_tuple()) {
+    for (const term& e : t.elements()) collect_atoms(e, depth - 1, atoms, limit);
+  } else if (depth > 0 && t.is_list()) {
+    int n = 0;
+    for (const term& e : t.as_list()) {
+      if (++n > 4) break;
+      collect_atoms(e, depth - 1, atoms, limit);
+    }
+  }
+}
+
+// The distribution header after 131 68 (or 131 69 Seq Frag) for `atoms`, whose
+// entries in `cache` it defines or refers to; `atoms` keeps those it lists (one per
+// slot). The cache is updated by the caller once the packet is sure to be sent.
+std::string atom_cache_header(std::vector<atom>& atoms, const send_atom_cache& cache,
+                              std::vector<bool>& fresh) {
+  std::vector<atom> listed;
+  std::vector<std::size_t> slots;
+  for (atom a : atoms) {
+    const std::size_t slot = send_atom_cache::slot_of(a);
+    if (std::find(slots.begin(), slots.end(), slot) != slots.end()) continue;  // taken here
+    listed.push_back(a);
+    slots.push_back(slot);
+  }
+  atoms = std::move(listed);
+  fresh.assign(atoms.size(), false);
+  std::string header;
+  header.push_back(static_cast<char>(atoms.size()));
+  if (atoms.empty()) return header;
+  bool long_atoms = false;
+  for (std::size_t i = 0; i < atoms.size(); ++i) {
+    fresh[i] = cache.at(slots[i]) != atoms[i].index() + 1;
+    long_atoms = long_atoms || (fresh[i] && atoms[i].name().size() > 255);
+  }
+  // A half byte per reference (new entry bit, segment), then one for the flags.
+  std::string flags(atoms.size() / 2 + 1, '\0');
+  auto set_nibble = [&](std::size_t i, unsigned value) {
+    flags[i / 2] = static_cast<char>(static_cast<unsigned char>(flags[i / 2]) |
+                                     (i % 2 == 0 ? value : value << 4));
+  };
+  for (std::size_t i = 0; i < atoms.size(); ++i)
+    set_nibble(i, (fresh[i] ? 8u : 0u) | static_cast<unsigned>(slots[i] >> 8));
+  set_nibble(atoms.size(), long_atoms ? 1u : 0u);
+  header += flags;
+  for (std::size_t i = 0; i < atoms.size(); ++i) {
+    header.push_back(static_cast<char>(slots[i] & 0xff));
+    if (!fresh[i]) continue;
+    const std::string_view text = atoms[i].name();
+    if (long_atoms) header.push_back(static_cast<char>(text.size() >> 8));
+    header.push_back(static_cast<char>(text.size() & 0xff));
+    header.append(text);
+  }
+  return header;
 }
 
 }  // namespace
@@ -266,27 +344,45 @@ void append_packet(std::string& out, packet_format format, const term& control,
   etf::encode_options options;
   options.minor_version = 2;  // UTF-8 atoms, as the distribution writes them
   options.version_byte = !format.header;
-  const std::size_t header_size = format.header ? 7 : 5;
-  scratch.extend(header_size);  // the length and the packet type, written below
-  etf::encode(control, scratch, options);
-  if (payload != nullptr) etf::encode(*payload, scratch, options);
-  const std::size_t length = scratch.size() - 4;
-  if (format.header && format.fragment_size > 0 &&
-      scratch.size() - header_size > format.fragment_size) {
-    const std::string_view all = scratch.view();
-    append_fragments(out, all.substr(header_size), format.fragment_size);
-  } else {
+  if (!format.header) {
+    scratch.extend(5);  // the length and 112, written below
+    etf::encode(control, scratch, options);
+    if (payload != nullptr) etf::encode(*payload, scratch, options);
+    const std::size_t length = scratch.size() - 4;
     if (length > 0xffffffffu) throw std::length_error("a distribution packet over 4 GiB");
     auto* header = const_cast<std::byte*>(scratch.data());
     put_length(header, length);
-    if (format.header) {
-      header[4] = std::byte(etf::version_byte);
-      header[5] = std::byte(normal_header);
-      header[6] = std::byte(0);  // no atom cache references
-    } else {
-      header[4] = std::byte(pass_through);
-    }
+    header[4] = std::byte(pass_through);
     out.append(scratch.view());
+  } else {
+    std::vector<atom> atoms;
+    std::vector<bool> fresh;
+    std::string header(1, '\0');  // no cache references
+    if (format.cache != nullptr) {
+      collect_atoms(control, 2, atoms, max_cached_atoms);
+      if (payload != nullptr) collect_atoms(*payload, 2, atoms, max_cached_atoms);
+      header = atom_cache_header(atoms, *format.cache, fresh);
+      options.atom_cache_refs = atoms;
+    }
+    etf::encode(control, scratch, options);
+    if (payload != nullptr) etf::encode(*payload, scratch, options);
+    const std::string_view terms = scratch.view();
+    if (format.fragment_size > 0 && terms.size() > format.fragment_size) {
+      append_fragments(out, header, terms, format.fragment_size);
+    } else {
+      const std::size_t length = 2 + header.size() + terms.size();
+      if (length > 0xffffffffu) throw std::length_error("a distribution packet over 4 GiB");
+      const std::size_t at = out.size();
+      out.append(4, '\0');
+      put_length(reinterpret_cast<std::byte*>(out.data() + at), length);
+      out.push_back(static_cast<char>(etf::version_byte));
+      out.push_back(static_cast<char>(normal_header));
+      out.append(header);
+      out.append(terms);
+    }
+    // The packet is written: the peer will know these entries from now on.
+    for (std::size_t i = 0; i < atoms.size(); ++i)
+      if (fresh[i]) format.cache->set(send_atom_cache::slot_of(atoms[i]), atoms[i]);
   }
   // A huge message should not pin its memory in every thread that ever sent one.
   if (scratch.capacity() > (std::size_t{1} << 20)) scratch = etf::buffer();

@@ -13,9 +13,9 @@
 // The atom cache: a header may define entries (segment * 256 + index, 2048 per
 // connection and direction) and refer to earlier ones; the terms after it write
 // ATOM_CACHE_REF i for the header's i-th atom. This node reads the cache and the
-// fragments; it sends headers with no cache references (atoms in full, which OTP
-// accepts), and a packet over the fragment size as fragments when FRAGMENTS is
-// negotiated.
+// fragments both ways: its headers list up to 16 atoms of each packet (send_atom_cache)
+// when DIST_HDR_ATOM_CACHE is negotiated, and a packet over the fragment size goes as
+// fragments when FRAGMENTS is.
 // packet_reader::read is total: any bytes give a packet, nothing yet (a fragment),
 // or a packet_error naming the problem; the connection then closes with that line
 // (fuzz/dist_decode_fuzz.cpp).
@@ -118,19 +118,40 @@ packet decode_terms(std::string_view data, bool version_bytes, std::span<const a
 // Whether `operation` is followed by a payload term.
 bool has_payload(int operation) noexcept;
 
+// The atom cache of what this node sends on one connection; the peer rebuilds the
+// same from the headers. An atom has one slot (its index modulo 2048): a header
+// defines it there the first time, and later headers refer to it. Guarded by its
+// connection's lock, like the order of the packets it shapes.
+class send_atom_cache {
+ public:
+  send_atom_cache() : slots_(2048, 0) {}
+  // The slot's atom index + 1, or 0.
+  std::uint32_t at(std::size_t slot) const noexcept { return slots_[slot]; }
+  void set(std::size_t slot, atom a) noexcept { slots_[slot] = a.index() + 1; }
+  static std::size_t slot_of(atom a) noexcept { return a.index() % 2048; }
+
+ private:
+  std::vector<std::uint32_t> slots_;
+};
+
 // How a connection's packets are written, from the negotiated flags.
 struct packet_format {
   bool header = false;  // 131 68 ... rather than 112 ...
   // A packet whose terms take more bytes than this goes as fragments (131 69, then
   // 131 70 ...), each with at most this many; 0: never (FRAGMENTS not negotiated).
   std::size_t fragment_size = 0;
+  // With DIST_HDR_ATOM_CACHE: the connection's cache. The header then lists the
+  // atoms of the control message and of the payload's outer layers (the node names
+  // in pids above all), and the terms refer to them.
+  send_atom_cache* cache = nullptr;
 };
 
 // OTP's fragment size: 64 KiB.
 inline constexpr std::size_t default_fragment_size = std::size_t{1} << 16;
 
 // Appends one packet (its 4-byte length included; several, for fragments) to `out`:
-// the header form (131 68, no cache references) or the pass-through form. Throws what
+// the header form (131 68, with references to format.cache) or the pass-through form,
+// and fragments when format.fragment_size says so. Throws what
 // etf::encode throws (nothing is then appended).
 void append_packet(std::string& out, packet_format format, const term& control,
                    const term* payload);

@@ -73,8 +73,8 @@ namespace op = beamline::dist::detail::op;
 using guard = beamline::detail::lock_guard<beamline::detail::mutex>;
 
 // The flags this node offers: everything OTP 25 to 27 make mandatory, what gen_server
-// calls and monitors need, the distribution header (whose atom cache and fragments
-// this node reads; it sends headers without cache references and no fragments), and
+// calls and monitors need, the distribution header (its atom cache and fragments,
+// both ways), and
 // spawn requests (answered for exported functions: export_function), and nothing
 // that needs machinery this node lacks (no aliases yet).
 constexpr std::uint64_t offered_flags =
@@ -123,6 +123,7 @@ struct connection {
   // when the handshake negotiated DIST_HDR_ATOM_CACHE or FRAGMENTS; fragments when it
   // negotiated FRAGMENTS.
   wire::packet_format format BL_GUARDED_BY(lock);
+  wire::send_atom_cache atom_cache BL_GUARDED_BY(lock);  // format.cache, when negotiated
   // Packets for the writer, in send order.
   std::string out BL_GUARDED_BY(lock);
   // The writer waits for a kick (a sender that finds it set sends one and clears it).
@@ -338,6 +339,8 @@ bool distribution::make_up(const std::shared_ptr<connection>& c, std::uint64_t p
     c->format.header = header_form(flags(), peer_flags);
     c->format.fragment_size =
         (flags() & peer_flags & wire::flag::fragments) != 0 ? wire::default_fragment_size : 0;
+    c->format.cache =
+        (flags() & peer_flags & wire::flag::dist_hdr_atom_cache) != 0 ? &c->atom_cache : nullptr;
     // What was queued while connecting was written in the pass-through form.
     if (c->format.header && !c->out.empty()) {
       try {

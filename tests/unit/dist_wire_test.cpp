@@ -231,6 +231,65 @@ TEST(dist_wire, a_message_over_the_fragment_size_is_sent_as_fragments_that_read_
   EXPECT_EQ(small, plain);
 }
 
+TEST(dist_wire, sent_headers_define_atom_cache_entries_once_and_then_refer_to_them) {
+  wire::send_atom_cache cache;
+  const wire::packet_format format{true, 0, &cache};
+  const beamline::pid remote{42, 0, atom("peer@127.0.0.1").index(), 7};
+  const term control = term::tuple({22, remote, atom("registered_name")});
+  const term message = term::tuple({atom("hello"), remote, term::list({atom("x"), 1})});
+  std::string first, second;
+  wire::append_packet(first, format, control, &message);
+  wire::append_packet(second, format, control, &message);
+  // The first defines every atom (new-entry bits set); the second only refers, so it
+  // is shorter, and both read back the same.
+  auto header_count = [](const std::string& packet) { return std::uint8_t(packet[6]); };
+  ASSERT_EQ(std::uint8_t(first[5]), 68);
+  EXPECT_GE(header_count(first), 4);  // the node name, registered_name, hello, x
+  EXPECT_EQ(header_count(first), header_count(second));
+  for (std::size_t i = 0; i < header_count(first); ++i) {
+    const unsigned nibble_first = (std::uint8_t(first[7 + i / 2]) >> (i % 2 * 4)) & 0xf;
+    const unsigned nibble_second = (std::uint8_t(second[7 + i / 2]) >> (i % 2 * 4)) & 0xf;
+    EXPECT_NE(nibble_first & 8, 0u) << i;
+    EXPECT_EQ(nibble_second & 8, 0u) << i;
+  }
+  EXPECT_LT(second.size() + 20, first.size());
+  wire::packet_reader reader(true);
+  for (const std::string* packet : {&first, &second}) {
+    std::optional<wire::packet> p = reader.read(std::string_view(*packet).substr(4));
+    ASSERT_TRUE(p);
+    EXPECT_EQ(p->control, control);
+    EXPECT_EQ(*p->payload, message);
+  }
+  // An atom that takes another's slot replaces it, and the reader follows.
+  atom other("x");
+  for (int i = 0;
+       wire::send_atom_cache::slot_of(other) != wire::send_atom_cache::slot_of(atom("hello")); ++i)
+    other = atom("slot_taker_" + std::to_string(i));
+  const term displaced = term::tuple({other, atom("hello")});
+  std::string third, fourth;
+  wire::append_packet(third, format, control, &displaced);
+  wire::append_packet(fourth, format, control, &message);
+  for (const std::string* packet : {&third, &fourth}) {
+    std::optional<wire::packet> p = reader.read(std::string_view(*packet).substr(4));
+    ASSERT_TRUE(p);
+    EXPECT_EQ(*p->payload, packet == &third ? displaced : message);
+  }
+  // A fragmented message carries the header in its first fragment.
+  const term big = term::tuple({atom("hello"), term::binary(std::string(5000, 'b'))});
+  std::string split;
+  wire::append_packet(split, wire::packet_format{true, 1000, &cache}, control, &big);
+  std::optional<wire::packet> whole;
+  for (std::size_t at = 0; at < split.size();) {
+    const auto* b = reinterpret_cast<const unsigned char*>(split.data() + at);
+    const std::size_t length =
+        std::size_t{b[0]} << 24 | std::size_t{b[1]} << 16 | std::size_t{b[2]} << 8 | b[3];
+    whole = reader.read(std::string_view(split).substr(at + 4, length));
+    at += 4 + length;
+  }
+  ASSERT_TRUE(whole);
+  EXPECT_EQ(*whole->payload, big);
+}
+
 TEST(dist_wire, bad_packets_are_errors_that_say_what_is_wrong) {
   auto error_of = [](std::string_view bytes) -> std::string {
     try {
