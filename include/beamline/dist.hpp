@@ -73,9 +73,18 @@ struct options {
   bool connect_all = true;
   // The largest message accepted from a peer; a larger one closes the connection.
   std::size_t max_message_size = std::size_t{256} << 20;
+  // A connection's send buffer limit (OTP's +zdbbl, 1 MiB by default; --dist-buffer
+  // BYTES, 0 for none): a process whose message finds more than this queued for the
+  // peer waits until the writer has taken it, so that a peer that reads slowly, or
+  // not at all, slows its senders instead of growing memory. Its worker goes on with
+  // other processes meanwhile (a spare thread takes it, as for a preemption).
+  // Signals sent by the runtime itself (exits, DOWNs) and sends from threads outside
+  // processes never wait.
+  std::size_t send_buffer_limit = std::size_t{1} << 20;
 
-  // From --name, --sname, --cookie, --dist-port, --no-epmd, --net-ticktime, --hidden
-  // and --no-connect-all (other arguments are left for the program); nullopt when neither
+  // From --name, --sname, --cookie, --dist-port, --no-epmd, --net-ticktime, --hidden,
+  // --no-connect-all and --dist-buffer (other arguments are left for the program); nullopt when
+  // neither
   // --name nor --sname is given. Throws std::invalid_argument for a bad value.
   static std::optional<options> from_args(int argc, char** argv);
 };

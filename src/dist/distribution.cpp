@@ -131,6 +131,7 @@ void distribution::take_down(const std::shared_ptr<connection>& c, const std::st
     watchers.swap(c->node_watchers);
     c->name_monitors.clear();
     std::string().swap(c->out);
+    c->drained.notify_all();  // senders waiting for the queue to drain
     if (c->socket_fd >= 0) ::shutdown(c->socket_fd, SHUT_RDWR);  // wakes the reader
     c->socket_fd = -1;
     reader = c->reader;
@@ -163,7 +164,8 @@ void kick_writer(node_runtime& runtime, const pid& writer) {
                   beamline::detail::make_signal<std::tuple<writer_kick>>(signal_kind::message));
 }
 
-bool distribution::enqueue(connection& c, const term& control, const term* payload) {
+bool distribution::enqueue(connection& c, const term& control, const term* payload,
+                           bool* over_limit) {
   pid kick;
   {
     guard held(c.lock);
@@ -173,6 +175,8 @@ bool distribution::enqueue(connection& c, const term& control, const term* paylo
       c.writer_waiting = false;
       kick = c.writer;
     }
+    if (over_limit != nullptr)
+      *over_limit = options_.send_buffer_limit != 0 && c.out.size() > options_.send_buffer_limit;
   }
   kick_writer(runtime_, kick);
   return true;
@@ -313,6 +317,23 @@ bool distribution::send_to_own_name(const pid& to, signal* s) noexcept {
   return answered;
 }
 
+// Back-pressure (options::send_buffer_limit): a process's own send that left more
+// than the limit queued waits here, on its thread, once its worker has gone to a
+// spare, until the writer takes the queue or the connection goes down.
+void distribution::wait_to_drain(connection& c) noexcept {
+  {
+    guard held(c.lock);
+    if (c.out.size() <= options_.send_buffer_limit || c.state == connection_state::down) return;
+  }
+  if (beamline::detail::this_thread.process == nullptr || !runtime_.scheduler().hand_off_to_block())
+    return;
+  beamline::detail::unique_lock held(c.lock);
+  ++c.draining_senders;
+  while (c.out.size() > options_.send_buffer_limit && c.state != connection_state::down)
+    c.drained.wait_for(held, std::chrono::milliseconds(100));
+  --c.draining_senders;
+}
+
 bool distribution::send(const pid& to, signal* s) noexcept {
   if (to.is_remote_name()) {
     // {Name, Node} takes messages, monitors and demonitors; links and exit signals
@@ -334,7 +355,7 @@ bool distribution::send(const pid& to, signal* s) noexcept {
     return false;
   }
   std::string packet;
-  bool queued = false;
+  bool queued = false, over_limit = false;
   pid kick;
   try {
     guard held(c->lock);
@@ -346,6 +367,7 @@ bool distribution::send(const pid& to, signal* s) noexcept {
           c->writer_waiting = false;
           kick = c->writer;
         }
+        over_limit = options_.send_buffer_limit != 0 && c->out.size() > options_.send_buffer_limit;
       }
     }
   } catch (const std::exception& e) {
@@ -353,6 +375,7 @@ bool distribution::send(const pid& to, signal* s) noexcept {
   }
   beamline::detail::destroy(s);
   kick_writer(runtime_, kick);
+  if (over_limit) wait_to_drain(*c);
   return queued;
 }
 
@@ -583,6 +606,7 @@ process writer_process(std::shared_ptr<connection>& c, int& fd) {
       batch.swap(c->out);
       c->out.clear();
       if (batch.empty()) c->writer_waiting = true;
+      if (c->draining_senders > 0) c->drained.notify_all();
     }
     if (batch.empty()) {
       bool quiet = false;
@@ -1040,6 +1064,8 @@ std::optional<options> options::from_args(int argc, char** argv) {
       o.hidden = true;
     } else if (arg == "--no-connect-all") {
       o.connect_all = false;
+    } else if (arg == "--dist-buffer") {
+      o.send_buffer_limit = static_cast<std::size_t>(number(arg, value(i), 0, 1L << 40));
     } else if (arg == "--net-ticktime") {
       o.net_ticktime = std::chrono::seconds(number(arg, value(i), 1, 86400));
     }
@@ -1151,7 +1177,10 @@ void send(atom name, atom node, term message) {
   std::shared_ptr<connection> c = d->connection_for(node, true);
   if (!c) return;
   const pid from = beamline::detail::this_thread.process != nullptr ? self() : d->net_kernel();
-  d->enqueue(*c, term::tuple({op::reg_send, from, atom(""), name}), &message);
+  bool over_limit = false;
+  if (d->enqueue(*c, term::tuple({op::reg_send, from, atom(""), name}), &message, &over_limit) &&
+      over_limit)
+    d->wait_to_drain(*c);
 }
 
 void monitor_nodes(bool on) {

@@ -115,6 +115,10 @@ struct connection {
   std::string out BL_GUARDED_BY(lock);
   // The writer waits for a kick (a sender that finds it set sends one and clears it).
   bool writer_waiting BL_GUARDED_BY(lock) = false;
+  // Senders waiting for `out` to shrink below the send buffer limit (on their own
+  // threads: distribution::wait_to_drain), woken by the writer when it takes `out`.
+  int draining_senders BL_GUARDED_BY(lock) = 0;
+  beamline::detail::condition_variable drained;
   pid writer BL_GUARDED_BY(lock);
   pid reader BL_GUARDED_BY(lock);
   int socket_fd BL_GUARDED_BY(lock) = -1;  // the reader's, to shut down on loss
@@ -170,6 +174,7 @@ class distribution final : public beamline::detail::signal_transport {
         creation_(creation) {}
 
   bool send(const pid& to, signal* s) noexcept override;
+  void wait_to_drain(connection& c) noexcept;
   bool send_to_own_name(const pid& to, signal* s) noexcept;
 
   atom self_name() const noexcept { return self_; }
@@ -204,7 +209,9 @@ class distribution final : public beamline::detail::signal_transport {
 
   // Queues the packet of `control` and `payload` for `c`'s peer (kicking the
   // writer); false if `c` is down.
-  bool enqueue(connection& c, const term& control, const term* payload);
+  // `over_limit`, if given, says whether the queue has passed the send buffer limit
+  // (the caller may then wait_to_drain).
+  bool enqueue(connection& c, const term& control, const term* payload, bool* over_limit = nullptr);
 
   std::vector<atom> visible_nodes() { return connected_nodes(true, false); }
   // The nodes with a connection up: the visible ones, the hidden ones, or both.

@@ -113,6 +113,21 @@ bool scheduler::hand_off_this_worker() noexcept {
   return true;
 }
 
+bool scheduler::hand_off_to_block() noexcept {
+  if (this_thread.critical_depth.load(std::memory_order_relaxed) != 0) return false;
+  auto* w = static_cast<worker*>(this_thread.worker);
+  if (w == nullptr) return true;  // a process's thread that owns no worker any more
+  if (&w->owner_ != this) return false;
+  // In a section of its own, as complete_deferred_handoff: a preemption signal that
+  // comes meanwhile only sets handoff_pending, which the section's end settles.
+  beamline::detail::critical_section handing_off;
+  // As if the monitor had found this run overdue, which hand_off_this_worker checks.
+  w->request_excused_ns_.store(w->excused_ns_.load(std::memory_order_relaxed),
+                               std::memory_order_relaxed);
+  w->request_runs_.store(w->runs_.load(std::memory_order_relaxed), std::memory_order_release);
+  return hand_off_this_worker();
+}
+
 void scheduler::retire_preempted(schedulable* task, run_outcome outcome) noexcept {
   if (outcome == run_outcome::yield) push_global(task);
   memory_pool_flush_thread_cache();

@@ -210,6 +210,13 @@ class scheduler {
   // Preemption entry points, on the thread to preempt (signal handler, or the end
   // of a critical section that deferred it). Async-signal-safe.
   bool hand_off_this_worker() noexcept;
+  // For a process's own code about to block its thread (a send that waits for a
+  // distribution connection to drain): this thread gives its worker to a spare, as a
+  // preemption does, and keeps the process; the worker goes on with the others. True
+  // when the thread may block: it has just given its worker away, or had none left
+  // (an earlier hand-off or preemption). False in runtime code (a critical section)
+  // or when no spare is free: the caller must not block then.
+  bool hand_off_to_block() noexcept;
   void note_deferred_preemption() noexcept { deferred_.fetch_add(1, std::memory_order_relaxed); }
 
  private:

@@ -5,6 +5,7 @@
 //   dist_probe --name NAME --cookie C --peer NODE [--erlang-peer] [--watch]
 //   dist_probe --name NAME --cookie C --mesh NODE,NODE,...
 //   dist_probe --name NAME --cookie C --hidden --hidden-at NODE
+//   dist_probe --name NAME --cookie C --flood NODE [--schedulers 1]
 //
 // Connects to NODE (this node makes the connection: the initiator's handshake),
 // then sends, calls, links and monitors across it; prints "ok <case>" per check and
@@ -15,10 +16,18 @@
 // yet, and expects connect_all to join them all: every NODE's erlang:nodes() comes
 // to list every other NODE and this one ("mesh ok"). With --hidden-at (and --hidden):
 // connects to NODE and expects to be in NODE's nodes(hidden) and not in its nodes(),
-// NODE not in this node's nodes() either, and no mesh ("hidden ok").
+// NODE not in this node's nodes() either, and no mesh ("hidden ok"). With --flood:
+// connects to NODE, prints "connected", waits a second (the test stops NODE with
+// SIGSTOP meanwhile), then one process sends 3,000 messages of 64 KiB to a name NODE
+// does not have while another watches: the sender must come to a stop well short of
+// the end with this node's memory grown by far less than what it sent, printing
+// "blocked" (the test then resumes NODE), and then finish ("flood ok").
 #include <beamline/beamline.hpp>
 #include <beamline/otp/gen_server.hpp>
 
+#include <unistd.h>
+
+#include <atomic>
 #include <cstdio>
 #include <cstdlib>
 #include <string>
@@ -276,6 +285,59 @@ bl::process hidden_at(bl::atom peer) {
   bl::stop_node();
 }
 
+long resident_kib() {
+  std::FILE* f = std::fopen("/proc/self/statm", "r");
+  long pages = 0, resident = 0;
+  if (f != nullptr) {
+    if (std::fscanf(f, "%ld %ld", &pages, &resident) != 2) resident = 0;
+    std::fclose(f);
+  }
+  return resident * (::sysconf(_SC_PAGESIZE) / 1024);
+}
+
+std::atomic<long> flood_sent{0};
+constexpr long flood_messages = 3000;
+
+bl::process flood_sender(bl::atom peer) {
+  const bl::term payload = bl::term::binary(std::string(64 * 1024, 'f'));
+  for (long i = 0; i < flood_messages; ++i) {
+    bl::dist::send(bl::atom("nobody_here"), peer, bl::term::tuple({i, payload}));
+    flood_sent.store(i + 1);
+  }
+  co_return;
+}
+
+bl::process flood(bl::atom peer) {
+  check("connect_node", co_await bl::dist::connect_node(peer));
+  std::printf("connected\n");
+  std::fflush(stdout);
+  co_await bl::sleep(1s);
+  const long before = resident_kib();
+  bl::spawn(flood_sender, peer);
+  // Blocked: no progress for a second.
+  long last = -1, still = 0;
+  for (int i = 0; i < 600 && still < 10; ++i) {
+    co_await bl::sleep(100ms);
+    const long now = flood_sent.load();
+    still = now == last ? still + 1 : 0;
+    last = now;
+  }
+  const long grown_kib = resident_kib() - before;
+  check("the sender waits for the connection", last < flood_messages,
+        std::to_string(last) + " of " + std::to_string(flood_messages) + " sent");
+  // 3,000 x 64 KiB would be 190 MB queued; the limit keeps it to a few.
+  check("memory stays bounded", grown_kib < 48 * 1024,
+        "grew by " + std::to_string(grown_kib / 1024) + " MB after " + std::to_string(last) +
+            " messages");
+  std::printf("blocked after %ld messages, memory +%ld MB\n", last, grown_kib / 1024);
+  std::fflush(stdout);
+  for (int i = 0; i < 600 && flood_sent.load() < flood_messages; ++i) co_await bl::sleep(100ms);
+  check("every message went once the peer read again", flood_sent.load() == flood_messages);
+  std::printf(failures == 0 ? "flood ok\n" : "flood failed\n");
+  std::fflush(stdout);
+  bl::stop_node();
+}
+
 bl::process mesh(std::vector<bl::atom> members) {
   for (bl::atom n : members)
     check(("connect " + std::string(n.name())).c_str(), co_await bl::dist::connect_node(n));
@@ -319,7 +381,7 @@ int main(int argc, char** argv) {
     auto dist = bl::dist::options::from_args(argc, argv);
     std::string peer;
     std::vector<bl::atom> members;
-    std::string hidden_peer;
+    std::string hidden_peer, flood_peer;
     bool watching = false, erlang_peer = false;
     for (int i = 1; i < argc; ++i) {
       if (std::string(argv[i]) == "--peer" && i + 1 < argc) peer = argv[i + 1];
@@ -334,15 +396,18 @@ int main(int argc, char** argv) {
       }
       if (std::string(argv[i]) == "--watch") watching = true;
       if (std::string(argv[i]) == "--hidden-at" && i + 1 < argc) hidden_peer = argv[i + 1];
+      if (std::string(argv[i]) == "--flood" && i + 1 < argc) flood_peer = argv[i + 1];
       if (std::string(argv[i]) == "--erlang-peer") erlang_peer = true;
     }
-    if (!dist || (peer.empty() && members.empty() && hidden_peer.empty())) {
+    if (!dist || (peer.empty() && members.empty() && hidden_peer.empty() && flood_peer.empty())) {
       std::fprintf(stderr,
                    "usage: dist_probe --name NAME --cookie C (--peer NODE | --mesh NODE,...)\n");
       return 2;
     }
     bl::dist::start(node, *dist);
-    if (!hidden_peer.empty())
+    if (!flood_peer.empty())
+      node.spawn(flood, bl::atom(flood_peer));
+    else if (!hidden_peer.empty())
       node.spawn(hidden_at, bl::atom(hidden_peer));
     else if (!members.empty())
       node.spawn(mesh, std::move(members));

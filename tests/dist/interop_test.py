@@ -22,7 +22,10 @@ node), with node names unique to this run:
   8. connect_all: dist_probe connects in turn to two beamline nodes and an Erlang
      node that know nothing of each other, and all four end up in a full mesh; a
      hidden dist_probe is in the Erlang node's nodes(hidden) only, and no mesh
-     follows it.
+     follows it;
+  9. back-pressure: dist_probe (one scheduler) floods a beamline node stopped with
+     SIGSTOP; its sender must stop short with memory bounded while its other
+     process runs on, and finish once the node is resumed.
 """
 import os
 import socket
@@ -221,6 +224,20 @@ def main():
     print(out, end="")
     if code != 0 or "hidden ok" not in out:
         fail("a hidden beamline node was not hidden from an Erlang node")
+
+    # 9. A peer that stops reading: the sender waits, memory stays bounded.
+    import signal as signals
+    sluggish = echo_node(f"slow{TAG}")
+    flooder = start([PROBE, "--name", f"flood{TAG}@127.0.0.1", "--cookie", COOKIE,
+                     "--schedulers", "1", "--flood", f"slow{TAG}@127.0.0.1"])
+    wait_line(flooder, "connected")
+    sluggish.send_signal(signals.SIGSTOP)
+    try:
+        lines = wait_line(flooder, "blocked after", timeout=120)
+    finally:
+        sluggish.send_signal(signals.SIGCONT)
+    lines += wait_line(flooder, "flood ok", timeout=120)
+    print("\n".join(lines))
 
     cleanup()
     print("interop ok")
