@@ -290,39 +290,43 @@ void collect_atoms(const term& t, int depth, std::vector<atom>& atoms, std::size
   }
 }
 
-// The distribution header after 131 68 (or 131 69 Seq Frag) for `atoms`, whose
-// entries in `cache` it defines or refers to; `atoms` keeps those it lists (one per
-// slot). The cache is updated by the caller once the packet is sure to be sent.
-std::string atom_cache_header(std::vector<atom>& atoms, const send_atom_cache& cache,
-                              std::vector<bool>& fresh) {
-  std::vector<atom> listed;
-  std::vector<std::size_t> slots;
+// Writes into `header` the distribution header after 131 68 (or 131 69 Seq Frag) for
+// `atoms`, whose entries in `cache` it defines or refers to; `atoms` keeps those it
+// lists (one per slot), `fresh` says which it defines. The cache is updated by the
+// caller once the packet is sure to be sent.
+void atom_cache_header(std::vector<atom>& atoms, const send_atom_cache& cache,
+                       std::vector<bool>& fresh, std::string& header) {
+  // Per thread and reused: a send allocates nothing here once they have grown.
+  thread_local std::vector<atom> listed;
+  thread_local std::vector<std::size_t> slots;
+  listed.clear();
+  slots.clear();
   for (atom a : atoms) {
     const std::size_t slot = send_atom_cache::slot_of(a);
     if (std::find(slots.begin(), slots.end(), slot) != slots.end()) continue;  // taken here
     listed.push_back(a);
     slots.push_back(slot);
   }
-  atoms = std::move(listed);
+  atoms.swap(listed);
   fresh.assign(atoms.size(), false);
-  std::string header;
+  header.clear();
   header.push_back(static_cast<char>(atoms.size()));
-  if (atoms.empty()) return header;
+  if (atoms.empty()) return;
   bool long_atoms = false;
   for (std::size_t i = 0; i < atoms.size(); ++i) {
     fresh[i] = cache.at(slots[i]) != atoms[i].index() + 1;
     long_atoms = long_atoms || (fresh[i] && atoms[i].name().size() > 255);
   }
   // A half byte per reference (new entry bit, segment), then one for the flags.
-  std::string flags(atoms.size() / 2 + 1, '\0');
+  const std::size_t flags_at = header.size();
+  header.append(atoms.size() / 2 + 1, '\0');
   auto set_nibble = [&](std::size_t i, unsigned value) {
-    flags[i / 2] = static_cast<char>(static_cast<unsigned char>(flags[i / 2]) |
-                                     (i % 2 == 0 ? value : value << 4));
+    char& byte = header[flags_at + i / 2];
+    byte = static_cast<char>(static_cast<unsigned char>(byte) | (i % 2 == 0 ? value : value << 4));
   };
   for (std::size_t i = 0; i < atoms.size(); ++i)
     set_nibble(i, (fresh[i] ? 8u : 0u) | static_cast<unsigned>(slots[i] >> 8));
   set_nibble(atoms.size(), long_atoms ? 1u : 0u);
-  header += flags;
   for (std::size_t i = 0; i < atoms.size(); ++i) {
     header.push_back(static_cast<char>(slots[i] & 0xff));
     if (!fresh[i]) continue;
@@ -331,7 +335,6 @@ std::string atom_cache_header(std::vector<atom>& atoms, const send_atom_cache& c
     header.push_back(static_cast<char>(text.size() & 0xff));
     header.append(text);
   }
-  return header;
 }
 
 }  // namespace
@@ -355,13 +358,15 @@ void append_packet(std::string& out, packet_format format, const term& control,
     header[4] = std::byte(pass_through);
     out.append(scratch.view());
   } else {
-    std::vector<atom> atoms;
-    std::vector<bool> fresh;
-    std::string header(1, '\0');  // no cache references
+    thread_local std::vector<atom> atoms;
+    thread_local std::vector<bool> fresh;
+    thread_local std::string header;
+    atoms.clear();
+    header.assign(1, '\0');  // no cache references
     if (format.cache != nullptr) {
       collect_atoms(control, 2, atoms, max_cached_atoms);
       if (payload != nullptr) collect_atoms(*payload, 2, atoms, max_cached_atoms);
-      header = atom_cache_header(atoms, *format.cache, fresh);
+      atom_cache_header(atoms, *format.cache, fresh, header);
       options.atom_cache_refs = atoms;
     }
     etf::encode(control, scratch, options);
