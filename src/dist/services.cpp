@@ -137,8 +137,11 @@ process mesh_with(atom peer) {
   for (atom n : theirs) running()->connection_for(n, true);
   for (atom n : running()->visible_nodes()) {
     if (n == peer || std::find(theirs.begin(), theirs.end(), n) != theirs.end()) continue;
+    // The argument list is built before the co_await: g++ 12 cannot compile an
+    // initializer-list temporary inside one ("array used as initializer").
+    const term arguments = term::list({n});
     try {
-      co_await call(peer, atom("net_kernel"), atom("connect_node"), term::list({n}), timeout);
+      co_await call(peer, atom("net_kernel"), atom("connect_node"), arguments, timeout);
     } catch (const std::exception&) {
       co_return;
     }
