@@ -134,6 +134,17 @@ pid_t start_program(const std::vector<std::string>& args) {
   return failed != 0 ? -1 : child;
 }
 
+// SIGTERM, and SIGKILL if the program has not ended 10 s later.
+void stop_program(pid_t child) {
+  ::kill(child, SIGTERM);
+  for (int waited_ms = 0; waited_ms < 10'000; waited_ms += 10) {
+    if (::waitpid(child, nullptr, WNOHANG) == child) return;
+    ::usleep(10'000);
+  }
+  ::kill(child, SIGKILL);
+  ::waitpid(child, nullptr, 0);
+}
+
 struct demo_nodes {
   std::string cookie;
   std::string queue_node;
@@ -324,10 +335,7 @@ int main(int argc, char** argv) {
     // are told to stop (SIGTERM: an orderly shutdown).
     if (demo)
       for (pid_t p : {demo->w1_pid, demo->w2_pid})
-        if (p > 0) {
-          ::kill(p, SIGTERM);
-          ::waitpid(p, nullptr, 0);
-        }
+        if (p > 0) stop_program(p);
     return status == 0 && cluster_ok ? 0 : 1;
   } catch (const std::exception& e) {
     std::fprintf(stderr, "cluster: %s\n", e.what());
