@@ -184,8 +184,10 @@ std::uint32_t atom_table::insert_locked(std::string_view name, std::uint32_t tag
     // Release: a reader that loads the segment pointer sees its initialized slots.
     segments_[position.segment].store(slots, std::memory_order_release);
   }
-  slots[position.offset].store(store_name_locked(name), std::memory_order_release);
+  const atom_entry* stored = store_name_locked(name);
 
+  // What can throw comes before anything is published: a bigger hash index holds the
+  // same atoms as the old one, so it may be published at once.
   hash_index* index = index_.load(std::memory_order_relaxed);
   if ((index->used + 1) * 2 > index->capacity) {
     hash_index* bigger = allocate_index(index->capacity * 2);
@@ -200,8 +202,13 @@ std::uint32_t atom_table::insert_locked(std::string_view name, std::uint32_t tag
     index_.store(bigger, std::memory_order_release);
     index = bigger;
   }
-  insert_into(index, tag, atom_index);
+  // The entry, then the count, then the hash index: a thread that finds the name in the
+  // index (acquire, in lookup) also sees the count that makes from_index accept it.
+  // With the count last, intern() on another thread could return an index that
+  // from_index() then refused ("no atom has index", seen under ThreadSanitizer).
+  slots[position.offset].store(stored, std::memory_order_release);
   count_.store(atom_index + 1, std::memory_order_release);
+  insert_into(index, tag, atom_index);
   return atom_index;
 }
 

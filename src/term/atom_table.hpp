@@ -12,8 +12,9 @@
 //   falls back to the locked path, which always sees the current one.
 //
 // Protocol: only intern() writes, under mutex_. It stores the new entry (release),
-// then its hash slot (release), then the new count (release); a reader that finds
-// the index by any of these acquires therefore sees the entry. Built-in atoms have
+// then the new count (release), then its hash slot (release); a reader that finds
+// the index by any of these acquires therefore sees the entry, and one that finds it
+// in the hash index also sees a count that covers it (from_index accepts it). Built-in atoms have
 // no entry (their names are compile-time constants in atom.hpp) but are in the hash
 // index, inserted when the index is first built.
 //
