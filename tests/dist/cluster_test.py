@@ -8,20 +8,15 @@ Runs on a private EPMD port: the first node finds no EPMD there and starts
 beamline-epmd, which this test stops at the end.
 """
 import os
-import socket
 import subprocess
 import sys
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import harness  # noqa: E402
+
 CLUSTER, DAEMON = sys.argv[1:3]
 
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-port = free_port()
+port = harness.free_port()
 env = dict(os.environ, ERL_EPMD_PORT=str(port))
 try:
     r = subprocess.run([CLUSTER, "--jobs", "240"], env=env, stdout=subprocess.PIPE,

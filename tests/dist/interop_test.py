@@ -33,19 +33,16 @@ import subprocess
 import sys
 import time
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import harness  # noqa: E402
+
 ECHO_NODE, PROBE, ESCRIPT = sys.argv[1:4]
 TAG = str(os.getpid())
 COOKIE = "interop_secret"
 procs = []
 
 
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-EPMD_PORT = free_port()
+EPMD_PORT = harness.free_port()
 ENV = dict(os.environ, ERL_EPMD_PORT=str(EPMD_PORT))
 
 
@@ -74,17 +71,7 @@ def start(args, env=ENV, stdin=subprocess.DEVNULL):
 
 
 def wait_line(p, text, timeout=30):
-    """Reads p's stdout until a line containing text; returns the lines read."""
-    deadline = time.time() + timeout
-    lines = []
-    while time.time() < deadline:
-        line = p.stdout.readline()
-        if not line:
-            fail(f"{p.args[0]} ended before printing {text!r}: {lines} {p.stderr.read()}")
-        lines.append(line.rstrip())
-        if text in line:
-            return lines
-    fail(f"{p.args[0]} did not print {text!r} in {timeout} s")
+    return harness.wait_line(p, text, fail, timeout)
 
 
 def erl_env(name, cookie=COOKIE):
@@ -175,7 +162,7 @@ def main():
     print("\n".join(lines))
 
     # 6. No EPMD on the port: echo_node starts beamline-epmd as a daemon.
-    lone_port = free_port()
+    lone_port = harness.free_port()
     lone_env = dict(os.environ, ERL_EPMD_PORT=str(lone_port))
     daemon = os.path.join(os.path.dirname(ECHO_NODE), "beamline-epmd")
     lone = start([ECHO_NODE, "--name", f"lone{TAG}@127.0.0.1", "--cookie", COOKIE], env=lone_env)

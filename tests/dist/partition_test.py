@@ -21,6 +21,9 @@ import subprocess
 import sys
 import time
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import harness  # noqa: E402
+
 ECHO_NODE, PROBE, ESCRIPT = sys.argv[1:4]
 TAG = os.getpid()
 NET = 10 + TAG % 200
@@ -66,16 +69,7 @@ def fail(message):
 
 
 def wait_line(p, text, timeout=30):
-    deadline = time.time() + timeout
-    lines = []
-    while time.time() < deadline:
-        line = p.stdout.readline()
-        if not line:
-            fail(f"{p.args} ended before printing {text!r}: {lines} {p.stderr.read()}")
-        lines.append(line.rstrip())
-        if text in line:
-            return lines
-    fail(f"{p.args} did not print {text!r} in {timeout} s")
+    return harness.wait_line(p, text, fail, timeout)
 
 
 def main():

@@ -1,0 +1,26 @@
+"""What the distribution tests' scripts share: a free port, and reading a program's
+output up to a line."""
+import socket
+import time
+
+
+def free_port():
+    """A TCP port on 127.0.0.1 that nothing listens on now."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_line(p, text, fail, timeout=30):
+    """Reads p's stdout until a line containing text; returns the lines read. Calls
+    fail(message) if p ends first or the line does not come within timeout seconds."""
+    deadline = time.time() + timeout
+    lines = []
+    while time.time() < deadline:
+        line = p.stdout.readline()
+        if not line:
+            fail(f"{p.args} ended before printing {text!r}: {lines} {p.stderr.read()}")
+        lines.append(line.rstrip())
+        if text in line:
+            return lines
+    fail(f"{p.args} did not print {text!r} in {timeout} s")
