@@ -4,6 +4,7 @@
 //     namespace bl = beamline;
 #pragma once
 
+#include "beamline/alias.hpp"
 #include "beamline/atom.hpp"
 #include "beamline/blocking.hpp"
 #include "beamline/chan.hpp"

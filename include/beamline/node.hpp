@@ -126,11 +126,16 @@ class node {
     return spawned;
   }
 
-  // Sends from outside any process.
+  // Sends from outside any process (to a pid, or to a process alias).
   template <class... Ts>
   void send(const pid& to, Ts&&... values) {
     entered_api guard(*runtime_);
     beamline::send(to, std::forward<Ts>(values)...);
+  }
+  template <class... Ts>
+  void send(const ref& alias, Ts&&... values) {
+    entered_api guard(*runtime_);
+    beamline::send(alias, std::forward<Ts>(values)...);
   }
 
   // Runs until every process has ended or stop() is called; returns 0.

@@ -282,9 +282,10 @@ class receive_awaiter : public wait_base {
 template <class T>
 using clause_t = std::remove_cvref_t<T>;
 
-// The receive-mark key of a local reference (its counter); 0 for any other.
+// The receive-mark key of a local reference (its counter; an alias's too: its first
+// three words are a fresh reference's); 0 for any other.
 inline std::uint64_t mark_key(const ref& r) noexcept {
-  if (r.node != 0 || r.length != 3) return 0;
+  if (r.node != 0 || (r.length != 3 && r.length != 5)) return 0;
   return std::uint64_t{r.words[0]} | (std::uint64_t{r.words[1]} << 18) |
          (std::uint64_t{r.words[2] & 0x3fff} << 50);
 }

@@ -2,6 +2,7 @@
 //
 //     bl::send(pid, values...);     // never blocks; order kept per sender and receiver
 //     bl::send(name, values...);    // to a registered name (error badarg if none)
+//     bl::send(alias, values...);   // to a process alias (alias.hpp)
 //
 // The values are moved or copied into the receiver's mailbox: messages are values.
 // Raw pointers, references, views (std::string_view, std::span) and non-const
@@ -10,7 +11,8 @@
 // (Members of your own types are not checked: keep them values too.)
 //
 // A message to a process that has ended, or never existed, is dropped silently,
-// as on BEAM. A message to a pid of another node goes through distribution
+// as on BEAM; so is one to an alias that is not active when it arrives, or to a
+// reference that is no alias. A message to a pid of another node goes through distribution
 // (dist.hpp), which must be started; it must then be a term or convert to one.
 #pragma once
 
@@ -24,6 +26,7 @@
 #include "beamline/detail/signal.hpp"
 #include "beamline/detail/thread_state.hpp"
 #include "beamline/pid.hpp"
+#include "beamline/ref.hpp"
 
 namespace beamline {
 
@@ -67,6 +70,8 @@ inline node_runtime& sending_node(const char* operation) {
 }
 // Delivers s (a message addressed to `to`) and takes ownership of it.
 void send_signal(node_runtime& node, const pid& to, signal* s) noexcept;
+// Delivers s (a message) to the process alias `to`, and takes ownership of it.
+void send_alias_signal(node_runtime& node, const ref& to, signal* s) noexcept;
 pid whereis_or_badarg(node_runtime& node, atom name);
 
 template <class... Ts>
@@ -83,6 +88,12 @@ template <class... Ts>
 void send(const pid& to, Ts&&... values) {
   detail::node_runtime& node = detail::sending_node("send");
   detail::send_signal(node, to, detail::make_message(std::forward<Ts>(values)...));
+}
+
+template <class... Ts>
+void send(const ref& alias, Ts&&... values) {
+  detail::node_runtime& node = detail::sending_node("send");
+  detail::send_alias_signal(node, alias, detail::make_message(std::forward<Ts>(values)...));
 }
 
 template <class... Ts>

@@ -1,6 +1,8 @@
-// link_api.cpp: links.hpp, the requester's half of the protocol in relations.cpp.
+// link_api.cpp: links.hpp and alias.hpp, the requester's half of the protocol in
+// relations.cpp.
 #include "beamline/links.hpp"
 
+#include "beamline/alias.hpp"
 #include "beamline/messages.hpp"
 #include "beamline/process.hpp"
 #include "core/relations.hpp"
@@ -18,6 +20,30 @@ void unlink(const pid& target) {
 ref monitor(const pid& target) {
   return detail::request_monitor(detail::current_process("monitor"), target);
 }
+
+ref monitor(const pid& target, monitor_alias alias) {
+  detail::alias_kind kind = detail::alias_kind::explicit_unalias;
+  if (alias == monitor_alias::demonitor) kind = detail::alias_kind::demonitor;
+  if (alias == monitor_alias::reply_demonitor) kind = detail::alias_kind::reply_demonitor;
+  return detail::request_monitor(detail::current_process("monitor"), target, kind);
+}
+
+ref alias(alias_mode mode) {
+  return detail::make_alias(
+      detail::current_process("alias"),
+      mode == alias_mode::reply ? detail::alias_kind::reply : detail::alias_kind::explicit_unalias);
+}
+
+bool unalias(const ref& a) {
+  return detail::remove_alias(detail::current_process("unalias"), a);
+}
+
+namespace detail {
+void send_alias_signal(node_runtime& node, const ref& to, signal* s) noexcept {
+  send_to_alias(node, to, s);
+  if (process_control* p = this_thread.process) p->count_send(1);
+}
+}  // namespace detail
 
 bool demonitor(const ref& m, demonitor_options options) {
   detail::process_control& p = detail::current_process("demonitor");

@@ -89,6 +89,17 @@ void process_control::handle_signal(signal* s) {
     case signal_kind::info:
       answer_info(s);
       break;
+    case signal_kind::alias_message: {
+      alias_envelope& e = payload_of<alias_envelope>(s);
+      if (accept_alias_message(*this, e.alias)) {
+        signal* message = std::exchange(e.message, nullptr);
+        message->target_serial = s->target_serial;
+        destroy(s);
+        ++messages_in_;
+        return append_message(message);
+      }
+      break;  // the alias is not active: the message is dropped
+    }
     default:
       return handle_relation_signal(*this, s);  // links, monitors, exits: relations.cpp
   }

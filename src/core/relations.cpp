@@ -88,6 +88,89 @@ ref request_monitor(process_control& p, const pid& target) {
   return m;
 }
 
+ref request_monitor(process_control& p, const pid& target, alias_kind kind) {
+  p.charge(1);
+  const pid me = p.self();
+  ref m = alias_ref(node_runtime::make_ref(), me);
+  p.set_mark(mark_key(m));
+  relations& r = relations_of(p);
+  // Monitoring oneself makes no monitor (Erlang's rule), so an alias that goes with
+  // the monitor is gone at once.
+  if (target == me) {
+    if (kind == alias_kind::explicit_unalias) r.aliases.insert(m, kind);
+    return m;
+  }
+  r.aliases.insert(m, kind);
+  r.monitors.insert(m, target);
+  if (!p.node_->deliver(target, make_control_signal(signal_kind::monitor, me, m, 0)))
+    p.node_->deliver(me, make_down_signal(m, target, unreachable_reason(target)));
+  return m;
+}
+
+ref make_alias(process_control& p, alias_kind kind) {
+  p.charge(1);
+  ref a = alias_ref(node_runtime::make_ref(), p.self());
+  p.set_mark(mark_key(a));
+  relations_of(p).aliases.insert(a, kind);
+  return a;
+}
+
+bool remove_alias(process_control& p, const ref& alias) {
+  p.charge(1);
+  return p.relations_ != nullptr && p.relations_->aliases.erase(alias);
+}
+
+namespace {
+
+// The monitor `m` has gone (demonitor, or its DOWN delivered): so has its alias, if
+// it was made to go with it.
+void monitor_gone(relations& r, const ref& m) noexcept {
+  if (m.length != 5) return;
+  alias_kind* kind = r.aliases.find(m);
+  if (kind != nullptr && (*kind == alias_kind::demonitor || *kind == alias_kind::reply_demonitor))
+    r.aliases.erase(m);
+}
+
+}  // namespace
+
+bool accept_alias_message(process_control& p, const ref& alias) {
+  if (p.relations_ == nullptr) return false;
+  alias_kind* kind = p.relations_->aliases.find(alias);
+  if (kind == nullptr) return false;
+  switch (*kind) {
+    case alias_kind::explicit_unalias:
+    case alias_kind::demonitor:
+      break;
+    case alias_kind::reply:
+      p.relations_->aliases.erase(alias);
+      break;
+    case alias_kind::reply_demonitor:
+      p.relations_->aliases.erase(alias);
+      request_demonitor(p, alias);
+      break;
+  }
+  return true;
+}
+
+void send_to_alias(node_runtime& node, const ref& alias, signal* message) noexcept {
+  pid to;
+  if (is_local_alias(alias))
+    to = alias_owner(alias);
+  else if (alias.node != 0)
+    to = pid{0, 0, alias.node, alias.creation};  // routed by its node; the alias says who
+  if (to.is_null()) {
+    destroy(message);  // not an alias: dropped, as Erlang does
+    return;
+  }
+  signal* s;
+  try {
+    s = make_alias_message(alias, message);
+  } catch (...) {
+    return;  // out of memory: lost, as a message to a process that cannot take it
+  }
+  node.deliver(to, s);
+}
+
 void expect_down(process_control& p, const ref& m, const pid& target) {
   relations_of(p).monitors.insert(m, target);
 }
@@ -99,6 +182,7 @@ bool request_demonitor(process_control& p, const ref& m) {
   if (target == nullptr) return false;
   pid t = *target;
   p.relations_->monitors.erase(m);
+  monitor_gone(*p.relations_, m);
   p.node_->deliver(t, make_control_signal(signal_kind::demonitor, p.self(), m, 0));
   return true;
 }
@@ -187,8 +271,10 @@ void handle_relation_signal(process_control& p, signal* s) {
     case signal_kind::down: {
       const down_message& m = std::get<0>(payload_of<down_payload>(s));
       // Delivered only while the monitor is active (demonitor may have won).
-      if (p.relations_ != nullptr && p.relations_->monitors.erase(m.monitor))
+      if (p.relations_ != nullptr && p.relations_->monitors.erase(m.monitor)) {
+        monitor_gone(*p.relations_, m.monitor);
         return p.append_message(s);
+      }
       break;
     }
 

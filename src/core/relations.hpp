@@ -19,6 +19,11 @@
 //   only while active; an inactive entry is an unlink awaiting its acknowledgement.
 // monitors: the monitors this process holds: reference -> monitored pid.
 // monitored_by: monitors on this process: reference -> watcher pid.
+// aliases: the process's active aliases -> how each is deactivated (alias_kind).
+//   A message sent to an alias travels as an alias_message signal and is kept only
+//   if its alias is in this table when the owner takes it from its inbox, so after
+//   unalias() no message sent through the alias can still arrive (as on BEAM, where
+//   the check is also the receiver's, erl_proc_sig_queue.c).
 #pragma once
 
 #include <cstdint>
@@ -35,6 +40,13 @@ struct link_state {
   std::uint64_t unlink_id = 0;
 };
 
+enum class alias_kind : std::uint8_t {
+  explicit_unalias,  // until unalias()
+  reply,             // also by the first message received through it
+  demonitor,         // a monitor's alias: also when the monitor goes (demonitor, DOWN)
+  reply_demonitor,   // both: a reply also removes the monitor
+};
+
 struct relations {
   static void* operator new(std::size_t size) { return pool_allocate(size); }
   static void operator delete(void* p, std::size_t size) noexcept { pool_deallocate(p, size); }
@@ -42,6 +54,7 @@ struct relations {
   flat_table<pid, link_state> links;
   flat_table<ref, pid> monitors;
   flat_table<ref, pid> monitored_by;
+  flat_table<ref, alias_kind> aliases;
   std::uint64_t next_unlink_id = 1;
 };
 
@@ -59,6 +72,12 @@ inline relations& relations_of(process_control& p) {
 void request_link(process_control& p, const pid& target);
 void request_unlink(process_control& p, const pid& target);
 ref request_monitor(process_control& p, const pid& target);
+// A monitor whose reference is also an alias of p, deactivated as `kind` says.
+ref request_monitor(process_control& p, const pid& target, alias_kind kind);
+// A new alias of p (a reference that names p: alias_owner), active until `kind` ends it.
+ref make_alias(process_control& p, alias_kind kind);
+// Deactivates one of p's aliases; false if it was not active.
+bool remove_alias(process_control& p, const ref& alias);
 bool request_demonitor(process_control& p, const ref& monitor);
 // Records in p's table a monitor whose request travels another way (distribution's
 // spawn requests, which monitor the new process with the request's reference): a
@@ -68,6 +87,29 @@ void expect_down(process_control& p, const ref& monitor, const pid& target);
 // exit/2, from a process (p) or from a thread that is not one (p null).
 void request_exit(node_runtime& node, process_control* p, const pid& target, const term& reason);
 
+// --- aliases ---------------------------------------------------------------------
+// An alias is a local reference of five words: a fresh reference's three and the
+// owner's slot and serial, so a message sent to it finds its process without a
+// table (as BEAM's pid-references). make_ref() makes only three-word references.
+inline ref alias_ref(const ref& fresh, const pid& owner) noexcept {
+  ref a = fresh;
+  a.length = 5;
+  a.words[3] = owner.id;
+  a.words[4] = owner.serial;
+  return a;
+}
+inline bool is_local_alias(const ref& r) noexcept {
+  return r.node == 0 && r.length == 5;
+}
+inline pid alias_owner(const ref& alias) noexcept {
+  return pid{alias.words[3], alias.words[4], 0, 0};
+}
+// Sends `message` (taken) to `alias`: to its owner if the alias is one of this
+// node's (delivered if still active when the owner takes it), to the alias's node
+// through the transport otherwise. A reference that is no alias drops the message,
+// as Erlang does.
+void send_to_alias(node_runtime& node, const ref& alias, signal* message) noexcept;
+
 // --- the owner's half -------------------------------------------------------------
 // Acts on an exit, link, unlink, unlink_ack, monitor, demonitor or down signal taken
 // from p's inbox: it changes p's tables, may decide that p exits, may become a
@@ -76,6 +118,9 @@ void handle_relation_signal(process_control& p, signal* s);
 // Answers a link, monitor or unlink request that reached p after it began exiting
 // (as if it had arrived after p's end), and frees it.
 void answer_after_exit(process_control& p, signal* s) noexcept;
+// The owner's check of an alias_message: whether its alias is active (deactivating a
+// `reply` alias, and removing a reply_demonitor alias's monitor, as it passes).
+bool accept_alias_message(process_control& p, const ref& alias);
 
 // --- termination ---------------------------------------------------------------------
 // Sends p's exit to its links, DOWNs to its watchers and demonitors to the processes

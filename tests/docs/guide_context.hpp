@@ -13,6 +13,8 @@ namespace bl = beamline;
 
 inline bl::pid pid;     // a process
 inline bl::pid server;  // a process that answers requests
+inline bl::pid worker;  // a process that does jobs
+inline bl::term job;    // a job for it
 inline int level = 1;
 inline std::string text = "starting";
 struct question {

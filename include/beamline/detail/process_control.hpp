@@ -50,6 +50,7 @@ class node_runtime;
 class process_control;
 struct receive_timer;
 struct relations;
+enum class alias_kind : std::uint8_t;
 
 enum class run_state : std::uint8_t { created, running, waiting, receive_yield, yielded, exiting };
 
@@ -256,6 +257,9 @@ class process_control : public schedulable {
   friend void request_link(process_control& p, const pid& target);
   friend void request_unlink(process_control& p, const pid& target);
   friend ref request_monitor(process_control& p, const pid& target);
+  friend ref request_monitor(process_control& p, const pid& target, alias_kind kind);
+  friend bool remove_alias(process_control& p, const ref& alias);
+  friend bool accept_alias_message(process_control& p, const ref& alias);
   friend bool request_demonitor(process_control& p, const ref& monitor);
   friend void handle_relation_signal(process_control& p, signal* s);
   friend void answer_after_exit(process_control& p, signal* s) noexcept;

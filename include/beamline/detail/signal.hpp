@@ -23,18 +23,20 @@
 namespace beamline::detail {
 
 enum class signal_kind : std::uint8_t {
-  message,     // payload: std::tuple of the values sent
-  exit,        // payload: std::tuple<exit_message>; flags: signal_flag_link if from a link
-  link,        // payload: control_payload{from}
-  unlink,      // payload: control_payload{from, id}
-  unlink_ack,  // payload: control_payload{from, id}
-  monitor,     // payload: control_payload{from = watcher, monitor}
-  demonitor,   // payload: control_payload{from = watcher, monitor}
-  down,        // payload: std::tuple<down_message>
-  timeout,     // payload: control_payload{id = wait epoch}: the wait's deadline passed
-  wake,        // no payload: the slot's own wake_node; ask the wait again (IO ready, blocking
-               // call done, a channel operation completed)
-  info,        // payload: control_payload{from = asker, monitor = tag}: process_status
+  message,        // payload: std::tuple of the values sent
+  exit,           // payload: std::tuple<exit_message>; flags: signal_flag_link if from a link
+  link,           // payload: control_payload{from}
+  unlink,         // payload: control_payload{from, id}
+  unlink_ack,     // payload: control_payload{from, id}
+  monitor,        // payload: control_payload{from = watcher, monitor}
+  demonitor,      // payload: control_payload{from = watcher, monitor}
+  down,           // payload: std::tuple<down_message>
+  timeout,        // payload: control_payload{id = wait epoch}: the wait's deadline passed
+  wake,           // no payload: the slot's own wake_node; ask the wait again (IO ready, blocking
+                  // call done, a channel operation completed)
+  info,           // payload: control_payload{from = asker, monitor = tag}: process_status
+  alias_message,  // payload: alias_envelope: a message sent to an alias, delivered only if
+                  // the alias is still active when the addressee takes it from its inbox
 };
 
 inline constexpr std::uint8_t signal_flag_link = 1;
@@ -134,6 +136,37 @@ signal* make_signal(signal_kind kind, Args&&... args) {
   node->flags = 0;
   node->target_serial = 0;
   return node;
+}
+
+// A message sent to a process alias (alias.hpp): the alias and the message itself,
+// which the addressee unwraps into its queue while the alias is active, and frees
+// with the envelope otherwise.
+struct alias_envelope {
+  ref alias;
+  signal* message;  // owned
+
+  alias_envelope(const ref& a, signal* m) noexcept : alias(a), message(m) {}
+  alias_envelope(const alias_envelope&) = delete;
+  alias_envelope& operator=(const alias_envelope&) = delete;
+  ~alias_envelope() {
+    if (message != nullptr) message->type->destroy(message);
+  }
+};
+
+template <>
+inline std::string print_signal<alias_envelope>(const signal* s) {
+  const signal* m = static_cast<const signal_node<alias_envelope>*>(s)->payload.message;
+  return m != nullptr ? m->type->print(m) : std::string();
+}
+
+// Wraps `message` (taken) for `alias`; frees it if the envelope cannot be made.
+inline signal* make_alias_message(const ref& alias, signal* message) {
+  try {
+    return make_signal<alias_envelope>(signal_kind::alias_message, alias, message);
+  } catch (...) {
+    message->type->destroy(message);
+    throw;
+  }
 }
 
 template <class Payload>
