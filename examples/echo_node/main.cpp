@@ -19,6 +19,7 @@
 //   > rpc:call('cpp@127.0.0.1', echo_node, echo, [<<"hi">>]).         % <<"hi">>
 // It runs until killed.
 #include <beamline/beamline.hpp>
+#include <beamline/otp/gen_server.hpp>
 
 #include <cstdio>
 
@@ -55,8 +56,9 @@ bl::process echo() {
       if (!t.is_tuple() || t.size() < 2) return;
       if (t.size() == 3 && t[0] == gen_call && t[1].is_tuple() && t[1].size() == 2 &&
           t[1][0].is_pid()) {
-        // {'$gen_call', {From, Tag}, Request}: the reply is {Tag, Reply}, Tag as it came.
-        bl::send(t[1][0].as_pid(), bl::term::tuple({t[1][1], answer(t[2], stop_reason)}));
+        // {'$gen_call', {From, Tag}, Request}: the reply is {Tag, Reply}, Tag as it came,
+        // sent as OTP's gen_server:reply sends it (to the caller's alias, if it has one).
+        bl::gen_server::reply(t[1], answer(t[2], stop_reason));
       } else if (t.size() == 2 && t[0].is_pid()) {
         bl::send(t[0].as_pid(), t[1]);
       }

@@ -95,6 +95,7 @@ bool distribution::make_up(const std::shared_ptr<connection>& c, std::uint64_t p
     // A connection is hidden when either side is (Erlang's nodes(hidden)).
     c->hidden_peer = (peer_flags & wire::flag::published) == 0 || options_.hidden;
     c->format.header = header_form(flags(), peer_flags);
+    c->peer_aliases = (peer_flags & wire::flag::alias) != 0;
     c->format.fragment_size =
         (flags() & peer_flags & wire::flag::fragments) != 0 ? wire::default_fragment_size : 0;
     c->format.cache =
@@ -239,6 +240,21 @@ bool encode_signal(distribution& d, connection& c, const pid& to, signal* s, std
         return true;
       }
       wire::append_packet(packet, c.format, term::tuple({op::send, atom(""), to}), &message);
+      return true;
+    }
+    case signal_kind::alias_message: {
+      const auto& e = beamline::detail::payload_of<beamline::detail::alias_envelope>(s);
+      const signal* inner = e.message;
+      if (!c.peer_aliases) return false;  // as Erlang, to a node without ALIAS
+      if (inner->type->to_term == nullptr) {
+        log_line("a message of type " + beamline::detail::type_name(*inner->type->payload) +
+                 " to alias " + e.alias.to_string() + " on " + name_of(c.peer) +
+                 " was dropped: only terms, and values that convert to terms, cross nodes");
+        return false;
+      }
+      const term message = inner->type->to_term(inner);
+      const pid from = beamline::detail::this_thread.process != nullptr ? self() : d.net_kernel();
+      wire::append_packet(packet, c.format, term::tuple({op::alias_send, from, e.alias}), &message);
       return true;
     }
     case signal_kind::exit: {
@@ -421,13 +437,15 @@ void handle_packet(distribution& d, connection& c, wire::packet& p) {
     case op::send:
     case op::send_tt:
     case op::send_sender:
-    case op::send_sender_tt:
-    case op::alias_send:
-    case op::alias_send_tt: {
-      if (p.operation() == op::alias_send || p.operation() == op::alias_send_tt)
-        return;  // aliases are not offered: nothing of ours can be addressed so
+    case op::send_sender_tt: {
       const pid to = our_pid(f[2], "the addressee");
       deliver_term(runtime, to, std::move(*p.payload));
+      return;
+    }
+    case op::alias_send:
+    case op::alias_send_tt: {
+      peer_pid(c, f[1], "the sender");
+      deliver_term_to_alias(runtime, packet_ref(f[2]), std::move(*p.payload));
       return;
     }
     case op::reg_send:

@@ -62,8 +62,8 @@ using guard = beamline::detail::lock_guard<beamline::detail::mutex>;
 
 // The flags this node offers: everything OTP 25 to 27 make mandatory, what gen_server
 // calls and monitors need, the distribution header (its atom cache and fragments,
-// both ways) and spawn requests (answered for exported functions: export_function),
-// and nothing that needs machinery this node lacks (no aliases yet).
+// both ways), spawn requests (answered for exported functions: export_function) and
+// process aliases (ALIAS_SEND both ways).
 constexpr std::uint64_t offered_flags =
     wire::flag::extended_references | wire::flag::dist_monitor | wire::flag::fun_tags |
     wire::flag::dist_monitor_name | wire::flag::new_fun_tags | wire::flag::extended_pids_ports |
@@ -71,7 +71,7 @@ constexpr std::uint64_t offered_flags =
     wire::flag::utf8_atoms | wire::flag::map_tag | wire::flag::big_creation |
     wire::flag::dist_hdr_atom_cache | wire::flag::fragments | wire::flag::send_sender |
     wire::flag::exit_payload | wire::flag::handshake_23 | wire::flag::unlink_id |
-    wire::flag::mandatory_25_digest | wire::flag::v4_nc | wire::flag::spawn;
+    wire::flag::mandatory_25_digest | wire::flag::v4_nc | wire::flag::spawn | wire::flag::alias;
 
 // Whether packets take the header form: either side's flags alone do not say.
 inline bool header_form(std::uint64_t ours, std::uint64_t theirs) {
@@ -111,6 +111,9 @@ struct connection {
   // negotiated FRAGMENTS.
   wire::packet_format format BL_GUARDED_BY(lock);
   wire::send_atom_cache atom_cache BL_GUARDED_BY(lock);  // format.cache, when negotiated
+  // Whether the peer takes ALIAS_SEND (until the handshake says, assumed: every OTP
+  // node since 24 does); a message to an alias of a peer that does not is dropped.
+  bool peer_aliases BL_GUARDED_BY(lock) = true;
   // Packets for the writer, in send order.
   std::string out BL_GUARDED_BY(lock);
   // The writer waits for a kick (a sender that finds it set sends one and clears it).
@@ -251,6 +254,14 @@ inline bool deliver_local(node_runtime& runtime, const pid& to, signal* s) noexc
 inline void deliver_term(node_runtime& runtime, const pid& to, term message) {
   deliver_local(
       runtime, to,
+      beamline::detail::make_signal<std::tuple<term>>(signal_kind::message, std::move(message)));
+}
+
+// A message from a peer to an alias of this node (ALIAS_SEND).
+inline void deliver_term_to_alias(node_runtime& runtime, const ref& alias, term message) {
+  if (!beamline::detail::is_local_alias(alias)) return;  // not ours, or not an alias
+  beamline::detail::send_to_alias(
+      runtime, alias,
       beamline::detail::make_signal<std::tuple<term>>(signal_kind::message, std::move(message)));
 }
 

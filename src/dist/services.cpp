@@ -1,6 +1,7 @@
 // services.cpp: what this node answers for other nodes (spawn requests for exported
 // functions and erpc, net_kernel, rex, the erpc builtins, the mesh on nodeup) and
 // dist::call and dist::export_function (beamline/dist.hpp). See distribution.hpp.
+#include "beamline/otp/gen_server.hpp"
 #include "dist/distribution.hpp"
 
 namespace beamline::dist::internal {
@@ -227,7 +228,7 @@ process net_kernel_process() {
               request.is_tuple() && request.size() == 2 && request[0] == term(is_auth)
                   ? term(atoms::yes)
                   : term::tuple({atoms::error, term::tuple({atom("unsupported"), request})});
-          send(t[1][0].as_pid(), term::tuple({t[1][1], reply}));
+          gen_server::reply(t[1], std::move(reply));
         });
   }
 }

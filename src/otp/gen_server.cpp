@@ -6,31 +6,18 @@
 // send_reply, which any thread may call (gen_server::reply works from anywhere a
 // send does).
 //
-// Late replies to term calls. A typed call carries its call_slot inside its `from`;
-// a term call cannot (Erlang's From is {Pid, Tag}, plain data), so a caller with a
-// timeout files its slot in term_calls, a table keyed by the tag, before sending the
-// request. The server's reply looks the tag up there: found and still waiting, it
-// takes the slot (waiting -> replied) and sends; found abandoned, it drops the reply
-// and the entry. The caller removes the entry when the reply or the server's DOWN
-// arrives. An entry abandoned by its caller and never answered (the server is slow
-// for ever) stays until its server or caller has ended; registering a call sweeps
-// such entries out of its shard, so the table holds at most the abandoned calls of
-// live pairs. Why this is ordered: the caller files the entry before its request
-// is sent, and the server looks it up after receiving the request, so the lookup
-// sees the entry (the inbox push and drain are release/acquire), and the `entries`
-// count that lets replies skip the table when it is empty is never read as zero
-// while an entry for the reply exists.
+// Late replies. A typed call carries a call_slot inside its `from` (call_slot.hpp).
+// A term call is Erlang's: the caller monitors the server with an alias that goes
+// with the monitor and sends the tag [alias | Mref]; the reply goes to that alias,
+// so once the caller has given up (demonitor) a late reply is dropped on arrival,
+// on this node or any other (alias.hpp).
 
-#include <array>
-#include <atomic>
 #include <cstdio>
 #include <cstdlib>
 #include <memory>
-#include <mutex>
 #include <string>
-#include <unordered_map>
 
-#include "beamline/detail/thread_safety.hpp"
+#include "beamline/alias.hpp"
 #include "beamline/otp/gen_server.hpp"
 #include "beamline/registry.hpp"
 #include "core/exceptions.hpp"
@@ -66,129 +53,54 @@ bool logging() noexcept {
   return node_logs_crashes();
 }
 
-// --- the term-call table ------------------------------------------------------------
-
-struct term_call {
-  slot_ptr slot;
-  pid caller;
-  pid server;
-  node_runtime* node;
-};
-
-class term_call_table {
- public:
-  void add(const ref& tag, const slot_ptr& slot, const pid& caller, const pid& server) {
-    shard& s = shard_of(tag);
-    lock_guard lock(s.lock);
-    if (s.abandoned > sweep_threshold) sweep(s);
-    s.calls.emplace(tag, term_call{slot, caller, server, this_thread.node});
-    entries_.fetch_add(1, std::memory_order_relaxed);
-  }
-
-  void remove(const ref& tag) noexcept {
-    shard& s = shard_of(tag);
-    lock_guard lock(s.lock);
-    auto it = s.calls.find(tag);
-    if (it == s.calls.end()) return;
-    if (it->second.slot->current() == call_slot::abandoned) --s.abandoned;
-    s.calls.erase(it);
-    entries_.fetch_sub(1, std::memory_order_relaxed);
-  }
-
-  bool abandon(const ref& tag) noexcept {
-    shard& s = shard_of(tag);
-    lock_guard lock(s.lock);
-    auto it = s.calls.find(tag);
-    if (it == s.calls.end()) return true;
-    if (!it->second.slot->try_abandon()) return false;
-    ++s.abandoned;  // the entry stays: a late reply must find it abandoned
-    return true;
-  }
-
-  // The replier: whether to send. An abandoned entry is consumed.
-  bool may_reply(const term& tag) noexcept {
-    // Relaxed: see the file comment; the entry for this reply, if any, was filed
-    // before the request this reply answers was received.
-    if (entries_.load(std::memory_order_relaxed) == 0 || !tag.is_ref()) return true;
-    ref r = tag.as_ref();
-    shard& s = shard_of(r);
-    lock_guard lock(s.lock);
-    auto it = s.calls.find(r);
-    if (it == s.calls.end()) return true;
-    if (it->second.slot->try_reply()) return true;
-    --s.abandoned;
-    s.calls.erase(it);
-    entries_.fetch_sub(1, std::memory_order_relaxed);
-    return false;
-  }
-
- private:
-  static constexpr std::size_t shard_count = 16;
-  static constexpr std::size_t sweep_threshold = 32;
-
-  struct shard {
-    mutex lock;
-    std::unordered_map<ref, term_call> calls BL_GUARDED_BY(lock);
-    std::size_t abandoned BL_GUARDED_BY(lock) = 0;
-  };
-
-  shard& shard_of(const ref& tag) noexcept { return shards_[std::hash<ref>{}(tag) % shard_count]; }
-
-  // Drops abandoned entries that can no longer be answered or delivered.
-  void sweep(shard& s) noexcept BL_REQUIRES(s.lock) {
-    node_runtime* node = this_thread.node;
-    for (auto it = s.calls.begin(); it != s.calls.end();) {
-      const term_call& c = it->second;
-      if (c.node == node && c.slot->current() == call_slot::abandoned &&
-          (!is_alive(c.server) || !is_alive(c.caller))) {
-        --s.abandoned;
-        it = s.calls.erase(it);
-        entries_.fetch_sub(1, std::memory_order_relaxed);
-      } else {
-        ++it;
-      }
-    }
-  }
-
-  std::array<shard, shard_count> shards_;
-  std::atomic<std::int64_t> entries_{0};
-};
-
-term_call_table& term_calls() {
-  static term_call_table table;
-  return table;
-}
-
 }  // namespace
 
 // --- replies ------------------------------------------------------------------------
 
+namespace {
+
+// The alias in a term call's tag [alias | Ref] (OTP 24+); null for any other tag.
+ref reply_alias(const term& tag) noexcept {
+  if (!tag.is_list() || tag.is_nil() || tag.head() != term(atom("alias"))) return {};
+  const term tail = tag.tail();
+  return tail.is_ref() ? tail.as_ref() : ref{};
+}
+
+}  // namespace
+
 void send_reply(const from& to, signal* message) noexcept {
   const slot_ptr& slot = from_access::slot(to);
-  bool send = true;
-  if (slot)
-    send = slot->try_reply();
-  else if (from_access::reply_type(to) == nullptr)
-    send = term_calls().may_reply(to.tag());
   node_runtime* node = this_thread.node;
-  if (!send || node == nullptr) {
+  if ((slot && !slot->try_reply()) || node == nullptr) {
     destroy(message);
     return;
+  }
+  if (from_access::reply_type(to) == nullptr) {
+    if (const ref alias = reply_alias(to.tag())) {
+      send_alias_signal(*node, alias, message);
+      return;
+    }
   }
   send_signal(*node, to.caller(), message);
 }
 
-void register_term_call(const ref& tag, const slot_ptr& slot, const pid& server) {
-  term_calls().add(tag, slot, self(), server);
+}  // namespace detail
+
+namespace gen_server {
+
+void reply(const term& from, term value) {
+  if (!from.is_tuple() || from.size() != 2 || !from[0].is_pid()) return;
+  detail::node_runtime& node = detail::sending_node("gen_server::reply");
+  detail::signal* message = detail::make_message(term::tuple({from[1], std::move(value)}));
+  if (const ref alias = detail::reply_alias(from[1]))
+    detail::send_alias_signal(node, alias, message);
+  else
+    detail::send_signal(node, from[0].as_pid(), message);
 }
 
-void forget_term_call(const ref& tag) noexcept {
-  term_calls().remove(tag);
-}
+}  // namespace gen_server
 
-bool abandon_term_call(const ref& tag) noexcept {
-  return term_calls().abandon(tag);
-}
+namespace detail {
 
 void refuse_call(signal* s, const message_descriptor& d) noexcept {
   const from* caller = d.caller(s);
@@ -377,13 +289,16 @@ task<start_result> await_start(start_context ctx, spawn_result spawned,
 namespace gen_server {
 
 task<term> call(server_ref target, term request, std::chrono::milliseconds timeout) {
-  detail::call_start c = detail::begin_call(target, timeout);
-  if (c.failure)
-    detail::call_failed(*c.failure, target, request, timeout, detail::gen_server_atom(),
-                        atoms::call);
-  const term tag(c.tag);
-  if (c.slot) detail::register_term_call(c.tag, c.slot, c.target);
-  send(c.target, term::tuple({atoms::gen_call, term::tuple({self(), tag}), request}));
+  // OTP's gen:do_call: the monitor's reference is also an alias that goes with the
+  // monitor, and the tag [alias | Mref] tells the server to reply through it.
+  std::optional<pid> resolved = target.resolve();
+  if (!resolved || *resolved == self())
+    detail::call_failed(resolved ? term(atom("calling_self")) : term(atoms::noproc), target,
+                        request, timeout, detail::gen_server_atom(), atoms::call);
+  const pid server = *resolved;
+  const ref mref = monitor(server, monitor_alias::demonitor);
+  const term tag = term::cons(atom("alias"), mref);
+  send(server, term::tuple({atoms::gen_call, term::tuple({self(), tag}), request}));
 
   std::optional<term> value;
   std::optional<term> failure;
@@ -391,26 +306,29 @@ task<term> call(server_ref target, term request, std::chrono::milliseconds timeo
   bool timed_out = false;
   auto on_reply = when([&](const term& t) { return t.is_tuple() && t.size() == 2 && t[0] == tag; },
                        [&](term t) { value = t[1]; });
-  auto on_down = when([&](const down_message& d) { return d.monitor == c.tag; },
+  auto on_down = when([&](const down_message& d) { return d.monitor == mref; },
                       [&](down_message d) {
                         failure = std::move(d.reason);
                         monitor_fired = true;
                       });
   if (timeout == infinity) {
-    co_await receive(since(c.tag), on_reply, on_down);
+    co_await receive(since(mref), on_reply, on_down);
   } else {
-    co_await receive(since(c.tag), on_reply, on_down, after(timeout, [&] { timed_out = true; }));
+    co_await receive(since(mref), on_reply, on_down, after(timeout, [&] { timed_out = true; }));
     if (timed_out) {
-      if (detail::abandon_term_call(c.tag)) {
-        detail::end_call(c.tag);
+      // Removing the monitor deactivates the alias: from now on a reply is dropped
+      // on arrival. One that arrived before is returned (OTP's rule).
+      detail::end_call(mref);
+      bool slipped_in = false;
+      co_await receive(since(mref), on_reply, after(std::chrono::milliseconds(0), [] {}));
+      slipped_in = value.has_value();
+      if (!slipped_in)
         detail::call_failed(atoms::timeout, target, request, timeout, detail::gen_server_atom(),
                             atoms::call);
-      }
-      co_await receive(since(c.tag), on_reply);  // it was sent as we gave up
+      co_return std::move(*value);
     }
-    detail::forget_term_call(c.tag);
   }
-  if (!monitor_fired) detail::end_call(c.tag);
+  if (!monitor_fired) detail::end_call(mref);
   if (failure)
     detail::call_failed(*failure, target, request, timeout, detail::gen_server_atom(), atoms::call);
   co_return std::move(*value);

@@ -203,6 +203,52 @@ bl::process probe(bl::atom peer, bool erlang_peer) {
     auto raised = co_await error_reason(bl::atom("echo_node"), bl::atom("fail"), bl::term::nil());
     check("dist::call error", raised && *raised == bl::term(bl::atom("failed_on_purpose")));
   }
+  // Aliases. A call that gives up at once: the reply comes later, to an alias the
+  // call has deactivated, and must not reach this process's mailbox.
+  try {
+    co_await bl::gen_server::call(remote_echo, bl::term::tuple({bl::atom("echo"), 7}), 0ms);
+    check("a call with timeout 0 times out", false);
+  } catch (const bl::call_exit& e) {
+    check("a call with timeout 0 times out", e.reason()[0] == bl::term(bl::atom("timeout")),
+          e.reason().to_string());
+  }
+  bl::term late =
+      co_await bl::gen_server::call(remote_echo, bl::term::tuple({bl::atom("echo"), 8}));
+  check("a call after it", late == bl::term(8), late.to_string());
+  std::optional<bl::term> stray;
+  co_await bl::receive([&](const bl::term& m) { stray = m; }, bl::after(300ms, [] {}));
+  check("the late reply was dropped", !stray, stray ? stray->to_string() : std::string());
+  if (erlang_peer) {
+    // The peer sends to an alias of ours (ALIAS_SEND), while it is active and after.
+    const bl::ref al = bl::alias();
+    auto peer_send = [&](bl::term to, bl::term message) {
+      return bl::dist::call(peer, bl::atom("erlang"), bl::atom("send"),
+                            bl::term::list({std::move(to), std::move(message)}));
+    };
+    co_await peer_send(al, bl::atom("through_alias"));
+    std::optional<bl::term> got;
+    co_await bl::receive([&](const bl::term& m) { got = m; }, bl::after(5s, [] {}));
+    check("a message to an alias from Erlang", got && *got == bl::term(bl::atom("through_alias")),
+          got ? got->to_string() : std::string("timeout"));
+    bl::unalias(al);
+    co_await peer_send(al, bl::atom("after_unalias"));
+    co_await peer_send(bl::self(), bl::atom("marker"));
+    std::vector<bl::term> queued;
+    co_await bl::receive([&](const bl::term& m) { queued.push_back(m); }, bl::after(5s, [] {}));
+    for (;;) {
+      bool more = co_await bl::receive(
+          [&](const bl::term& m) {
+            queued.push_back(m);
+            return true;
+          },
+          bl::after(100ms, [] { return false; }));
+      if (!more) break;
+    }
+    check("nothing through an alias after unalias",
+          queued == std::vector<bl::term>{bl::term(bl::atom("marker"))},
+          bl::term::list(queued).to_string());
+  }
+
   auto undef = co_await error_reason(bl::atom("no_such_module"), bl::atom("f"), bl::term::nil());
   check("dist::call undef", undef && *undef == bl::term(bl::atom("undef")),
         undef ? undef->to_string() : std::string("no error"));

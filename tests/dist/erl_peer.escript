@@ -135,6 +135,16 @@ client(Node) ->
     check("call echo", gen_server:call({echo, Node}, {echo, {1, [2], <<"3">>}}) =:= {1, [2], <<"3">>}),
     Big = binary:copy(<<"y">>, 1000000),
     check("call echo 1 MB", gen_server:call({echo, Node}, {echo, Big}) =:= Big),
+    %% A call that gives up at once: the reply, sent later to the call's alias,
+    %% must be dropped (the beamline node replies through [alias | Ref], ALIAS_SEND).
+    check("call timeout 0", try gen_server:call({echo, Node}, {echo, late}, 0) of
+                                R0 -> {reply, R0}
+                            catch exit:{timeout, _} -> true
+                            end),
+    check("call after it", gen_server:call({echo, Node}, {echo, next}) =:= next),
+    receive Stray -> erlang:error({late_reply_arrived, Stray})
+    after 300 -> ok("late reply dropped")
+    end,
     Ref = erlang:monitor(process, {no_such_name, Node}),
     receive {'DOWN', Ref, process, {no_such_name, Node}, noproc} -> ok("monitor missing name")
     after 5000 -> erlang:error(no_noproc_down)

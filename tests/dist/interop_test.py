@@ -26,6 +26,8 @@ node), with node names unique to this run:
   9. back-pressure: dist_probe (one scheduler) floods a beamline node stopped with
      SIGSTOP; its sender must stop short with memory bounded while its other
      process runs on, and finish once the node is resumed.
+Process aliases are checked in 1 and 4 (late replies dropped both ways, ALIAS_SEND
+both ways).
 """
 import os
 import socket

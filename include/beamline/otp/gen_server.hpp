@@ -36,12 +36,15 @@
 // answered by {Tag, Reply}, and {'$gen_cast', Msg}, so that a plain process or a
 // later Erlang node can speak to the server and be spoken to. Both kinds of call
 // monitor the server, tag the request with the monitor's reference and wait with
-// receive(since(tag), ...), which skips the messages already queued.
+// receive(since(tag), ...), which skips the messages already queued; a term call's
+// monitor reference is also an alias (alias.hpp), its tag OTP's [alias | Mref], and
+// the reply goes to that alias.
 //
 // Failures (call_exit.hpp): the caller exits with {Reason, {gen_server, call, [Server,
 // Request, Timeout]}}, Reason = noproc | timeout | calling_self | the server's exit
-// reason. A reply that comes after the caller gave up is dropped (call_slot.hpp), so
-// it never reaches the caller's mailbox.
+// reason. A reply that comes after the caller gave up is dropped (a typed call's by
+// its call_slot.hpp, a term call's by its alias), so it never reaches the caller's
+// mailbox.
 //
 // The server loop takes messages first in, first out. A callback that throws ends
 // the server: terminate(reason) runs, then the process exits with the reason the
@@ -222,6 +225,12 @@ void reply(const from& to, V&& value) {
 inline void reply(const from& to) {
   detail::send_reply(to, detail::make_reply<void>(to, std::monostate{}));
 }
+// OTP's gen_server:reply(From, Reply) for a process that reads the protocol itself:
+// `from` is the {Pid, Tag} of a {'$gen_call', From, Request} it received. Sends
+// {Tag, Reply}: to the caller's alias when the tag is OTP 24's [alias | Alias] (so a
+// reply after the caller gave up is dropped), to Pid otherwise. A `from` of another
+// shape is ignored, as Erlang's reply ignores a failed send.
+void reply(const term& from, term value);
 
 // Stops the server: terminate(reason) runs in it, and stop returns once it has
 // ended. Throws call_exit: noproc if there is no such server, timeout if it did not

@@ -101,10 +101,6 @@ void end_call(const ref& tag) noexcept;
 [[noreturn]] void call_failed(term failure, const server_ref& server, const term& request,
                               std::chrono::milliseconds timeout, atom module, atom function);
 term timeout_term(std::chrono::milliseconds timeout);
-// Term calls: the table that lets a server's reply find the caller's slot.
-void register_term_call(const ref& tag, const slot_ptr& slot, const pid& server);
-void forget_term_call(const ref& tag) noexcept;
-bool abandon_term_call(const ref& tag) noexcept;  // false: the reply is on its way
 // Logging, when the node logs crashes.
 void report_unexpected_message(const signal* s) noexcept;
 void report_termination(const term& reason) noexcept;
