@@ -754,6 +754,23 @@ std::uint32_t random_challenge() {
   return static_cast<std::uint32_t>(generator());
 }
 
+// A name for a peer that asked for one: 13 random base-36 digits at its host.
+std::string dynamic_node_name(const std::string& host) {
+  static constexpr char digits[] = "0123456789abcdefghijklmnopqrstuvwxyz";
+  std::uint64_t n = (std::uint64_t{random_challenge()} << 32) | random_challenge();
+  std::string name;
+  for (int i = 0; i < 13; ++i, n /= 36) name.push_back(digits[n % 36]);
+  return name + "@" + host;
+}
+
+// A creation for such a peer: random, and never one of the small values that meant
+// "no creation" before BIG_CREATION.
+std::uint32_t dynamic_creation() {
+  std::uint32_t c = 0;
+  while (c < 4) c = random_challenge();
+  return c;
+}
+
 // Whether two digests are equal, in time independent of where they differ.
 bool same_digest(const wire::digest& a, const wire::digest& b) {
   unsigned diff = 0;
@@ -803,14 +820,23 @@ process accept_handshake(net::tcp_socket& socket) {
     (void)co_await socket.write_packet(wire::make_status("not_allowed"), timeout);
     co_return refuse(name->name + " cannot handle [" + missing + "]");
   }
-  if (name->name.size() > 255 || name->name.find('@') == std::string::npos) {
+  // A peer started without a name (`erl -name undefined@host`) sends only its host and
+  // NAME_ME: the acceptor names it (a random name at that host) and gives it a
+  // creation, as net_kernel does.
+  const bool dynamic = !name->old_form && (name->flags & wire::flag::name_me) != 0;
+  const bool has_at = name->name.find('@') != std::string::npos;
+  if (name->name.size() > 200 || has_at == dynamic) {
     (void)co_await socket.write_packet(wire::make_status("not_allowed"), timeout);
     co_return refuse("not a node name: " + name->name);
   }
-  const atom peer(name->name);
+  const atom peer(dynamic ? dynamic_node_name(name->name) : name->name);
+  if (dynamic) name->name = std::string(peer.name());
   std::shared_ptr<connection> c;
   const std::string status = d.claim_incoming(peer, self(), c);
-  if (!co_await socket.write_packet(wire::make_status(status), timeout)) co_return;
+  const std::string status_message = dynamic && status == "ok"
+                                         ? wire::make_named_status(peer.name(), dynamic_creation())
+                                         : wire::make_status(status);
+  if (!co_await socket.write_packet(status_message, timeout)) co_return;
   if (status == "nok") co_return;
   if (status == "alive") {
     // The peer reconnects while we think it is connected: it says whether the old
@@ -824,8 +850,12 @@ process accept_handshake(net::tcp_socket& socket) {
   // From here, failing must not leave our claimed connection pending.
   attempt_guard claim{d, c, self(), "the handshake failed", false};
   const std::uint32_t challenge = random_challenge();
+  // To a peer we named, NAME_ME in place of PUBLISHED, as net_kernel answers: the
+  // peer checks that the flags both sides keep still say its name was given.
+  const std::uint64_t our_flags =
+      dynamic ? (d.flags() & ~wire::flag::published) | wire::flag::name_me : d.flags();
   if (!co_await socket.write_packet(
-          wire::make_challenge(d.flags(), challenge, d.creation(), d.self_text()), timeout))
+          wire::make_challenge(our_flags, challenge, d.creation(), d.self_text()), timeout))
     co_return;
   std::uint64_t peer_flags = name->flags;
   if (name->old_form) {

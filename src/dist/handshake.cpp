@@ -87,6 +87,14 @@ std::string make_status(std::string_view status) {
   return out;
 }
 
+std::string make_named_status(std::string_view name, std::uint32_t creation) {
+  std::string out = make_status("named:");
+  put_u16(out, static_cast<std::uint16_t>(name.size()));
+  out.append(name);
+  put_u32(out, creation);
+  return out;
+}
+
 std::optional<std::string> parse_status(std::string_view body) {
   if (body.empty() || body[0] != 's') return std::nullopt;
   return std::string(body.substr(1));

@@ -95,6 +95,9 @@ std::optional<name_message> parse_name(std::string_view body);
 // "named:"...). The named: form carries a name and creation after the text.
 std::string make_status(std::string_view status);
 std::optional<std::string> parse_status(std::string_view body);
+// "snamed:" + the name the acceptor gives a peer that asked for one (NAME_ME) + the
+// creation it gives it.
+std::string make_named_status(std::string_view name, std::uint32_t creation);
 
 struct challenge_message {
   std::uint64_t flags = 0;

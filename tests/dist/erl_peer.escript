@@ -13,6 +13,9 @@
 %%   erl_peer.escript service NODE  checks examples/elixir_service on NODE: rpc of
 %%                                  heavy:primes/1, calls to svc, a crash seen by a
 %%                                  monitor, the supervisor's new svc; "service ok"
+%%   erl_peer.escript dynamic NODE  run as a node without a name (-name undefined@HOST):
+%%                                  connects to NODE, which names it (named: status),
+%%                                  checks the name and an echo call; "dynamic ok"
 %%   erl_peer.escript serve         registers `echo` with the same contract as
 %%                                  echo_node (so beamline's probe can check the
 %%                                  initiator's side against a real Erlang node),
@@ -74,6 +77,24 @@ main(["service", Node0]) ->
         #{calls := 1, restarts := Restarts} = gen_server:call({svc, Node}, stats),
         check("svc restarted", Restarts =:= 1),
         io:format("service ok~n"),
+        halt(0)
+    catch Class:Reason:Stack ->
+        io:format("FAIL ~p:~p~n~p~n", [Class, Reason, Stack]),
+        halt(1)
+    end;
+main(["dynamic", Node0]) ->
+    Node = list_to_atom(Node0),
+    try
+        %% (net_adm:ping asks with node(), which has no name yet: OTP's own peers
+        %% answer pang too; connect_node is how such a node connects.)
+        check("connect_node", net_kernel:connect_node(Node) =:= true),
+        [Name, Host] = string:split(atom_to_list(node()), "@"),
+        check("named by the peer", Name =/= "undefined" andalso Host =:= "127.0.0.1"),
+        %% A node without a name of its own is hidden (net_kernel makes it so).
+        check("the peer knows the name",
+              rpc:call(Node, erlang, nodes, [hidden]) =:= [node()]),
+        check("call echo", gen_server:call({echo, Node}, {echo, dyn}) =:= dyn),
+        io:format("dynamic ok ~s~n", [node()]),
         halt(0)
     catch Class:Reason:Stack ->
         io:format("FAIL ~p:~p~n~p~n", [Class, Reason, Stack]),

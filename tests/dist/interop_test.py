@@ -25,7 +25,9 @@ node), with node names unique to this run:
      follows it;
   9. back-pressure: dist_probe (one scheduler) floods a beamline node stopped with
      SIGSTOP; its sender must stop short with memory bounded while its other
-     process runs on, and finish once the node is resumed.
+     process runs on, and finish once the node is resumed;
+  10. an Erlang node started without a name (-name undefined@127.0.0.1) connects
+     to echo_node, which names it (the `named:` status) and serves it.
 Process aliases are checked in 1 and 4 (late replies dropped both ways, ALIAS_SEND
 both ways).
 """
@@ -227,6 +229,15 @@ def main():
         sluggish.send_signal(signals.SIGCONT)
     lines += wait_line(flooder, "flood ok", timeout=120)
     print("\n".join(lines))
+
+    # 10. A node without a name (erl -name undefined@HOST): echo_node names it.
+    dyn_host = f"dynh{TAG}"
+    echo_node(dyn_host)
+    code, out = run(["escript", ESCRIPT, "dynamic", f"{dyn_host}@127.0.0.1"],
+                    erl_env("undefined"))
+    print(out, end="")
+    if code != 0 or "dynamic ok" not in out:
+        fail("a node asking for a name (NAME_ME) was not named by echo_node")
 
     cleanup()
     print("interop ok")
