@@ -1173,6 +1173,7 @@ void start(node& n, const options& given) {
   export_builtins();
   d->set_net_kernel(n.spawn(net_kernel_process));
   n.spawn(rex_process);
+  n.spawn(global_name_server_process);
   n.spawn(acceptor_process, listen_fd);
 }
 

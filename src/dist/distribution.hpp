@@ -285,6 +285,7 @@ process connect_handshake(std::shared_ptr<connection>& c);
 void spawn_requested(distribution& d, connection& c, std::span<const term> f, term arguments);
 process net_kernel_process();
 process rex_process();
+process global_name_server_process();
 void export_builtins();
 process mesh_with(atom peer);
 

@@ -115,6 +115,26 @@ check(Case, Other) -> erlang:error({Case, Other}).
 client(Node) ->
     check("ping", net_adm:ping(Node) =:= pong),
     check("nodes", lists:member(Node, nodes())),
+    %% global and pg keep working with the beamline node in the cluster.
+    check("global:sync", global:sync() =:= ok),
+    Me = self(),
+    check("global:set_lock on the node", global:set_lock({bl_res, Me}, [Node]) =:= true),
+    spawn(fun() -> Me ! {locked, global:set_lock({bl_res, other}, [Node], 0)} end),
+    receive {locked, L1} -> check("a lock held there is refused", L1 =:= false)
+    after 5000 -> erlang:error(no_lock_answer)
+    end,
+    check("global:del_lock there", global:del_lock({bl_res, Me}, [Node]) =:= true),
+    spawn(fun() -> Me ! {locked, global:set_lock({bl_res, other}, [Node], 0)} end),
+    receive {locked, L2} -> check("free again after del_lock", L2 =:= true)
+    after 5000 -> erlang:error(no_lock_answer)
+    end,
+    check("global:trans over every node", global:trans({bl_trans, Me}, fun() -> done end) =:= done),
+    check("global:register_name", global:register_name(bl_interop, Me) =:= yes),
+    check("global:whereis_name", global:whereis_name(bl_interop) =:= Me),
+    _ = global:unregister_name(bl_interop),
+    {ok, _} = pg:start_link(),
+    ok = pg:join(bl_group, Me),
+    check("pg:get_members", pg:get_members(bl_group) =:= [Me]),
     Terms = [hello, '', 'ünïcode', 0, 255, 256, -1, 1 bsl 31, -(1 bsl 31) - 1,
              1 bsl 64, -(1 bsl 200), 3.5, -0.0, 1.0e300, <<>>, <<1, 2, 3>>,
              binary:copy(<<"x">>, 100000), <<1:3>>, [], "abc", [1, 2 | 3],
