@@ -123,14 +123,15 @@ packet_reader::packet_reader(bool header_form, std::size_t max_message_size,
     : header_form_(header_form),
       max_message_size_(max_message_size),
       max_sequences_(max_sequences),
-      cache_(header_form ? atom_cache_size : 0, 0) {}
+      cache_(header_form ? atom_cache_size : 0) {}
 
-std::vector<atom> packet_reader::read_header(byte_reader& in) {
+void packet_reader::read_header(byte_reader& in) {
   const std::uint8_t count = in.u8();
-  std::vector<atom> refs;
+  std::vector<atom>& refs = refs_;
+  refs.clear();
   if (count == 0) {
     if (!in.ok()) throw packet_error("a truncated distribution header");
-    return refs;
+    return;
   }
   const std::string_view flags = in.bytes(count / 2 + 1);
   if (!in.ok()) throw packet_error("a truncated distribution header");
@@ -148,18 +149,17 @@ std::vector<atom> packet_reader::read_header(byte_reader& in) {
       const std::string_view text = in.bytes(length);
       if (!in.ok()) throw packet_error("a truncated atom cache entry");
       try {
-        cache_[slot] = atom(text).index() + 1;
+        cache_[slot] = atom(text);
       } catch (const std::invalid_argument& e) {
         throw packet_error(std::string("a bad atom in the atom cache: ") + e.what());
       }
     }
     if (!in.ok()) throw packet_error("a truncated distribution header");
-    if (cache_[slot] == 0)
+    if (!cache_[slot])
       throw packet_error("a reference to atom cache slot " + std::to_string(slot) +
                          ", which holds nothing");
-    refs.push_back(atom::from_index(cache_[slot] - 1));
+    refs.push_back(*cache_[slot]);
   }
-  return refs;
 }
 
 std::optional<packet> packet_reader::read(std::string_view bytes) {
@@ -175,8 +175,8 @@ std::optional<packet> packet_reader::read(std::string_view bytes) {
   byte_reader in(bytes.substr(1));
   const std::uint8_t kind = in.u8();
   if (kind == normal_header) {
-    const std::vector<atom> refs = read_header(in);
-    return decode_terms(in.rest(), false, refs);
+    read_header(in);
+    return decode_terms(in.rest(), false, refs_);
   }
   if (kind != fragment_header && kind != fragment_continuation)
     throw packet_error("unknown distribution header type " + std::to_string(kind));
@@ -187,16 +187,16 @@ std::optional<packet> packet_reader::read(std::string_view bytes) {
   if (kind == fragment_header) {
     if (partial_.count(sequence) != 0)
       throw packet_error("a second start of fragmented message " + std::to_string(sequence));
-    std::vector<atom> refs = read_header(in);
+    read_header(in);
     const std::string_view data = in.rest();
-    if (fragment == 1) return decode_terms(data, false, refs);
+    if (fragment == 1) return decode_terms(data, false, refs_);
     if (partial_.size() >= max_sequences_)
       throw packet_error("more than " + std::to_string(max_sequences_) +
                          " fragmented messages at once");
     if (partial_bytes_ + data.size() > max_message_size_)
       throw packet_error("fragmented messages larger than the limit");
     partial& p = partial_[sequence];
-    p.refs = std::move(refs);
+    p.refs = refs_;
     p.data.assign(data);
     p.next_fragment = fragment - 1;
     partial_bytes_ += data.size();

@@ -99,13 +99,14 @@ class packet_reader {
     std::string data;
     std::uint64_t next_fragment = 0;
   };
-  // Reads a header's atom cache references at `in`, updating the cache.
-  std::vector<atom> read_header(byte_reader& in);
+  // Reads a header's atom cache references at `in` into refs_, updating the cache.
+  void read_header(byte_reader& in);
 
   bool header_form_;
   std::size_t max_message_size_;
   std::size_t max_sequences_;
-  std::vector<std::uint32_t> cache_;  // 2048 atom indices; 0: empty slot
+  std::vector<std::optional<atom>> cache_;  // 2048 slots
+  std::vector<atom> refs_;  // the last header's references (kept: no allocation per packet)
   std::unordered_map<std::uint64_t, partial> partial_;
   std::size_t partial_bytes_ = 0;
 };
