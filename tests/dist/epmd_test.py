@@ -31,6 +31,9 @@ import sys
 import tempfile
 import time
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import harness  # noqa: E402
+
 BINARY = os.path.abspath(sys.argv[1])
 TAG = str(os.getpid())
 COOKIE = "epmd_test_secret"
@@ -353,13 +356,7 @@ def check_daemon_mode():
 
 
 def cleanup():
-    for process in processes:
-        if process.poll() is None:
-            process.kill()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            pass
+    harness.end_all(processes)
     for command in daemon_commands:
         for pid in find_processes(command):
             os.kill(pid, signal.SIGKILL)

@@ -1,6 +1,7 @@
-"""What the distribution tests' scripts share: a free port, and reading a program's
-output up to a line."""
+"""What the distribution tests' scripts share: a free port, reading a program's
+output up to a line, and ending the programs a script started."""
 import socket
+import subprocess
 import time
 
 
@@ -24,3 +25,14 @@ def wait_line(p, text, fail, timeout=30):
         if text in line:
             return lines
     fail(f"{p.args} did not print {text!r} in {timeout} s")
+
+
+def end_all(processes):
+    """Kills every process of the list that still runs, and waits for each (10 s)."""
+    for p in processes:
+        if p.poll() is None:
+            p.kill()
+        try:
+            p.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            pass

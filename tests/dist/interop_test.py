@@ -57,13 +57,7 @@ def fail(message):
 
 
 def cleanup():
-    for p in procs:
-        if p.poll() is None:
-            p.kill()
-        try:
-            p.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            pass
+    harness.end_all(procs)
 
 
 def start(args, env=ENV, stdin=subprocess.DEVNULL):

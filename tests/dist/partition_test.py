@@ -50,13 +50,7 @@ def in_ns(ns, args, env=None, stdin=subprocess.DEVNULL):
 
 
 def cleanup():
-    for p in procs:
-        if p.poll() is None:
-            p.kill()
-        try:
-            p.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            pass
+    harness.end_all(procs)
     for ns in (NS_A, NS_B):
         subprocess.run(["ip", "netns", "delete", ns], stdout=subprocess.DEVNULL,
                        stderr=subprocess.DEVNULL)
