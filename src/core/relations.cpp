@@ -16,6 +16,7 @@
 #include <atomic>
 #include <cstdio>
 #include <new>
+#include <optional>
 #include <string>
 
 #include "beamline/errors.hpp"
@@ -76,35 +77,36 @@ void request_unlink(process_control& p, const pid& target) {
     p.relations_->links.erase(target);
 }
 
-ref request_monitor(process_control& p, const pid& target) {
+namespace {
+
+// monitor/2, and monitor/3 with an alias when `kind` is set: the reference (then
+// also an alias of p), the monitor recorded and its request sent; a DOWN at once if
+// the target cannot be reached.
+ref start_monitor(process_control& p, const pid& target, std::optional<alias_kind> kind) {
   p.charge(1);
-  ref m = node_runtime::make_ref();
-  p.set_mark(mark_key(m));
   const pid me = p.self();
-  if (target == me) return m;  // Erlang creates nothing observable
+  const ref m = kind ? alias_ref(node_runtime::make_ref(), me) : node_runtime::make_ref();
+  p.set_mark(mark_key(m));
+  // Monitoring oneself creates nothing observable (Erlang's rule): no monitor, and
+  // so no alias that would go with one.
+  if (kind && (target != me || *kind == alias_kind::explicit_unalias))
+    relations_of(p).aliases.insert(m, *kind);
+  if (target == me) return m;
   relations_of(p).monitors.insert(m, target);
-  if (!p.node_->deliver(target, make_control_signal(signal_kind::monitor, me, m, 0)))
-    p.node_->deliver(me, make_down_signal(m, target, unreachable_reason(target)));
+  node_runtime& node = p.node();
+  if (!node.deliver(target, make_control_signal(signal_kind::monitor, me, m, 0)))
+    node.deliver(me, make_down_signal(m, target, unreachable_reason(target)));
   return m;
 }
 
+}  // namespace
+
+ref request_monitor(process_control& p, const pid& target) {
+  return start_monitor(p, target, std::nullopt);
+}
+
 ref request_monitor(process_control& p, const pid& target, alias_kind kind) {
-  p.charge(1);
-  const pid me = p.self();
-  ref m = alias_ref(node_runtime::make_ref(), me);
-  p.set_mark(mark_key(m));
-  relations& r = relations_of(p);
-  // Monitoring oneself makes no monitor (Erlang's rule), so an alias that goes with
-  // the monitor is gone at once.
-  if (target == me) {
-    if (kind == alias_kind::explicit_unalias) r.aliases.insert(m, kind);
-    return m;
-  }
-  r.aliases.insert(m, kind);
-  r.monitors.insert(m, target);
-  if (!p.node_->deliver(target, make_control_signal(signal_kind::monitor, me, m, 0)))
-    p.node_->deliver(me, make_down_signal(m, target, unreachable_reason(target)));
-  return m;
+  return start_monitor(p, target, kind);
 }
 
 ref make_alias(process_control& p, alias_kind kind) {

@@ -256,8 +256,6 @@ class process_control : public schedulable {
   friend relations& relations_of(process_control& p);
   friend void request_link(process_control& p, const pid& target);
   friend void request_unlink(process_control& p, const pid& target);
-  friend ref request_monitor(process_control& p, const pid& target);
-  friend ref request_monitor(process_control& p, const pid& target, alias_kind kind);
   friend bool remove_alias(process_control& p, const ref& alias);
   friend bool accept_alias_message(process_control& p, const ref& alias);
   friend bool request_demonitor(process_control& p, const ref& monitor);
