@@ -66,6 +66,15 @@ ref reply_alias(const term& tag) noexcept {
   return tail.is_ref() ? tail.as_ref() : ref{};
 }
 
+// A term call's reply: to the caller's alias when the tag names one, else to its pid.
+void send_term_reply(node_runtime& node, const pid& caller, const term& tag,
+                     signal* message) noexcept {
+  if (const ref alias = reply_alias(tag))
+    send_alias_signal(node, alias, message);
+  else
+    send_signal(node, caller, message);
+}
+
 }  // namespace
 
 void send_reply(const from& to, signal* message) noexcept {
@@ -75,13 +84,10 @@ void send_reply(const from& to, signal* message) noexcept {
     destroy(message);
     return;
   }
-  if (from_access::reply_type(to) == nullptr) {
-    if (const ref alias = reply_alias(to.tag())) {
-      send_alias_signal(*node, alias, message);
-      return;
-    }
-  }
-  send_signal(*node, to.caller(), message);
+  if (from_access::reply_type(to) == nullptr)
+    send_term_reply(*node, to.caller(), to.tag(), message);
+  else
+    send_signal(*node, to.caller(), message);
 }
 
 }  // namespace detail
@@ -91,11 +97,8 @@ namespace gen_server {
 void reply(const term& from, term value) {
   if (!from.is_tuple() || from.size() != 2 || !from[0].is_pid()) return;
   detail::node_runtime& node = detail::sending_node("gen_server::reply");
-  detail::signal* message = detail::make_message(term::tuple({from[1], std::move(value)}));
-  if (const ref alias = detail::reply_alias(from[1]))
-    detail::send_alias_signal(node, alias, message);
-  else
-    detail::send_signal(node, from[0].as_pid(), message);
+  detail::send_term_reply(node, from[0].as_pid(), from[1],
+                          detail::make_message(term::tuple({from[1], std::move(value)})));
 }
 
 }  // namespace gen_server
@@ -319,10 +322,8 @@ task<term> call(server_ref target, term request, std::chrono::milliseconds timeo
       // Removing the monitor deactivates the alias: from now on a reply is dropped
       // on arrival. One that arrived before is returned (OTP's rule).
       detail::end_call(mref);
-      bool slipped_in = false;
       co_await receive(since(mref), on_reply, after(std::chrono::milliseconds(0), [] {}));
-      slipped_in = value.has_value();
-      if (!slipped_in)
+      if (!value)
         detail::call_failed(atoms::timeout, target, request, timeout, detail::gen_server_atom(),
                             atoms::call);
       co_return std::move(*value);
