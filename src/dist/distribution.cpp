@@ -1127,7 +1127,7 @@ void start(node& n, const options& given) {
   options o = given;
   if (o.name.empty()) throw std::invalid_argument("dist::start: a node needs a name");
   std::string full = o.name;
-  if (full.find('@') == std::string::npos) full += "@" + host_name(o.short_names);
+  if (full.find('@') == std::string::npos) full.append("@").append(host_name(o.short_names));
   const std::string alive = full.substr(0, full.find('@'));
   if (alive.empty() || full.size() > 255)
     throw std::invalid_argument("dist::start: not a node name: " + full);
