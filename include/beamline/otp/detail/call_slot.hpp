@@ -2,9 +2,10 @@
 //
 // A call with a timeout can give up before the server replies. OTP 24+ sends the
 // reply to a process alias that the caller deactivates when it gives up, so the
-// runtime drops a late reply (EEP 53). beamline's core has no aliases yet, so the
-// caller and the replier share a call_slot instead: one word of state that both
-// change with a compare-and-swap.
+// runtime drops a late reply (EEP 53). Term calls do that here too (alias.hpp);
+// typed calls and task awaits, which never leave the node, share a call_slot
+// between the caller and the replier instead: one word of state that both change
+// with a compare-and-swap, with no envelope per reply and no alias table entry.
 //
 //   waiting  -> replied     the replier won: it sends the reply (no suspension point
 //                           lies between the swap and the send, so the reply is
