@@ -79,15 +79,6 @@ namespace detail {
 [[noreturn]] void throw_close_of_closed();
 [[noreturn]] void throw_blocking_in_process(const char* operation);
 std::int64_t chan_deadline(std::chrono::nanoseconds timeout);
-// The calling process, ready to wait on a channel: the group names it as the one
-// to wake. An operation costs a reduction.
-inline process_control& chan_waiting_process(chan_group& group, const char* operation) {
-  process_control& p = current_process(operation);
-  p.charge(1);
-  group.node = &p.node();
-  group.process = p.self();
-  return p;
-}
 // Blocks the calling plain thread until the group is ready.
 void chan_block_thread(chan_group& group) noexcept;
 
@@ -124,12 +115,8 @@ class value_cell {
 template <class T, bool Sending>
 class chan_op_awaiter : public wait_base {
  public:
-  chan_op_awaiter(chan_core* core, std::int64_t timeout_ns) : core_(core), timeout_ns_(timeout_ns) {
-    wait_base::satisfied = &chan_op_awaiter::is_done;
-    reason = wait_reason::channel;
-    waiter_.group = &group_;
-    waiter_.slot = cell_.address();
-  }
+  chan_op_awaiter(chan_core* core, std::int64_t timeout_ns)
+      : core_(core), timeout_ns_(timeout_ns) {}
   chan_op_awaiter(const chan_op_awaiter&) = delete;
   chan_op_awaiter& operator=(const chan_op_awaiter&) = delete;
   ~chan_op_awaiter() {
@@ -138,8 +125,32 @@ class chan_op_awaiter : public wait_base {
   }
 
   bool await_ready(BL_WAIT_SITE_PARAMETERS) {
-    process_ = &chan_waiting_process(group_, Sending ? "channel send" : "channel receive");
+    const char* operation = Sending ? "channel send" : "channel receive";
+    process_control& p = current_process(operation);
+    p.charge(1);
+    process_ = &p;
+    // The buffered common case first, with nothing of a wait set up.
+    if (core_ != nullptr && core_->capacity() != 0) {
+      if constexpr (Sending) {
+        if (core_->send_fast(cell_.get())) {
+          cell_.reset();  // moved into the buffer
+          finish(chan_status::ok);
+          return true;
+        }
+      } else {
+        if (core_->template receive_fast<T>(cell_.address())) {
+          finish(chan_status::ok);  // (filled: the value is in the cell)
+          return true;
+        }
+      }
+    }
+    group_.node = &p.node();
+    group_.process = p.self();
+    wait_base::satisfied = &chan_op_awaiter::is_done;
+    reason = wait_reason::channel;
     where = wait_site{site_file, site_line};
+    waiter_.group = &group_;
+    waiter_.slot = cell_.address();
     if (core_ == nullptr) {  // the nil channel: waits for ever (or the timeout)
       if (timeout_ns_ == 0) {
         finish(chan_status::would_block);
@@ -147,18 +158,6 @@ class chan_op_awaiter : public wait_base {
       }
       if (timeout_ns_ > 0) deadline_ns = chan_deadline(std::chrono::nanoseconds(timeout_ns_));
       return false;
-    }
-    if constexpr (Sending) {
-      if (core_->send_fast(cell_.get())) {
-        cell_.reset();  // moved into the buffer
-        finish(chan_status::ok);
-        return true;
-      }
-    } else {
-      if (core_->template receive_fast<T>(cell_.address())) {
-        finish(chan_status::ok);  // (filled: the value is in the cell)
-        return true;
-      }
     }
     chan_core::outcome o;
     if (timeout_ns_ == 0)

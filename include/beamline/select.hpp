@@ -235,7 +235,6 @@ class select_awaiter : public wait_base {
     wait_base::satisfied = &select_awaiter::is_done;
     reason = wait_reason::channel;
     if constexpr (is_after<After>::value) deadline_ns = timeout_deadline(after_.timeout_ns);
-    bind_waiters(std::index_sequence_for<Cases...>{});
   }
   select_awaiter(const select_awaiter&) = delete;
   select_awaiter& operator=(const select_awaiter&) = delete;
@@ -245,7 +244,8 @@ class select_awaiter : public wait_base {
   }
 
   bool await_ready(BL_WAIT_SITE_PARAMETERS) {
-    process_ = &chan_waiting_process(group_, "select");
+    process_ = &current_process("select");
+    process_->charge(1);
     where = wait_site{site_file, site_line};
     std::array<std::uint8_t, n + 1> order{};
     random_order(order.data(), n);
@@ -277,7 +277,11 @@ class select_awaiter : public wait_base {
     }
     // Then under every channel's lock at once: poll again (a case may have become
     // ready meanwhile), and if none is, queue a waiter on each channel before any
-    // lock is released, so that no operation slips in between.
+    // lock is released, so that no operation slips in between. (The wait is set up
+    // only now: a select that finds a case ready at once needs none of it.)
+    group_.node = &process_->node();
+    group_.process = process_->self();
+    bind_waiters(std::index_sequence_for<Cases...>{});
     std::array<chan_core*, n + 1> cores{};
     collect_cores(cores.data(), std::index_sequence_for<Cases...>{});
     chan_wakes wakes;
@@ -400,6 +404,8 @@ class select_awaiter : public wait_base {
       } else if constexpr (S::on_channel) {
         chan_core* core = s.core();
         if (core == nullptr) return -1;
+        if (!(S::sending ? core->may_send() : core->may_receive()))
+          return -1;  // not ready a moment ago: the locked pass will tell
         if (s.try_fast()) return static_cast<int>(I);
         chan_core::outcome o = S::sending ? core->try_send(s.slot()) : core->try_receive(s.slot());
         if (o == chan_core::outcome::would_block) return -1;

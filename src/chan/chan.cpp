@@ -46,21 +46,38 @@ void chan_block_thread(chan_group& group) noexcept {
 
 // --- select (beamline/select.hpp) ---------------------------------------------------------
 
+__extension__ using uint128 = unsigned __int128;
+
 void random_order(std::uint8_t* order, std::size_t n) noexcept {
   // xorshift64*, one state per thread, seeded from its address and the clock.
   thread_local std::uint64_t state = 0;
-  if (state == 0)
-    state =
-        (reinterpret_cast<std::uintptr_t>(&state) ^
-         static_cast<std::uint64_t>(std::chrono::steady_clock::now().time_since_epoch().count())) |
-        1;
-  for (std::size_t i = 0; i < n; ++i) order[i] = static_cast<std::uint8_t>(i);
-  for (std::size_t i = n; i > 1; --i) {
+  auto next = []() noexcept {
+    if (state == 0)
+      state = (reinterpret_cast<std::uintptr_t>(&state) ^
+               static_cast<std::uint64_t>(
+                   std::chrono::steady_clock::now().time_since_epoch().count())) |
+              1;
     state ^= state >> 12;
     state ^= state << 25;
     state ^= state >> 27;
-    const std::uint64_t r = (state * 0x2545F4914F6CDD1DULL) >> 32;
-    const std::size_t j = static_cast<std::size_t>((r * i) >> 32);  // uniform in [0, i)
+    return state * 0x2545F4914F6CDD1DULL;
+  };
+  for (std::size_t i = 0; i < n; ++i) order[i] = static_cast<std::uint8_t>(i);
+  // Fisher-Yates with few draws: the index in [0, i) is the high half of r * i and
+  // the low half is what is left of r's randomness for the next step (batched
+  // ranged random integers); a fresh draw once the product of the ranges used
+  // passes 2^24, so at least 32 random bits remain behind each index.
+  std::uint64_t r = next();
+  std::uint64_t used = 1;
+  for (std::size_t i = n; i > 1; --i) {
+    if (used > (std::uint64_t{1} << 24)) {
+      r = next();
+      used = 1;
+    }
+    const uint128 m = static_cast<uint128>(r) * i;
+    const auto j = static_cast<std::size_t>(m >> 64);
+    r = static_cast<std::uint64_t>(m);
+    used *= i;
     std::swap(order[i - 1], order[j]);
   }
 }
@@ -126,6 +143,7 @@ void chan_core::queue::push(chan_waiter& w) noexcept {
     head = &w;
   tail = &w;
   w.queued = true;
+  if (w.prev == nullptr) waiting.store(true, std::memory_order_relaxed);
 }
 
 void chan_core::queue::remove(chan_waiter& w) noexcept {
@@ -139,6 +157,7 @@ void chan_core::queue::remove(chan_waiter& w) noexcept {
     tail = w.prev;
   w.prev = w.next = nullptr;
   w.queued = false;
+  if (head == nullptr) waiting.store(false, std::memory_order_relaxed);
 }
 
 chan_waiter* chan_core::queue::claim_first() noexcept {
@@ -162,7 +181,8 @@ chan_core::chan_core(std::size_t capacity, const chan_value_ops& ops)
 chan_core::~chan_core() {
   critical_section critical;
   lock_guard guard(lock_);
-  for (std::size_t i = 0; i < count_; ++i) ops_.destroy(cell(head_ + i));
+  const std::size_t count = count_.load(std::memory_order_relaxed);
+  for (std::size_t i = 0; i < count; ++i) ops_.destroy(cell(head_ + i));
   if (buffer_ != nullptr) ::operator delete(buffer_, std::align_val_t(ops_.align));
 }
 
@@ -189,15 +209,15 @@ void chan_core::complete(chan_waiter& w, bool closed, chan_wakes& wakes) noexcep
 }
 
 chan_core::outcome chan_core::send_locked(void* value, chan_waiter* w, chan_wakes& wakes) {
-  if (closed_) return outcome::closed;
+  if (closed_.load(std::memory_order_relaxed)) return outcome::closed;
   if (chan_waiter* receiver = receivers_.claim_first()) {
     ops_.move_to(receiver->slot, value);
     complete(*receiver, false, wakes);
     return outcome::done;
   }
-  if (count_ < capacity_) {
-    ops_.move_to(cell(head_ + count_), value);
-    ++count_;
+  if (const std::size_t count = count_.load(std::memory_order_relaxed); count < capacity_) {
+    ops_.move_to(cell(head_ + count), value);
+    count_.store(count + 1, std::memory_order_relaxed);
     return outcome::done;
   }
   if (w != nullptr) enqueue_locked(*w, true);
@@ -205,15 +225,15 @@ chan_core::outcome chan_core::send_locked(void* value, chan_waiter* w, chan_wake
 }
 
 chan_core::outcome chan_core::receive_locked(void* storage, chan_waiter* w, chan_wakes& wakes) {
-  if (count_ > 0) {
+  if (const std::size_t count = count_.load(std::memory_order_relaxed); count > 0) {
     ops_.move_to(storage, cell(head_));
     if (++head_ == capacity_) head_ = 0;
-    --count_;
     // A sender waits only when the buffer is full: its value takes the freed place.
     if (chan_waiter* sender = senders_.claim_first()) {
-      ops_.move_to(cell(head_ + count_), sender->slot);
-      ++count_;
+      ops_.move_to(cell(head_ + count - 1), sender->slot);
       complete(*sender, false, wakes);
+    } else {
+      count_.store(count - 1, std::memory_order_relaxed);
     }
     return outcome::done;
   }
@@ -222,7 +242,7 @@ chan_core::outcome chan_core::receive_locked(void* storage, chan_waiter* w, chan
     complete(*sender, false, wakes);
     return outcome::done;
   }
-  if (closed_) return outcome::closed;
+  if (closed_.load(std::memory_order_relaxed)) return outcome::closed;
   if (w != nullptr) enqueue_locked(*w, false);
   return outcome::would_block;
 }
@@ -259,8 +279,8 @@ bool chan_core::close() {
   {
     critical_section critical;
     lock_guard guard(lock_);
-    if (closed_) return false;
-    closed_ = true;
+    if (closed_.load(std::memory_order_relaxed)) return false;
+    closed_.store(true, std::memory_order_relaxed);
     while (chan_waiter* w = receivers_.claim_first()) complete(*w, true, wakes);
     while (chan_waiter* w = senders_.claim_first()) complete(*w, true, wakes);
   }
@@ -271,7 +291,7 @@ bool chan_core::close() {
 std::size_t chan_core::length() const {
   critical_section critical;
   lock_guard guard(lock_);
-  return count_;
+  return count_.load(std::memory_order_relaxed);
 }
 
 }  // namespace beamline::detail

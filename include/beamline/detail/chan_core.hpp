@@ -144,9 +144,12 @@ class chan_core {
     if (capacity_ == 0) return false;
     critical_section critical;
     lock_guard guard(lock_);
-    if (closed_ || receivers_.head != nullptr || count_ == capacity_) return false;
-    ::new (cell(head_ + count_)) T(std::move(value));
-    ++count_;
+    const std::size_t count = count_.load(std::memory_order_relaxed);
+    if (closed_.load(std::memory_order_relaxed) || receivers_.head != nullptr ||
+        count == capacity_)
+      return false;
+    ::new (cell(head_ + count)) T(std::move(value));
+    count_.store(count + 1, std::memory_order_relaxed);
     return true;
   }
   template <class T>
@@ -154,13 +157,29 @@ class chan_core {
     if (capacity_ == 0) return false;
     critical_section critical;
     lock_guard guard(lock_);
-    if (count_ == 0 || senders_.head != nullptr) return false;
+    const std::size_t count = count_.load(std::memory_order_relaxed);
+    if (count == 0 || senders_.head != nullptr) return false;
     T* slot = static_cast<T*>(cell(head_));
     ::new (storage) T(std::move(*slot));
     slot->~T();
     if (++head_ == capacity_) head_ = 0;
-    --count_;
+    count_.store(count - 1, std::memory_order_relaxed);
     return true;
+  }
+
+  // Whether a receive, or a send, could proceed now, read without the lock: a hint,
+  // possibly stale by the time it returns, with which select's first pass skips a
+  // case without locking its channel (its locked pass decides). The fields read are
+  // atomics written only under the lock, with plain stores.
+  bool may_receive() const noexcept BL_NO_THREAD_SAFETY_ANALYSIS {
+    return count_.load(std::memory_order_relaxed) != 0 ||
+           senders_.waiting.load(std::memory_order_relaxed) ||
+           closed_.load(std::memory_order_relaxed);
+  }
+  bool may_send() const noexcept BL_NO_THREAD_SAFETY_ANALYSIS {
+    return count_.load(std::memory_order_relaxed) < capacity_ ||
+           receivers_.waiting.load(std::memory_order_relaxed) ||
+           closed_.load(std::memory_order_relaxed);
   }
 
   std::size_t length() const BL_EXCLUDES(lock_);
@@ -173,6 +192,7 @@ class chan_core {
   struct queue {
     chan_waiter* head = nullptr;
     chan_waiter* tail = nullptr;
+    std::atomic<bool> waiting{false};  // head != nullptr, for may_send/may_receive
     void push(chan_waiter& w) noexcept;
     void remove(chan_waiter& w) noexcept;
     // The first waiter whose wait can still be claimed for it, claimed and taken out
@@ -196,8 +216,9 @@ class chan_core {
 
   mutable chan_lock lock_;
   std::size_t head_ BL_GUARDED_BY(lock_) = 0;
-  std::size_t count_ BL_GUARDED_BY(lock_) = 0;
-  bool closed_ BL_GUARDED_BY(lock_) = false;
+  // (Atomics so that may_send/may_receive can read them; written under the lock.)
+  std::atomic<std::size_t> count_ BL_GUARDED_BY(lock_){0};
+  std::atomic<bool> closed_ BL_GUARDED_BY(lock_){false};
   queue senders_ BL_GUARDED_BY(lock_);
   queue receivers_ BL_GUARDED_BY(lock_);
 };
