@@ -18,3 +18,4 @@
 #include "beamline/otp/start_result.hpp"
 #include "beamline/otp/supervisor.hpp"
 #include "beamline/otp/task_supervisor.hpp"
+#include "beamline/pg.hpp"

@@ -145,8 +145,7 @@ class chan_core {
     critical_section critical;
     lock_guard guard(lock_);
     const std::size_t count = count_.load(std::memory_order_relaxed);
-    if (closed_.load(std::memory_order_relaxed) || receivers_.head != nullptr ||
-        count == capacity_)
+    if (closed_.load(std::memory_order_relaxed) || receivers_.head != nullptr || count == capacity_)
       return false;
     ::new (cell(head_ + count)) T(std::move(value));
     count_.store(count + 1, std::memory_order_relaxed);
