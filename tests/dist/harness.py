@@ -27,6 +27,19 @@ def wait_line(p, text, fail, timeout=30):
     fail(f"{p.args} did not print {text!r} in {timeout} s")
 
 
+def start_epmd(port, start, fail):
+    """Starts Erlang's epmd on `port` with start(args) (which returns the Popen) and
+    waits until it accepts connections; calls fail(message) if it does not."""
+    p = start(["epmd", "-port", str(port)])
+    for _ in range(100):
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return p
+        except OSError:
+            time.sleep(0.05)
+    fail("epmd did not start")
+
+
 def end_all(processes):
     """Kills every process of the list that still runs, and waits for each (10 s)."""
     for p in processes:

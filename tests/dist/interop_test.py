@@ -32,7 +32,6 @@ Process aliases are checked in 1 and 4 (late replies dropped both ways, ALIAS_SE
 both ways).
 """
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -89,15 +88,7 @@ def echo_node(name):
 
 
 def main():
-    epmd = start(["epmd", "-port", str(EPMD_PORT)])
-    for _ in range(100):
-        try:
-            socket.create_connection(("127.0.0.1", EPMD_PORT), timeout=1).close()
-            break
-        except OSError:
-            time.sleep(0.05)
-    else:
-        fail("epmd did not start")
+    epmd = harness.start_epmd(EPMD_PORT, start, fail)
 
     cpp = f"cpp{TAG}"
     node = echo_node(cpp)

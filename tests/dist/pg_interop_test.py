@@ -14,10 +14,8 @@ On a private EPMD (Erlang's epmd on a free port):
   3. b1 is killed (SIGKILL): the Erlang node and b2 drop its members.
 """
 import os
-import socket
 import subprocess
 import sys
-import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import harness  # noqa: E402
@@ -65,15 +63,7 @@ def pg_node(short, *extra):
 
 
 def main():
-    start(["epmd", "-port", str(EPMD_PORT)])
-    for _ in range(100):
-        try:
-            socket.create_connection(("127.0.0.1", EPMD_PORT), timeout=1).close()
-            break
-        except OSError:
-            time.sleep(0.05)
-    else:
-        fail("epmd did not start")
+    harness.start_epmd(EPMD_PORT, start, fail)
 
     b1 = pg_node("b1", "--join", "workers", "--join", "workers")
     pg_node("b2", "--connect", name("b1"), "--join", "workers")
