@@ -248,9 +248,9 @@ class scope_server {
 
   // -- this node's members --
 
+  // (join and leave check that the pids are this node's before calling, as pg's
+  // ensure_local: the server takes what it is given.)
   void join_local(const term& group, const std::vector<pid>& pids) {
-    for (const pid& p : pids)
-      if (!p.is_local()) throw std::invalid_argument("pg: only processes of this node can join");
     for (const pid& p : pids) {
       auto it = local_.find(p);
       if (it == local_.end()) it = local_.emplace(p, local_member{beamline::monitor(p), {}}).first;
@@ -260,8 +260,6 @@ class scope_server {
   }
   // False when none of them was a member.
   bool leave_local(const term& group, const std::vector<pid>& pids) {
-    for (const pid& p : pids)
-      if (!p.is_local()) throw std::invalid_argument("pg: only processes of this node can leave");
     std::vector<pid> left;
     for (const pid& p : pids) {
       auto it = local_.find(p);
@@ -422,10 +420,6 @@ class scope_server {
   std::map<term, std::vector<std::pair<pid, ref>>> monitored_groups_;
 };
 
-term pid_or_pids(const std::vector<pid>& pids) {
-  return pids_term(pids);
-}
-
 void check_local(const std::vector<pid>& pids, const char* operation) {
   for (const pid& p : pids)
     if (!p.is_local())
@@ -451,7 +445,7 @@ task<void> join(atom scope, term group, pid member) {
 task<void> join(atom scope, term group, std::vector<pid> members) {
   check_local(members, "join");
   // (Requests built before the co_await: g++ 12 miscompiles a braced list in one.)
-  term request = term::tuple({words().join_local, group, pid_or_pids(members)});
+  term request = term::tuple({words().join_local, group, pids_term(members)});
   co_await gen_server::call(scope, std::move(request), infinity);
 }
 
@@ -462,25 +456,31 @@ task<bool> leave(atom scope, term group, pid member) {
 
 task<bool> leave(atom scope, term group, std::vector<pid> members) {
   check_local(members, "leave");
-  term request = term::tuple({words().leave_local, group, pid_or_pids(members)});
+  term request = term::tuple({words().leave_local, group, pids_term(members)});
   term reply = co_await gen_server::call(scope, std::move(request), infinity);
   co_return reply == atoms::ok;
 }
 
-std::vector<pid> get_members(atom scope, const term& group) {
+namespace {
+
+// A group's members in the scope's table: all of them, or this node's.
+std::vector<pid> members_of(atom scope, const term& group, bool local_only) {
   std::shared_ptr<scope_table> t = find_table(scope);
   if (!t) return {};
   std::lock_guard guard(t->lock);
   auto it = t->groups.find(group);
-  return it == t->groups.end() ? std::vector<pid>{} : it->second.all;
+  if (it == t->groups.end()) return {};
+  return local_only ? it->second.local : it->second.all;
+}
+
+}  // namespace
+
+std::vector<pid> get_members(atom scope, const term& group) {
+  return members_of(scope, group, false);
 }
 
 std::vector<pid> get_local_members(atom scope, const term& group) {
-  std::shared_ptr<scope_table> t = find_table(scope);
-  if (!t) return {};
-  std::lock_guard guard(t->lock);
-  auto it = t->groups.find(group);
-  return it == t->groups.end() ? std::vector<pid>{} : it->second.local;
+  return members_of(scope, group, true);
 }
 
 std::vector<term> which_groups(atom scope) {
