@@ -1,7 +1,7 @@
 // services.cpp: what this node answers for other nodes (spawn requests for exported
-// functions and erpc, net_kernel, rex, global_name_server's greeting and locks, the
-// erpc builtins, the mesh on nodeup) and dist::call and dist::export_function
-// (beamline/dist.hpp). See distribution.hpp.
+// functions and erpc, net_kernel, rex, the erpc builtins, the mesh on nodeup) and
+// dist::call and dist::export_function (beamline/dist.hpp). See distribution.hpp;
+// global_name_server is in global.cpp.
 #include <algorithm>
 #include <map>
 #include <vector>
@@ -247,116 +247,6 @@ process rex_process() {
         send(t[0].as_pid(),
              term::tuple({atom("features_reply"), running()->self_name(), term::nil()}));
     });
-  }
-}
-
-// --- global_name_server ------------------------------------------------------------------
-//
-// Erlang's `global` on every visible peer greets a new node with init_connect and
-// waits for the node's global_name_server to go through its name-exchange protocol;
-// until then global:sync() on that peer does not return. This node does not take
-// part in global's name table (that is its own feature); it answers init_connect
-// with in_sync, which tells the peer that this node is synchronised with it, so that
-// global:sync() returns there, and it keeps global's locks (set_lock/del_lock, which
-// global:set_lock and global:trans send to every node in nodes()), so that they work
-// with this node in the cluster. Registrations never reach it: `global` sends them
-// only to the nodes it has synchronised names with, and this one is not among them.
-
-namespace {
-
-struct lock_holder {
-  pid process;
-  ref monitor;
-};
-struct global_lock {
-  term requester;  // the LockRequesterId of {ResourceId, LockRequesterId}
-  std::vector<lock_holder> holders;
-};
-
-// handle_set_lock: a resource is free, or held under the same requester id.
-bool set_lock(std::map<term, global_lock>& locks, const term& id, const pid& from) {
-  if (!id.is_tuple() || id.size() != 2) return false;
-  auto it = locks.find(id[0]);
-  if (it != locks.end() && it->second.requester != id[1]) return false;
-  if (it == locks.end()) it = locks.emplace(id[0], global_lock{id[1], {}}).first;
-  std::vector<lock_holder>& holders = it->second.holders;
-  if (std::none_of(holders.begin(), holders.end(),
-                   [&](const lock_holder& h) { return h.process == from; }))
-    holders.push_back(lock_holder{from, monitor(from)});
-  return true;
-}
-
-// handle_del_lock, and a holder's end: the process leaves the lock; the lock goes
-// with its last holder.
-void release(std::map<term, global_lock>& locks, const term& resource, const pid& from) {
-  auto it = locks.find(resource);
-  if (it == locks.end()) return;
-  std::vector<lock_holder>& holders = it->second.holders;
-  for (auto h = holders.begin(); h != holders.end(); ++h) {
-    if (h->process != from) continue;
-    demonitor(h->monitor, {.flush = true});
-    holders.erase(h);
-    break;
-  }
-  if (holders.empty()) locks.erase(it);
-}
-
-}  // namespace
-
-process global_name_server_process() {
-  register_name(atom("global_name_server"), self());
-  std::map<term, global_lock> locks;
-  const term init_connect(atom("init_connect")), set_lock_tag(atom("set_lock")),
-      del_lock_tag(atom("del_lock"));
-  for (;;) {
-    co_await receive(
-        [&](const down_message& d) {
-          for (auto it = locks.begin(); it != locks.end();) {
-            auto next = std::next(it);
-            for (const lock_holder& h : it->second.holders)
-              if (h.monitor == d.monitor) {
-                const term resource = it->first;
-                const pid holder = h.process;
-                release(locks, resource, holder);
-                break;
-              }
-            it = next;
-          }
-        },
-        [&](const term& t) {
-          if (!t.is_tuple() || t.size() < 2) return;
-          // {'$gen_cast', {init_connect, Vsn, Node, InitMsg}} -> in_sync
-          if (t.size() == 2 && t[0] == term(atoms::gen_cast) && t[1].is_tuple() &&
-              t[1].size() == 4 && t[1][0] == init_connect && t[1][2].is_atom()) {
-            dist::send(
-                atom("global_name_server"), t[1][2].as_atom(),
-                term::tuple({atoms::gen_cast,
-                             term::tuple({atom("in_sync"), running()->self_name(), term(true)})}));
-            return;
-          }
-          // {'$gen_call', {From, Tag}, Request}
-          if (t.size() != 3 || t[0] != term(atoms::gen_call) || !t[1].is_tuple() ||
-              t[1].size() != 2 || !t[1][0].is_pid())
-            return;
-          const pid from = t[1][0].as_pid();
-          const term& request = t[2];
-          if (request.is_tuple() && request.size() == 2 && request[0] == set_lock_tag) {
-            gen_server::reply(t[1], term(set_lock(locks, request[1], from)));
-          } else if (request.is_tuple() && request.size() == 2 && request[0] == del_lock_tag) {
-            if (request[1].is_tuple() && request[1].size() == 2) {
-              auto it = locks.find(request[1][0]);
-              if (it != locks.end() && it->second.requester == request[1][1])
-                release(locks, request[1][0], from);
-            }
-            gen_server::reply(t[1], term(true));
-          } else if (request == term(atom("get_known")) || request == term(atom("get_synced"))) {
-            gen_server::reply(t[1], term::nil());
-          } else if (request == term(atom("get_protocol_version"))) {
-            gen_server::reply(t[1], term(8));
-          }
-          // Anything else is not answered, as global_name_server does not answer a
-          // request it does not know.
-        });
   }
 }
 

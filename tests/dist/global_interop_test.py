@@ -1,0 +1,128 @@
+#!/usr/bin/env python3
+"""`global` across a mixed cluster: two Erlang nodes running OTP's own global and
+beamline nodes (global_names_node) share one name table.
+
+  global_interop_test.py GLOBAL_NAMES_NODE GLOBAL_PEER_ESCRIPT
+
+On a private EPMD, e1 and e2 (erl) and b1, b2 (beamline) form a cluster; a hidden
+Erlang node (global_peer.escript) checks what every node resolves:
+  1. names registered on beamline nodes at start resolve on every node;
+  2. a name registered on an Erlang node resolves on every node, and one registered
+     through a beamline node too; its holder's end unregisters it everywhere;
+  3. a registration race: all four nodes register one name at once: exactly one
+     wins, and every node resolves the name to the winner;
+  4. b2 is killed (SIGKILL): its names go on every other node;
+  5. a merge with a conflict: b3 starts alone holding a name the cluster holds;
+     when it connects, the conflict is resolved (random_exit_name): one holder on
+     every node, the loser killed.
+"""
+import os
+import subprocess
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import harness  # noqa: E402
+
+NODE_PROGRAM, ESCRIPT = sys.argv[1:3]
+TAG = str(os.getpid())
+COOKIE = "global_secret"
+EPMD_PORT = harness.free_port()
+ENV = dict(os.environ, ERL_EPMD_PORT=str(EPMD_PORT))
+procs = []
+queries = 0
+
+
+def fail(message):
+    print("FAIL:", message, flush=True)
+    harness.end_all(procs)
+    sys.exit(1)
+
+
+def start(args, env=ENV):
+    p = subprocess.Popen(args, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE, text=True, encoding="utf-8", errors="replace")
+    procs.append(p)
+    return p
+
+
+def name(short):
+    return f"{short}-{TAG}@127.0.0.1"
+
+
+def query(*args, expect):
+    """Runs global_peer.escript on a new hidden node; its output must contain expect."""
+    global queries
+    queries += 1
+    env = dict(ENV, ERL_FLAGS=f"-name q{queries}-{TAG}@127.0.0.1 -setcookie {COOKIE} -hidden")
+    r = subprocess.run(["escript", ESCRIPT, *args], env=env, stdout=subprocess.PIPE,
+                       stderr=subprocess.STDOUT, text=True, encoding="utf-8", errors="replace",
+                       timeout=90)
+    if r.returncode != 0 or expect not in r.stdout:
+        fail(f"{' '.join(args)}: expected {expect!r}, got: {r.stdout}")
+    return r.stdout.strip()
+
+
+def erl_node(short, connect=None):
+    code = "receive stop -> ok end."
+    if connect:
+        code = f"true = net_kernel:connect_node('{name(connect)}'), ok = global:sync(), " + code
+    p = start(["erl", "-noshell", "-name", name(short), "-setcookie", COOKIE, "-eval", code])
+    return p
+
+
+def beamline_node(short, *extra):
+    p = start([NODE_PROGRAM, "--name", name(short), "--cookie", COOKIE, *extra])
+    harness.wait_line(p, "ready", fail)
+    return p
+
+
+def main():
+    harness.start_epmd(EPMD_PORT, start, fail)
+    erl_node("e1")
+    query("agree", "nothing", "undefined", name("e1"), expect="agree ok")  # e1 is up
+    erl_node("e2", connect="e1")
+    b1 = beamline_node("b1", "--connect", name("e1"), "--register", "b1svc")
+    b2 = beamline_node("b2", "--connect", name("b1"), "--register", "b2svc")
+    everyone = [name(n) for n in ("e1", "e2", "b1", "b2")]
+
+    query("agree", "b1svc", "defined", *everyone, expect=f"b1svc {name('b1')}")
+    query("agree", "b2svc", "defined", *everyone, expect=f"b2svc {name('b2')}")
+    print("1 ok: beamline nodes' names resolve on every node", flush=True)
+
+    query("register", name("e2"), "esvc", expect="register esvc yes")
+    query("agree", "esvc", "defined", *everyone, expect=f"esvc {name('e2')}")
+    query("register", name("b1"), "esvc", expect="register esvc no")
+    query("register", name("b2"), "late", expect="register late yes")
+    query("agree", "late", "defined", *everyone, expect=f"late {name('b2')}")
+    query("die", "late", name("e1"), expect="die ok died")
+    query("agree", "late", "undefined", *everyone, expect="agree ok")
+    print("2 ok: registrations from either kind of node resolve everywhere", flush=True)
+
+    out = query("race", "raced", *everyone, expect="race ok")
+    print(f"3 ok: a registration race has one winner ({out.split()[-1]})", flush=True)
+
+    b2.kill()
+    b2.wait(timeout=10)
+    survivors = [name(n) for n in ("e1", "e2", "b1")]
+    query("agree", "b2svc", "undefined", *survivors, expect="agree ok")
+    print("4 ok: a killed node's names go", flush=True)
+
+    b3 = beamline_node("b3", "--register", "b1svc")
+    query("connect", name("b3"), name("e1"), expect="connect ok")
+    merged = survivors + [name("b3")]
+    query("agree", "b1svc", "defined", *merged, expect=f"b1svc {name('b1')}")
+    if b3.poll() is not None:
+        fail(f"b3 ended: {b3.stderr.read()}")
+    print("5 ok: a conflict on merge leaves one holder", flush=True)
+
+    harness.end_all(procs)
+    print("global interop: all ok")
+
+
+if __name__ == "__main__":
+    try:
+        main()
+    except SystemExit:
+        raise
+    except BaseException as e:  # noqa: BLE001 - report anything, then clean up
+        fail(repr(e))
