@@ -49,3 +49,53 @@ def end_all(processes):
             p.wait(timeout=10)
         except subprocess.TimeoutExpired:
             pass
+
+
+def needs_netns():
+    """Exits 77 (skipped) with a reason unless this runs as root with iproute2."""
+    import os
+    import shutil
+    import sys
+    if os.geteuid() != 0 or shutil.which("ip") is None:
+        print("skipped: needs root and iproute2 (ip) for network namespaces")
+        sys.exit(77)
+
+
+class NamespacePair:
+    """Two network namespaces joined by a veth pair, 10.213.N.1 in `a` and 10.213.N.2
+    in `b` (N from tag), each with its loopback up. cut() sets a's end down: no FIN,
+    no RST, the packets just stop; heal() sets it up again."""
+
+    def __init__(self, tag):
+        net = 10 + tag % 200
+        self.a, self.b = f"bl{tag}a", f"bl{tag}b"
+        self.veth_a, self.veth_b = self.a[-15:], self.b[-15:]
+        self.addr_a, self.addr_b = f"10.213.{net}.1", f"10.213.{net}.2"
+
+    @staticmethod
+    def _sh(*args):
+        subprocess.run(args, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+
+    def create(self):
+        """Makes the pair; raises subprocess.CalledProcessError when it cannot."""
+        self._sh("ip", "netns", "add", self.a)
+        self._sh("ip", "netns", "add", self.b)
+        self._sh("ip", "link", "add", self.veth_a, "type", "veth", "peer", "name", self.veth_b)
+        self._sh("ip", "link", "set", self.veth_a, "netns", self.a)
+        self._sh("ip", "link", "set", self.veth_b, "netns", self.b)
+        for ns, veth, addr in ((self.a, self.veth_a, self.addr_a),
+                               (self.b, self.veth_b, self.addr_b)):
+            self._sh("ip", "-n", ns, "addr", "add", f"{addr}/24", "dev", veth)
+            self._sh("ip", "-n", ns, "link", "set", veth, "up")
+            self._sh("ip", "-n", ns, "link", "set", "lo", "up")
+
+    def cut(self):
+        self._sh("ip", "-n", self.a, "link", "set", self.veth_a, "down")
+
+    def heal(self):
+        self._sh("ip", "-n", self.a, "link", "set", self.veth_a, "up")
+
+    def delete(self):
+        for ns in (self.a, self.b):
+            subprocess.run(["ip", "netns", "delete", ns], stdout=subprocess.DEVNULL,
+                           stderr=subprocess.DEVNULL)

@@ -16,7 +16,6 @@ comes back, a new dist_probe from the second namespace reaches echo_node again.
 Needs root and iproute2; prints a reason and exits 77 (skipped) without them.
 """
 import os
-import shutil
 import subprocess
 import sys
 import time
@@ -26,18 +25,13 @@ import harness  # noqa: E402
 
 ECHO_NODE, PROBE, ESCRIPT = sys.argv[1:4]
 TAG = os.getpid()
-NET = 10 + TAG % 200
-NS_A, NS_B = f"bl{TAG}a", f"bl{TAG}b"
-VETH_A, VETH_B = f"bl{TAG}a"[-15:], f"bl{TAG}b"[-15:]
-ADDR_A, ADDR_B = f"10.213.{NET}.1", f"10.213.{NET}.2"
+PAIR = harness.NamespacePair(TAG)
+NS_A, NS_B = PAIR.a, PAIR.b
+ADDR_A, ADDR_B = PAIR.addr_a, PAIR.addr_b
 EPMD_PORT = "4369"
 TICKTIME = 4
 COOKIE = "partition_secret"
 procs = []
-
-
-def sh(*args):
-    subprocess.run(args, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
 
 
 def in_ns(ns, args, env=None, stdin=subprocess.DEVNULL):
@@ -51,9 +45,7 @@ def in_ns(ns, args, env=None, stdin=subprocess.DEVNULL):
 
 def cleanup():
     harness.end_all(procs)
-    for ns in (NS_A, NS_B):
-        subprocess.run(["ip", "netns", "delete", ns], stdout=subprocess.DEVNULL,
-                       stderr=subprocess.DEVNULL)
+    PAIR.delete()
 
 
 def fail(message):
@@ -67,19 +59,9 @@ def wait_line(p, text, timeout=30):
 
 
 def main():
-    if os.geteuid() != 0 or shutil.which("ip") is None:
-        print("skipped: needs root and iproute2 (ip) for network namespaces")
-        sys.exit(77)
+    harness.needs_netns()
     try:
-        sh("ip", "netns", "add", NS_A)
-        sh("ip", "netns", "add", NS_B)
-        sh("ip", "link", "add", VETH_A, "type", "veth", "peer", "name", VETH_B)
-        sh("ip", "link", "set", VETH_A, "netns", NS_A)
-        sh("ip", "link", "set", VETH_B, "netns", NS_B)
-        for ns, veth, addr in ((NS_A, VETH_A, ADDR_A), (NS_B, VETH_B, ADDR_B)):
-            sh("ip", "-n", ns, "addr", "add", f"{addr}/24", "dev", veth)
-            sh("ip", "-n", ns, "link", "set", veth, "up")
-            sh("ip", "-n", ns, "link", "set", "lo", "up")
+        PAIR.create()
     except subprocess.CalledProcessError as e:
         print(f"skipped: cannot make network namespaces here: {e.stderr.decode().strip()}")
         cleanup()
@@ -102,8 +84,8 @@ def main():
     wait_line(erl, "watching")
 
     cut = time.time()
-    sh("ip", "-n", NS_A, "link", "set", VETH_A, "down")
-    print(f"link {VETH_A} down: partitioned")
+    PAIR.cut()
+    print(f"link {PAIR.veth_a} down: partitioned")
     for who, p in (("dist_probe", probe), ("the Erlang node", erl)):
         lines = wait_line(p, "watch ok", timeout=TICKTIME * 3 + 10)
         took = time.time() - cut
@@ -113,8 +95,8 @@ def main():
             fail(f"{who} saw the partition after {took:.1f} s; net_ticktime is {TICKTIME} s")
         print(f"ok {who} saw the partition after {took:.1f} s (net_ticktime {TICKTIME} s)")
 
-    sh("ip", "-n", NS_A, "link", "set", VETH_A, "up")
-    print(f"link {VETH_A} up: healed")
+    PAIR.heal()
+    print(f"link {PAIR.veth_a} up: healed")
     time.sleep(TICKTIME)  # echo_node's side has given the old connections up by now
     probe2 = in_ns(NS_B, [PROBE, "--name", f"c{TAG}@{ADDR_B}", "--cookie", COOKIE, "--peer", a]
                    + ticks)

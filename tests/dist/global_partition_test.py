@@ -1,0 +1,146 @@
+#!/usr/bin/env python3
+"""`global` through a real network partition and its heal, in a mixed cluster.
+
+  global_partition_test.py GLOBAL_NAMES_NODE GLOBAL_PEER_ESCRIPT
+
+Two network namespaces joined by a veth pair (harness.NamespacePair), each with its
+own EPMD: side A runs e1 (erl) and b1 (global_names_node, holding `svc` and
+`a_only`), side B runs b2 (holding `b_only`) and e2. All four form one cluster
+(net_ticktime 4 everywhere). Then the link goes down:
+  1. each side drops the other side's names once the ticks stop;
+  2. side B registers `svc` again (its holder is out of sight), as an available
+     side of a partition may;
+  3. the link comes back and b2 connects to b1: global's exchange resolves the
+     conflict over `svc` (random_exit_name keeps the holder on the node whose name
+     sorts first, b1, and kills the other), so that after the heal every node
+     resolves every name to one live process.
+Checks run on hidden Erlang nodes (global_peer.escript) in the namespaces.
+
+Needs root and iproute2; prints a reason and exits 77 (skipped) without them.
+"""
+import os
+import subprocess
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import harness  # noqa: E402
+
+NODE_PROGRAM, ESCRIPT = sys.argv[1:3]
+TAG = os.getpid()
+PAIR = harness.NamespacePair(TAG)
+EPMD_PORT = "4369"
+TICKTIME = 4
+COOKIE = "global_partition_secret"
+procs = []
+queries = 0
+
+
+def in_ns(ns, args, env=None):
+    full_env = dict(os.environ, ERL_EPMD_PORT=EPMD_PORT, **(env or {}))
+    p = subprocess.Popen(["ip", "netns", "exec", ns] + args, env=full_env,
+                         stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE, text=True, encoding="utf-8", errors="replace")
+    procs.append(p)
+    return p
+
+
+def cleanup():
+    harness.end_all(procs)
+    PAIR.delete()
+
+
+def fail(message):
+    print("FAIL:", message, flush=True)
+    cleanup()
+    sys.exit(1)
+
+
+def node(short):
+    addr = PAIR.addr_a if short in ("e1", "b1") else PAIR.addr_b
+    return f"{short}-{TAG}@{addr}"
+
+
+def query(ns, *args, expect):
+    """global_peer.escript on a new hidden node in namespace ns."""
+    global queries
+    queries += 1
+    addr = PAIR.addr_a if ns == PAIR.a else PAIR.addr_b
+    flags = (f"-name q{queries}-{TAG}@{addr} -setcookie {COOKIE} -hidden "
+             f"-kernel net_ticktime {TICKTIME}")
+    r = subprocess.run(["ip", "netns", "exec", ns, "escript", ESCRIPT, *args],
+                       env=dict(os.environ, ERL_EPMD_PORT=EPMD_PORT, ERL_FLAGS=flags),
+                       stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                       encoding="utf-8", errors="replace", timeout=90)
+    if r.returncode != 0 or expect not in r.stdout:
+        fail(f"{' '.join(args)}: expected {expect!r}, got: {r.stdout}")
+    return r.stdout.strip()
+
+
+def erl_node(ns, short, connect=None):
+    code = "receive stop -> ok end."
+    if connect:
+        code = f"true = net_kernel:connect_node('{node(connect)}'), ok = global:sync(), " + code
+    return in_ns(ns, ["erl", "-noshell", "-name", node(short), "-setcookie", COOKIE,
+                      "-kernel", "net_ticktime", str(TICKTIME), "-eval", code])
+
+
+def beamline_node(ns, short, *extra):
+    p = in_ns(ns, [NODE_PROGRAM, "--name", node(short), "--cookie", COOKIE,
+                   "--net-ticktime", str(TICKTIME), *extra])
+    harness.wait_line(p, "ready", fail)
+    return p
+
+
+def main():
+    harness.needs_netns()
+    try:
+        PAIR.create()
+    except subprocess.CalledProcessError as e:
+        print(f"skipped: cannot make network namespaces here: {e.stderr.decode().strip()}")
+        cleanup()
+        sys.exit(77)
+    for ns in (PAIR.a, PAIR.b):
+        in_ns(ns, ["epmd", "-port", EPMD_PORT])
+    time.sleep(0.5)
+
+    erl_node(PAIR.a, "e1")
+    query(PAIR.a, "agree", "nothing", "undefined", node("e1"), expect="agree ok")  # e1 is up
+    beamline_node(PAIR.a, "b1", "--connect", node("e1"), "--register", "svc", "--register",
+                  "a_only")
+    beamline_node(PAIR.b, "b2", "--connect", node("b1"), "--register", "b_only")
+    erl_node(PAIR.b, "e2", connect="b1")
+    side_a, side_b = [node("e1"), node("b1")], [node("b2"), node("e2")]
+    everyone = side_a + side_b
+    for name, holder in (("svc", "b1"), ("a_only", "b1"), ("b_only", "b2")):
+        query(PAIR.a, "agree", name, "defined", *everyone, expect=f"{name} {node(holder)}")
+    print("0 ok: one cluster of four nodes; every node resolves every name", flush=True)
+
+    PAIR.cut()
+    print(f"link {PAIR.veth_a} down: partitioned", flush=True)
+    for name in ("svc", "a_only"):
+        query(PAIR.b, "agree", name, "undefined", *side_b, expect="agree ok")
+    query(PAIR.a, "agree", "b_only", "undefined", *side_a, expect="agree ok")
+    query(PAIR.a, "agree", "svc", "defined", *side_a, expect=f"svc {node('b1')}")
+    print("1 ok: each side dropped the other side's names", flush=True)
+
+    query(PAIR.b, "register", node("b2"), "svc", expect="register svc yes")
+    query(PAIR.b, "agree", "svc", "defined", *side_b, expect=f"svc {node('b2')}")
+    print("2 ok: side B registered svc again", flush=True)
+
+    PAIR.heal()
+    print(f"link {PAIR.veth_a} up: healed", flush=True)
+    time.sleep(TICKTIME)  # both sides have given the old connections up by now
+    query(PAIR.b, "connect", node("b2"), node("b1"), expect="connect ok")
+    for name, holder in (("svc", "b1"), ("a_only", "b1"), ("b_only", "b2")):
+        query(PAIR.a, "agree", name, "defined", *everyone, expect=f"{name} {node(holder)}")
+    print("3 ok: after the heal one holder per name on every node (svc kept on b1)",
+          flush=True)
+    cleanup()
+    print("global partition: all ok")
+
+
+try:
+    main()
+finally:
+    cleanup()
