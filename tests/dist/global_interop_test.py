@@ -116,6 +116,9 @@ def main():
     print("5 ok: a conflict on merge leaves one holder", flush=True)
 
     harness.end_all(procs)
+    reports = harness.sanitizer_reports(procs)
+    if reports:
+        fail(f"sanitizer reports: {reports}")
     print("global interop: all ok")
 
 

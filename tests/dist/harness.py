@@ -99,3 +99,23 @@ class NamespacePair:
         for ns in (self.a, self.b):
             subprocess.run(["ip", "netns", "delete", ns], stdout=subprocess.DEVNULL,
                            stderr=subprocess.DEVNULL)
+
+
+SANITIZER_MARKS = ("WARNING: ThreadSanitizer", "ERROR: AddressSanitizer", "ERROR: LeakSanitizer",
+                   "runtime error:")
+
+
+def sanitizer_reports(processes):
+    """The sanitizer reports (ThreadSanitizer, AddressSanitizer, UBSan) that ended
+    processes of the list wrote to their stderr pipe (call after end_all)."""
+    reports = []
+    for p in processes:
+        if p.stderr is None or p.poll() is None:
+            continue
+        try:
+            text = p.stderr.read()
+        except (OSError, ValueError):
+            continue
+        reports += [line for line in text.splitlines()
+                    if any(mark in line for mark in SANITIZER_MARKS)]
+    return reports
