@@ -7,6 +7,7 @@
 #include <map>
 #include <mutex>
 #include <optional>
+#include <unordered_map>
 #include <string>
 #include <utility>
 #include <vector>
@@ -73,7 +74,7 @@ struct lock_entry {
 
 struct tables {
   std::mutex lock;
-  std::map<term, name_entry> names;
+  std::unordered_map<term, name_entry> names;
   std::multimap<pid, term> names_of;  // holder -> its names
   std::map<term, lock_entry> locks;
   pid registrar;

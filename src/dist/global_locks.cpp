@@ -9,9 +9,10 @@
 #include <string>
 
 #include "beamline/dist.hpp"
-#include "beamline/otp/call_exit.hpp"
+#include "beamline/links.hpp"
 #include "beamline/otp/gen_server.hpp"
 #include "beamline/receive.hpp"
+#include "beamline/registry.hpp"
 #include "beamline/send.hpp"
 
 namespace beamline::names::global::internal {
@@ -148,21 +149,47 @@ term resolve_here(const term& method, const term& name, const pid& a, const pid&
 }
 
 // gen_server:multi_call(Nodes, global_name_server, Request): the replies of the
-// nodes that answered. A node that is down or goes down is left out, as
-// multi_call's bad nodes; a node that does not answer in a minute too (OTP waits
-// for ever).
+// nodes that answered. The requests go out together and the replies are collected
+// after, so a call costs one round trip, not one per node. A node that is down or
+// goes down is left out, as multi_call's bad nodes; a node that does not answer
+// within a minute of the call too (OTP waits for ever).
 task<std::vector<std::pair<atom, term>>> multi_call(std::vector<atom> nodes, term request) {
-  std::vector<std::pair<atom, term>> replies;
   const atom self_node = dist::node_name();
+  struct pending {
+    atom node;
+    ref monitor;
+  };
+  std::vector<pending> out;
+  out.reserve(nodes.size());
   for (atom node : nodes) {
-    const server_ref target = node == self_node
-                                  ? server_ref(words().server)
-                                  : server_ref(dist::registered(words().server, node));
-    try {
-      term reply = co_await gen_server::call(target, request, std::chrono::minutes(1));
-      replies.emplace_back(node, std::move(reply));
-    } catch (const call_exit&) {
+    pid target;
+    if (node == self_node) {
+      const std::optional<pid> local = whereis(words().server);
+      if (!local) continue;
+      target = *local;
+    } else {
+      target = dist::registered(words().server, node);
     }
+    const ref monitor_ref = monitor(target);
+    beamline::send(target,
+                   term::tuple({atoms::gen_call, term::tuple({self(), monitor_ref}), request}));
+    out.push_back(pending{node, monitor_ref});
+  }
+  std::vector<std::pair<atom, term>> replies;
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::minutes(1);
+  for (const pending& p : out) {
+    const auto left = std::max(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                   deadline - std::chrono::steady_clock::now()),
+                               std::chrono::milliseconds(0));
+    std::optional<term> reply = co_await receive(
+        when(
+            [&](const term& t) { return t.is_tuple() && t.size() == 2 && t[0] == term(p.monitor); },
+            [](term t) { return std::optional<term>(t[1]); }),
+        when([&](const down_message& d) { return d.monitor == p.monitor; },
+             [](const down_message&) { return std::optional<term>(); }),
+        after(left, [] { return std::optional<term>(); }));
+    demonitor(p.monitor, {.flush = true});
+    if (reply) replies.emplace_back(p.node, std::move(*reply));
   }
   co_return replies;
 }

@@ -50,7 +50,7 @@ struct group_members {
 
 struct scope_table {
   std::mutex lock;
-  std::map<term, group_members> groups;
+  std::unordered_map<term, group_members> groups;
 };
 
 struct table_key {
