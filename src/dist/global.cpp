@@ -135,6 +135,7 @@ task<void> name_server::run() {
     std::lock_guard guard(t.lock);
     t.names.clear();
     t.names_of.clear();
+    t.name_of_monitor.clear();
     t.locks.clear();
   }
   std::mt19937_64 random{std::random_device{}()};
@@ -575,12 +576,17 @@ void name_server::do_ops(const term& ops, const term& from, const term& extra) {
 void name_server::insert_name(const term& name, const pid& holder, const term& method,
                               const term& from, const term& extra) {
   delete_name(name);
+  // A holder whose node is no longer connected (it left while the names travelled)
+  // would get a DOWN noconnection at once, after a connection attempt per name:
+  // it is not inserted.
+  if (!holder.is_local() && !connected(node_of(holder))) return;
   const ref monitor_ref = monitor(holder);
   {
     tables& t = shared();
     std::lock_guard guard(t.lock);
     t.names[name] = name_entry{holder, method, monitor_ref};
     t.names_of.emplace(holder, name);
+    t.name_of_monitor.emplace(monitor_ref, name);
   }
   if (!lock_still_set(from, extra)) delete_name(name);
 }
@@ -613,6 +619,7 @@ void name_server::delete_name(const term& name) {
     if (it == t.names.end()) return;
     gone = it->second;
     t.names.erase(it);
+    t.name_of_monitor.erase(gone->monitor);
     auto [first, last] = t.names_of.equal_range(gone->holder);
     for (auto n = first; n != last; ++n)
       if (n->second == name) {
@@ -683,8 +690,8 @@ void name_server::down(const down_message& d) {
     for (const auto& [resource, lock] : t.locks)
       for (const lock_holder& h : lock.holders)
         if (h.monitor == d.monitor) holders.emplace_back(resource, h.process);
-    for (const auto& [name, e] : t.names)
-      if (e.monitor == d.monitor) names.push_back(name);
+    if (auto it = t.name_of_monitor.find(d.monitor); it != t.name_of_monitor.end())
+      names.push_back(it->second);
   }
   for (const auto& [resource, holder] : holders) remove_lock_holder(resource, holder, true);
   for (const term& name : names) delete_name(name);
@@ -732,16 +739,26 @@ std::vector<atom> name_server::add_to_known(const term& nodes) {
 
 namespace {
 
-pid registrar() {
+// The registrar, once the name server has started it (a program's first process may
+// run before the server has: it waits, up to 10 s).
+task<pid> registrar() {
   if (!dist::internal::running())
     throw std::logic_error("bl::names::global: distribution is not started (bl::dist::start)");
-  tables& t = shared();
-  std::lock_guard guard(t.lock);
-  return t.registrar;
+  for (int waited_ms = 0;; ++waited_ms) {
+    {
+      tables& t = shared();
+      std::lock_guard guard(t.lock);
+      if (t.registrar) co_return t.registrar;
+    }
+    if (waited_ms == 10'000)
+      throw std::runtime_error("bl::names::global: global_name_server did not start");
+    co_await sleep(std::chrono::milliseconds(1));
+  }
 }
 
 task<term> registrar_call(term request) {
-  co_return co_await gen_server::call(server_ref(registrar()), std::move(request), infinity);
+  const pid r = co_await registrar();
+  co_return co_await gen_server::call(server_ref(r), std::move(request), infinity);
 }
 
 std::vector<atom> all_nodes(std::vector<atom> nodes) {
@@ -808,7 +825,7 @@ std::vector<term> registered_names() {
 }
 
 task<void> sync() {
-  registrar();  // throws when not distributed
+  co_await registrar();  // throws when not distributed; the server is up after
   term request = term::tuple({words().sync, atoms_to_list(dist::nodes())});
   co_await gen_server::call(server_ref(words().server), std::move(request), infinity);
 }
@@ -817,6 +834,7 @@ task<bool> set_lock(term id, std::vector<atom> nodes, int retries) {
   if (!id.is_tuple() || id.size() != 2)
     throw std::invalid_argument("global::set_lock: the id is {ResourceId, LockRequesterId}: " +
                                 id.to_string());
+  co_await registrar();  // the server is up
   nodes = all_nodes(std::move(nodes));
   for (int times = 1;; ++times) {
     if (co_await set_lock_on_nodes(id, nodes)) co_return true;
@@ -827,6 +845,7 @@ task<bool> set_lock(term id, std::vector<atom> nodes, int retries) {
 }
 
 task<void> del_lock(term id, std::vector<atom> nodes) {
+  co_await registrar();
   co_await del_lock_on(std::move(id), all_nodes(std::move(nodes)));
 }
 

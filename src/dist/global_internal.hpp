@@ -76,6 +76,7 @@ struct tables {
   std::mutex lock;
   std::unordered_map<term, name_entry> names;
   std::multimap<pid, term> names_of;  // holder -> its names
+  std::map<ref, term> name_of_monitor;  // a name's monitor of its holder -> the name
   std::map<term, lock_entry> locks;
   pid registrar;
   std::map<std::int64_t, resolver> resolvers;  // the methods of this node's own
