@@ -151,7 +151,16 @@ task<void> name_server::run() {
   dist::monitor_nodes(true);
   for (atom node : dist::nodes()) nodeup(node);
   for (;;) {
-    co_await receive([&](const down_message& d) { down(d); }, [&](const term& m) { handle(m); });
+    co_await receive([&](const down_message& d) { down(d); },
+                     [&](const term& m) {
+                       // A peer's malformed message is dropped with a log line; the
+                       // server goes on (global would crash and be restarted).
+                       try {
+                         handle(m);
+                       } catch (const std::exception& e) {
+                         log("dropped a malformed message " + m.to_string() + ": " + e.what());
+                       }
+                     });
   }
 }
 

@@ -291,7 +291,11 @@ class the_locker {
           continue;
         }
       }
-      co_await handle(*message);
+      try {
+        co_await handle(*message);
+      } catch (const std::exception& e) {
+        log("the locker dropped a malformed message " + message->to_string() + ": " + e.what());
+      }
     }
   }
 

@@ -9,6 +9,7 @@ Erlang node (global_peer.escript) checks what every node resolves:
   1. names registered on beamline nodes at start resolve on every node;
   2. a name registered on an Erlang node resolves on every node, and one registered
      through a beamline node too; its holder's end unregisters it everywhere;
+  2b. malformed global messages to b1's global_name_server are dropped, and it goes on;
   3. a registration race: all four nodes register one name at once: exactly one
      wins, and every node resolves the name to the winner;
   4. b2 is killed (SIGKILL): its names go on every other node;
@@ -97,6 +98,13 @@ def main():
     query("die", "late", name("e1"), expect="die ok died")
     query("agree", "late", "undefined", *everyone, expect="agree ok")
     print("2 ok: registrations from either kind of node resolve everywhere", flush=True)
+
+    query("garbage", name("b1"), expect="garbage ok")
+    query("agree", "esvc", "defined", *everyone, expect=f"esvc {name('e2')}")
+    query("register", name("b1"), "after_garbage", expect="register after_garbage yes")
+    query("agree", "after_garbage", "defined", *everyone, expect=f"after_garbage {name('b1')}")
+    print("2b ok: malformed global messages are dropped; the node's global goes on",
+          flush=True)
 
     out = query("race", "raced", *everyone, expect="race ok")
     print(f"3 ok: a registration race has one winner ({out.split()[-1]})", flush=True)

@@ -17,6 +17,9 @@
 %%   global_peer.escript die G NODE
 %%       sends `die` to G's holder as NODE resolves it and waits for its end; prints
 %%       "die ok Reason".
+%%   global_peer.escript garbage NODE
+%%       sends malformed global messages to NODE's global_name_server, then checks
+%%       that it still answers; prints "garbage ok".
 %%   global_peer.escript connect NODE TO
 %%       makes NODE connect to TO (net_kernel:connect_node on NODE), then waits until
 %%       global on NODE has synced; prints "connect ok".
@@ -59,6 +62,24 @@ main(["die", G, Node]) ->
             end;
         Other -> io:format("die: nobody holds ~s: ~p~n", [G, Other]), halt(1)
     end;
+main(["garbage", Node]) ->
+    N = list_to_atom(Node),
+    To = {global_name_server, N},
+    Junk = [42, {}, {a}, {'$gen_cast', 7},
+            {'$gen_cast', {init_connect, {8, 1}, not_a_node_name, x}},
+            {'$gen_cast', {init_connect, nonsense, 'fake@nowhere', x}},
+            {'$gen_cast', {exchange, 'x@nowhere', not_a_list, [], 1}},
+            {'$gen_cast', {resolved, 1, 2, 3, 4, 5, 6}},
+            {'$gen_cast', {new_nodes, 'x@nowhere', [{insert, bad}, {delete}], [], [{bad}], []}},
+            {'$gen_cast', {lock_set, self(), true, not_a_list, 1}},
+            {'$gen_cast', {in_sync, 17, true}},
+            {lost_connection, 1, 2, 3, 4}, {remove_connection, 5}, {cancel_connect, x, y},
+            {init_connect_ack, 1, 2, 3}, {nodeup, "x"}],
+    [To ! J || J <- Junk],
+    %% The server still answers: a lock with a malformed id is refused.
+    false = gen_server:call(To, {set_lock, not_a_tuple}, 5000),
+    io:format("garbage ok~n"),
+    halt(0);
 main(["connect", Node, To]) ->
     N = list_to_atom(Node),
     true = rpc:call(N, net_kernel, connect_node, [list_to_atom(To)]),
