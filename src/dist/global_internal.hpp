@@ -7,8 +7,8 @@
 #include <map>
 #include <mutex>
 #include <optional>
-#include <unordered_map>
 #include <string>
+#include <unordered_map>
 #include <utility>
 #include <vector>
 
@@ -75,7 +75,7 @@ struct lock_entry {
 struct tables {
   std::mutex lock;
   std::unordered_map<term, name_entry> names;
-  std::multimap<pid, term> names_of;  // holder -> its names
+  std::multimap<pid, term> names_of;    // holder -> its names
   std::map<ref, term> name_of_monitor;  // a name's monitor of its holder -> the name
   std::map<term, lock_entry> locks;
   pid registrar;
