@@ -29,21 +29,9 @@ TAG = str(os.getpid())
 COOKIE = "global_secret"
 EPMD_PORT = harness.free_port()
 ENV = dict(os.environ, ERL_EPMD_PORT=str(EPMD_PORT))
-procs = []
+programs = harness.Programs(ENV)
+fail, start = programs.fail, programs.start
 queries = 0
-
-
-def fail(message):
-    print("FAIL:", message, flush=True)
-    harness.end_all(procs)
-    sys.exit(1)
-
-
-def start(args, env=ENV):
-    p = subprocess.Popen(args, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                         stderr=subprocess.PIPE, text=True, encoding="utf-8", errors="replace")
-    procs.append(p)
-    return p
 
 
 def name(short):
@@ -123,8 +111,8 @@ def main():
         fail(f"b3 ended: {b3.stderr.read()}")
     print("5 ok: a conflict on merge leaves one holder", flush=True)
 
-    harness.end_all(procs)
-    reports = harness.sanitizer_reports(procs)
+    programs.end()
+    reports = harness.sanitizer_reports(programs.started)
     if reports:
         fail(f"sanitizer reports: {reports}")
     print("global interop: all ok")

@@ -16,22 +16,9 @@ import harness  # noqa: E402
 PROGRAM = sys.argv[1]
 port = harness.free_port()
 env = dict(os.environ, ERL_EPMD_PORT=str(port))
-procs = []
-
-
-def fail(message):
-    print("FAIL:", message, flush=True)
-    harness.end_all(procs)
-    sys.exit(1)
-
-
-def start(args):
-    p = subprocess.Popen(args, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    procs.append(p)
-    return p
-
-
-harness.start_epmd(port, start, fail)
+programs = harness.Programs(env)
+fail = programs.fail
+harness.start_epmd(port, programs.start, fail)
 r = subprocess.run([PROGRAM], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                    text=True, encoding="utf-8", errors="replace", timeout=240)
 print(r.stdout, end="")
@@ -41,5 +28,5 @@ expected = ["the clock is served by s", "an Erlang node's global resolves the cl
 missing = [e for e in expected if e not in r.stdout]
 if r.returncode != 0 or missing:
     fail(f"exit status {r.returncode}, missing {missing}")
-harness.end_all(procs)
+programs.end()
 print("global_names test ok")

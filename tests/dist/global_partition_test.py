@@ -32,28 +32,15 @@ PAIR = harness.NamespacePair(TAG)
 EPMD_PORT = "4369"
 TICKTIME = 4
 COOKIE = "global_partition_secret"
-procs = []
 queries = 0
 
 
+programs = harness.Programs(dict(os.environ, ERL_EPMD_PORT=EPMD_PORT), cleanup=PAIR.delete)
+fail, cleanup = programs.fail, programs.end
+
+
 def in_ns(ns, args, env=None):
-    full_env = dict(os.environ, ERL_EPMD_PORT=EPMD_PORT, **(env or {}))
-    p = subprocess.Popen(["ip", "netns", "exec", ns] + args, env=full_env,
-                         stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                         stderr=subprocess.PIPE, text=True, encoding="utf-8", errors="replace")
-    procs.append(p)
-    return p
-
-
-def cleanup():
-    harness.end_all(procs)
-    PAIR.delete()
-
-
-def fail(message):
-    print("FAIL:", message, flush=True)
-    cleanup()
-    sys.exit(1)
+    return PAIR.start_in(programs, ns, args, env)
 
 
 def node(short):

@@ -95,6 +95,11 @@ class NamespacePair:
     def heal(self):
         self._sh("ip", "-n", self.a, "link", "set", self.veth_a, "up")
 
+    def start_in(self, programs, ns, args, env=None):
+        """Starts args in namespace ns as one of `programs` (a Programs)."""
+        return programs.start(["ip", "netns", "exec", ns] + args,
+                              env=dict(programs.env, **(env or {})))
+
     def delete(self):
         for ns in (self.a, self.b):
             subprocess.run(["ip", "netns", "delete", ns], stdout=subprocess.DEVNULL,
@@ -119,3 +124,31 @@ def sanitizer_reports(processes):
         reports += [line for line in text.splitlines()
                     if any(mark in line for mark in SANITIZER_MARKS)]
     return reports
+
+
+class Programs:
+    """The programs a test starts (start), ended together (end) or on a failure
+    (fail: prints the reason, ends them, runs `cleanup` if given, exits 1)."""
+
+    def __init__(self, env, cleanup=None):
+        self.env = env
+        self.cleanup = cleanup
+        self.started = []
+
+    def start(self, args, env=None):
+        p = subprocess.Popen(args, env=env or self.env, stdin=subprocess.DEVNULL,
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                             encoding="utf-8", errors="replace")
+        self.started.append(p)
+        return p
+
+    def end(self):
+        end_all(self.started)
+        if self.cleanup:
+            self.cleanup()
+
+    def fail(self, message):
+        import sys
+        print("FAIL:", message, flush=True)
+        self.end()
+        sys.exit(1)

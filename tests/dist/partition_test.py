@@ -31,27 +31,12 @@ ADDR_A, ADDR_B = PAIR.addr_a, PAIR.addr_b
 EPMD_PORT = "4369"
 TICKTIME = 4
 COOKIE = "partition_secret"
-procs = []
+programs = harness.Programs(dict(os.environ, ERL_EPMD_PORT=EPMD_PORT), cleanup=PAIR.delete)
+fail, cleanup = programs.fail, programs.end
 
 
-def in_ns(ns, args, env=None, stdin=subprocess.DEVNULL):
-    full_env = dict(os.environ, ERL_EPMD_PORT=EPMD_PORT, **(env or {}))
-    p = subprocess.Popen(["ip", "netns", "exec", ns] + args, env=full_env, stdin=stdin,
-                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                         encoding="utf-8", errors="replace")
-    procs.append(p)
-    return p
-
-
-def cleanup():
-    harness.end_all(procs)
-    PAIR.delete()
-
-
-def fail(message):
-    print("FAIL:", message, flush=True)
-    cleanup()
-    sys.exit(1)
+def in_ns(ns, args, env=None):
+    return PAIR.start_in(programs, ns, args, env)
 
 
 def wait_line(p, text, timeout=30):

@@ -25,20 +25,8 @@ TAG = str(os.getpid())
 COOKIE = "pg_secret"
 EPMD_PORT = harness.free_port()
 ENV = dict(os.environ, ERL_EPMD_PORT=str(EPMD_PORT))
-procs = []
-
-
-def fail(message):
-    print("FAIL:", message, flush=True)
-    harness.end_all(procs)
-    sys.exit(1)
-
-
-def start(args, env=ENV):
-    p = subprocess.Popen(args, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                         stderr=subprocess.PIPE, text=True, encoding="utf-8", errors="replace")
-    procs.append(p)
-    return p
+programs = harness.Programs(ENV)
+fail, start = programs.fail, programs.start
 
 
 def name(short):
@@ -77,7 +65,7 @@ def main():
                            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                            stderr=subprocess.STDOUT, text=True, encoding="utf-8",
                            errors="replace")
-    procs.append(erl)
+    programs.started.append(erl)
     harness.wait_line(erl, "phase1 ok", fail, timeout=90)
     print("2 ok: an Erlang node's pg and beamline's are one scope", flush=True)
 
@@ -88,7 +76,7 @@ def main():
     if rc != 0 or "count ok" not in out:
         fail(f"3: b2 still lists b1's members: {out}")
     print("3 ok: a killed node's members leave on every node", flush=True)
-    harness.end_all(procs)
+    programs.end()
     print("pg interop: all ok")
 
 
