@@ -114,6 +114,7 @@ class name_server {
   pid locker_, registrar_;
   std::map<atom, std::int64_t> known_, pending_;
   std::set<atom> removing_;
+  std::set<atom> visible_;  // the visible nodes connected (hidden ones take no part)
   std::vector<atom> synced_;
   std::map<atom, std::pair<term, pid>> resolvers_;  // node -> {MyTag, resolver}
   std::map<atom, peer_state> peers_;
@@ -149,7 +150,10 @@ task<void> name_server::run() {
     t.registrar = registrar_;
   }
   dist::monitor_nodes(true);
-  for (atom node : dist::nodes()) nodeup(node);
+  for (atom node : dist::nodes()) {
+    visible_.insert(node);
+    nodeup(node);
+  }
   for (;;) {
     co_await receive([&](const down_message& d) { down(d); },
                      [&](const term& m) {
@@ -174,12 +178,17 @@ void name_server::handle(const term& m) {
   } else if (verb == term(atoms::gen_cast) && m.size() == 2) {
     handle_cast(m[1]);
   } else if (verb == term(w.nodeup) && m[1].is_atom()) {
-    // global follows visible nodes only.
-    if (m[1].as_atom() != dist::node_name() && connected(m[1].as_atom())) nodeup(m[1].as_atom());
+    // global follows visible nodes only (monitor_nodes also tells of hidden ones).
+    const atom node = m[1].as_atom();
+    if (node != dist::node_name() && connected(node)) {
+      visible_.insert(node);
+      nodeup(node);
+    }
   } else if ((verb == term(w.nodedown) || verb == term(w.extra_nodedown)) && m[1].is_atom()) {
     const atom node = m[1].as_atom();
     for (waiting_sync& s : syncs_) std::erase(s.nodes, node);
-    nodedown(node, atom("disconnected"));
+    if (visible_.erase(node) != 0 || verb == term(w.extra_nodedown))
+      nodedown(node, atom("disconnected"));
     synced(atom());  // replies to syncs that no longer wait
   } else if (verb == term(w.lost_connection) && m.size() == 5) {
     lost_connection(m);
