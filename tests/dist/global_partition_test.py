@@ -80,16 +80,7 @@ def beamline_node(ns, short, *extra):
 
 
 def main():
-    harness.needs_netns()
-    try:
-        PAIR.create()
-    except subprocess.CalledProcessError as e:
-        print(f"skipped: cannot make network namespaces here: {e.stderr.decode().strip()}")
-        cleanup()
-        sys.exit(77)
-    for ns in (PAIR.a, PAIR.b):
-        in_ns(ns, ["epmd", "-port", EPMD_PORT])
-    time.sleep(0.5)
+    PAIR.set_up(programs, EPMD_PORT)
 
     erl_node(PAIR.a, "e1")
     query(PAIR.a, "agree", "nothing", "undefined", node("e1"), expect="agree ok")  # e1 is up

@@ -95,6 +95,22 @@ class NamespacePair:
     def heal(self):
         self._sh("ip", "-n", self.a, "link", "set", self.veth_a, "up")
 
+    def set_up(self, programs, epmd_port):
+        """Makes the pair (or exits 77, skipped, saying why it cannot) and starts an
+        EPMD on epmd_port in each namespace, as one of `programs`."""
+        import sys
+        import time
+        needs_netns()
+        try:
+            self.create()
+        except subprocess.CalledProcessError as e:
+            print(f"skipped: cannot make network namespaces here: {e.stderr.decode().strip()}")
+            programs.end()
+            sys.exit(77)
+        for ns in (self.a, self.b):
+            self.start_in(programs, ns, ["epmd", "-port", epmd_port])
+        time.sleep(0.5)
+
     def start_in(self, programs, ns, args, env=None):
         """Starts args in namespace ns as one of `programs` (a Programs)."""
         return programs.start(["ip", "netns", "exec", ns] + args,

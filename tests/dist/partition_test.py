@@ -16,7 +16,6 @@ comes back, a new dist_probe from the second namespace reaches echo_node again.
 Needs root and iproute2; prints a reason and exits 77 (skipped) without them.
 """
 import os
-import subprocess
 import sys
 import time
 
@@ -44,17 +43,7 @@ def wait_line(p, text, timeout=30):
 
 
 def main():
-    harness.needs_netns()
-    try:
-        PAIR.create()
-    except subprocess.CalledProcessError as e:
-        print(f"skipped: cannot make network namespaces here: {e.stderr.decode().strip()}")
-        cleanup()
-        sys.exit(77)
-
-    for ns in (NS_A, NS_B):
-        in_ns(ns, ["epmd", "-port", EPMD_PORT])
-    time.sleep(0.5)
+    PAIR.set_up(programs, EPMD_PORT)
 
     ticks = ["--net-ticktime", str(TICKTIME)]
     a = f"a{TAG}@{ADDR_A}"
