@@ -111,10 +111,10 @@ class NamespacePair:
             self.start_in(programs, ns, ["epmd", "-port", epmd_port])
         time.sleep(0.5)
 
-    def start_in(self, programs, ns, args, env=None):
+    def start_in(self, programs, ns, args, env=None, stdin=subprocess.DEVNULL):
         """Starts args in namespace ns as one of `programs` (a Programs)."""
         return programs.start(["ip", "netns", "exec", ns] + args,
-                              env=dict(programs.env, **(env or {})))
+                              env=dict(programs.env, **(env or {})), stdin=stdin)
 
     def delete(self):
         for ns in (self.a, self.b):
@@ -151,8 +151,8 @@ class Programs:
         self.cleanup = cleanup
         self.started = []
 
-    def start(self, args, env=None):
-        p = subprocess.Popen(args, env=env or self.env, stdin=subprocess.DEVNULL,
+    def start(self, args, env=None, stdin=subprocess.DEVNULL):
+        p = subprocess.Popen(args, env=env or self.env, stdin=stdin,
                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                              encoding="utf-8", errors="replace")
         self.started.append(p)
