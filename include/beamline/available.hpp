@@ -60,7 +60,8 @@ namespace beamline::names::available {
 
 // The scope used when none is named.
 inline atom default_scope() {
-  return atom("available");
+  static const atom scope("available");  // (made once: a lookup should not intern)
+  return scope;
 }
 
 // One name's holder as this node knows it.

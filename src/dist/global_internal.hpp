@@ -18,6 +18,7 @@
 #include "beamline/process.hpp"
 #include "beamline/ref.hpp"
 #include "beamline/term.hpp"
+#include "term/term_hash.hpp"
 
 namespace beamline::names::global::internal {
 
@@ -74,7 +75,7 @@ struct lock_entry {
 
 struct tables {
   std::mutex lock;
-  std::unordered_map<term, name_entry> names;
+  std::unordered_map<term, name_entry, detail::cached_term_hash> names;
   std::multimap<pid, term> names_of;    // holder -> its names
   std::map<ref, term> name_of_monitor;  // a name's monitor of its holder -> the name
   std::map<term, lock_entry> locks;

@@ -6,8 +6,10 @@
 //                                           sync; if new, monitor it, discover back
 //   {sync, Peer, [{Name, Pid, Meta, Time}]} the peer's own registrations, all of
 //                                           them: they replace what was known of it
-//   {register, Peer, Name, Pid, Meta, Time} one registration of the peer's
-//   {unregister, Peer, Name, Pid, Reason}   one of the peer's names gone
+//   {ops, Peer, [Op]}                       the peer's changes since its last ops,
+//                                           in order, each {register, Name, Pid,
+//                                           Meta, Time} or {unregister, Name, Pid,
+//                                           Reason} (batched: see tell_peers)
 // and from this node's processes (register_name and unregister_name write the
 // table themselves, then tell the server, which tells the peers in that order):
 //   {registered_local, Name, Pid, Meta, Time}
@@ -39,6 +41,7 @@
 #include "beamline/links.hpp"
 #include "beamline/otp/gen_server.hpp"
 #include "beamline/send.hpp"
+#include "term/term_hash.hpp"
 
 namespace beamline::names::available {
 
@@ -51,10 +54,13 @@ struct holder {
   std::uint32_t node = 0;  // the node's atom index; 0 for this node
 };
 
+// One per node and scope, made when the scope first starts and kept for the life
+// of the OS process (emptied while no server runs): lookups keep a pointer to it
+// per thread, with no lock or reference count on the way to it.
 struct scope_table {
   mutable std::shared_mutex lock;
-  std::unordered_map<term, holder> names;
-  pid server;
+  std::unordered_map<term, holder, detail::cached_term_hash> names;
+  pid server;  // null while the scope is not running
 };
 
 struct table_key {
@@ -68,9 +74,9 @@ struct table_key_hash {
   }
 };
 
-std::shared_mutex tables_lock;
-std::unordered_map<table_key, std::shared_ptr<scope_table>, table_key_hash>& tables() {
-  static auto* all = new std::unordered_map<table_key, std::shared_ptr<scope_table>,
+std::mutex tables_lock;
+std::unordered_map<table_key, scope_table*, table_key_hash>& tables() {
+  static auto* all = new std::unordered_map<table_key, scope_table*,
                                             table_key_hash>();  // never destroyed: see registry.cpp
   return *all;
 }
@@ -79,18 +85,36 @@ const void* current_node() {
   return detail::this_thread.node;
 }
 
-std::shared_ptr<scope_table> find_table(atom scope) {
-  std::shared_lock guard(tables_lock);
-  auto it = tables().find(table_key{current_node(), scope.index()});
-  return it == tables().end() ? nullptr : it->second;
+// This node's table of `scope`, if the scope ever ran here.
+scope_table* find_table(atom scope) {
+  thread_local table_key cached_key{nullptr, 0};
+  thread_local scope_table* cached = nullptr;
+  const table_key key{current_node(), scope.index()};
+  if (cached && cached_key == key) return cached;
+  std::lock_guard guard(tables_lock);
+  auto it = tables().find(key);
+  if (it == tables().end()) return nullptr;
+  cached_key = key;
+  cached = it->second;
+  return cached;
 }
 
-std::shared_ptr<scope_table> table_or_throw(atom scope) {
-  std::shared_ptr<scope_table> t = find_table(scope);
-  if (!t)
-    throw error(atom("badarg"),
-                "available: the scope " + std::string(scope.name()) + " is not running here");
-  return t;
+scope_table& table_for(const void* node, atom scope) {
+  std::lock_guard guard(tables_lock);
+  scope_table*& t = tables()[table_key{node, scope.index()}];
+  if (!t) t = new scope_table();  // kept: see scope_table
+  return *t;
+}
+
+[[noreturn]] void not_running(atom scope) {
+  throw error(atom("badarg"),
+              "available: the scope " + std::string(scope.name()) + " is not running here");
+}
+
+scope_table& table_or_throw(atom scope) {
+  scope_table* t = find_table(scope);
+  if (!t) not_running(scope);
+  return *t;
 }
 
 struct protocol_atoms {
@@ -100,7 +124,7 @@ struct protocol_atoms {
       unregistered{"unregistered"}, conflict{"conflict"}, subscribe{"subscribe"},
       unsubscribe{"unsubscribe"}, process_down{"process_down"}, netsplit{"netsplit"},
       scope_down{"scope_down"}, name_conflict{"name_conflict"}, nodeup{"nodeup"}, down{"DOWN"},
-      noconnection{"noconnection"};
+      noconnection{"noconnection"}, ops{"ops"}, flush{"flush"};
 };
 const protocol_atoms& words() {
   static const protocol_atoms a;
@@ -144,13 +168,11 @@ bool sorts_before(const holder& a, const holder& b) {
 class scope_server {
  public:
   scope_server(atom scope, resolver method)
-      : scope_(scope), method_(std::move(method)), table_(std::make_shared<scope_table>()) {
-    table_->server = self();
-    node_ = current_node();
+      : scope_(scope), method_(std::move(method)), table_(&table_for(current_node(), scope)) {
     {
-      std::unique_lock guard(tables_lock);
-      auto [it, inserted] = tables().emplace(table_key{node_, scope.index()}, table_);
-      if (!inserted) it->second = table_;  // (its previous server has ended)
+      std::unique_lock guard(table_->lock);
+      table_->names.clear();  // (what a previous server of the scope left)
+      table_->server = self();
     }
     dist::monitor_nodes(true);
     const term discover = term::tuple({words().discover, self()});
@@ -159,9 +181,10 @@ class scope_server {
   scope_server(const scope_server&) = delete;
   scope_server& operator=(const scope_server&) = delete;
   ~scope_server() {
-    std::unique_lock guard(tables_lock);
-    auto it = tables().find(table_key{node_, scope_.index()});
-    if (it != tables().end() && it->second == table_) tables().erase(it);
+    std::unique_lock guard(table_->lock);
+    if (table_->server != self_) return;  // a new server of the scope has started
+    table_->names.clear();
+    table_->server = pid();
   }
 
   term handle_call(const term& request, const from& caller) {
@@ -189,6 +212,7 @@ class scope_server {
   // Malformed messages are dropped: a scope that many nodes share should not end
   // for one of them.
   void handle_info(const term& m) {
+    if (m == words().flush) return flush();
     if (!m.is_tuple() || m.size() < 2 || !m[0].is_atom()) return;
     const atom verb = m[0].as_atom();
     const protocol_atoms& w = words();
@@ -196,15 +220,10 @@ class scope_server {
       registered_local(m[1], holder{m[2].as_pid(), m[3], m[4].as_int(), 0});
     } else if (verb == w.unregistered_local && m.size() == 3 && m[2].is_pid()) {
       unregistered_local(m[1], m[2].as_pid());
-    } else if (verb == w.register_ && m.size() == 6 && m[1].is_pid() && m[3].is_pid() &&
-               is_int64(m[5])) {
+    } else if (verb == w.ops && m.size() == 3 && m[1].is_pid() && m[2].is_list()) {
       const auto p = peers_.find(m[1].as_pid());
-      if (p == peers_.end() || m[3].as_pid().node_atom() != p->second.node) return;
-      remote_registration(m[2], holder{m[3].as_pid(), m[4], m[5].as_int(), p->second.node},
-                          atoms::normal);
-    } else if (verb == w.unregister && m.size() == 5 && m[1].is_pid() && m[3].is_pid()) {
-      if (!peers_.contains(m[1].as_pid())) return;
-      remove_if_held(m[2], m[3].as_pid(), m[4]);
+      if (p == peers_.end()) return;  // not discovered yet: its sync will say it
+      for (const term& op : m[2].as_list()) remote_op(p->second.node, op);
     } else if (verb == w.discover && m.size() == 2 && m[1].is_pid()) {
       discover(m[1].as_pid());
     } else if (verb == w.sync && m.size() == 3 && m[1].is_pid() && m[2].is_list()) {
@@ -229,8 +248,29 @@ class scope_server {
     std::uint32_t node = 0;
   };
 
-  void broadcast(const term& message) {
+  // What the peers are told goes out in batches: the operations queued while this
+  // server works through its mailbox leave together when it reaches the `flush` it
+  // sent itself behind them (one message per peer for a burst, at once when idle).
+  void tell_peers(term op) {
+    if (pending_.empty()) send(self(), term(words().flush));
+    pending_.push_back(std::move(op));
+  }
+  void flush() {
+    if (pending_.empty()) return;
+    const term message = term::tuple({words().ops, self(), term::list(std::move(pending_))});
+    pending_.clear();
     for (const auto& [p, _] : peers_) send(p, message);
+  }
+  // {register, Name, Pid, Meta, Time} or {unregister, Name, Pid, Reason} from a peer.
+  void remote_op(std::uint32_t node, const term& op) {
+    if (!op.is_tuple() || op.size() < 4 || !op[2].is_pid()) return;
+    if (op[0] == words().register_ && op.size() == 5 && is_int64(op[4]) &&
+        op[2].as_pid().node_atom() == node) {
+      remote_registration(op[1], holder{op[2].as_pid(), op[3], op[4].as_int(), node},
+                          atoms::normal);
+    } else if (op[0] == words().unregister && op.size() == 4) {
+      remove_if_held(op[1], op[2].as_pid(), op[3]);
+    }
   }
   void notify(const term& event) {
     for (const auto& [_, p] : subscribers_) send(p, event);
@@ -254,14 +294,14 @@ class scope_server {
     if (it == local_.end())
       it = local_.emplace(h.process, local_holder{beamline::monitor(h.process), {}}).first;
     it->second.names.push_back(name);
-    broadcast(term::tuple({words().register_, self(), name, h.process, h.meta, h.time_us}));
+    tell_peers(term::tuple({words().register_, name, h.process, h.meta, h.time_us}));
     notify_registered(name, h, atoms::normal);
   }
 
   // (unregister_name has removed it from the table.)
   void unregistered_local(const term& name, const pid& process) {
     if (!forget_local(name, process)) return;
-    broadcast(term::tuple({words().unregister, self(), name, process, atoms::normal}));
+    tell_peers(term::tuple({words().unregister, name, process, atoms::normal}));
     notify_unregistered(name, holder{process, atoms::undefined, 0, 0}, atoms::normal);
   }
 
@@ -312,7 +352,7 @@ class scope_server {
     if (existing.node == 0 && existing.process.is_local()) {
       // This node is the loser's authority: it ends the process and tells the peers.
       if (!forget_local(name, existing.process)) lost_.emplace(name, existing.process);
-      broadcast(term::tuple({words().unregister, self(), name, existing.process, lost}));
+      tell_peers(term::tuple({words().unregister, name, existing.process, lost}));
       beamline::exit(existing.process, lost);
     }
     if (subscribers_.empty()) return;
@@ -366,6 +406,7 @@ class scope_server {
   }
 
   void discover(const pid& from) {
+    flush();  // (the sync below says where the queued operations lead)
     send(from, term::tuple({words().sync, self(), local_registrations()}));
     if (peers_.contains(from)) return;
     peers_.emplace(from, peer{beamline::monitor(from), from.node_atom()});
@@ -409,7 +450,7 @@ class scope_server {
       const term reason = term::tuple({words().process_down, exit_reason});
       for (const term& name : names) {
         remove_if_held(name, who, reason);
-        broadcast(term::tuple({words().unregister, self(), name, who, reason}));
+        tell_peers(term::tuple({words().unregister, name, who, reason}));
       }
       return;
     }
@@ -428,12 +469,13 @@ class scope_server {
 
   atom scope_;
   resolver method_;
-  std::shared_ptr<scope_table> table_;
-  const void* node_ = nullptr;
+  scope_table* table_;
+  const pid self_ = self();
   std::map<pid, local_holder> local_;
   std::map<pid, peer> peers_;
   std::map<ref, pid> subscribers_;
   std::map<pid, ref> subscribers_by_pid_;
+  std::vector<term> pending_;  // for the peers, until the next flush
   // Local registrations taken by a conflict before their registered_local arrived.
   std::set<std::pair<term, pid>> lost_;
 };
@@ -470,34 +512,39 @@ task<start_result> start(atom scope, resolver method) {
 bool register_name(atom scope, term name, pid process, term meta) {
   if (!process.is_local())
     throw std::invalid_argument("available::register_name: only processes of this node");
-  std::shared_ptr<scope_table> t = table_or_throw(scope);
+  scope_table& t = table_or_throw(scope);
   const std::int64_t time = now_us();
+  pid server;
   {
-    std::unique_lock guard(t->lock);
-    auto [it, inserted] = t->names.try_emplace(name, holder{process, meta, time, 0});
+    std::unique_lock guard(t.lock);
+    if (!t.server) not_running(scope);
+    auto [it, inserted] = t.names.try_emplace(name, holder{process, meta, time, 0});
     if (!inserted) return false;
+    server = t.server;
   }
-  send(t->server,
+  send(server,
        term::tuple({words().registered_local, std::move(name), process, std::move(meta), time}));
   return true;
 }
 
 bool unregister_name(atom scope, const term& name) {
-  std::shared_ptr<scope_table> t = table_or_throw(scope);
-  pid process;
+  scope_table& t = table_or_throw(scope);
+  pid process, server;
   {
-    std::unique_lock guard(t->lock);
-    auto it = t->names.find(name);
-    if (it == t->names.end() || it->second.node != 0) return false;
+    std::unique_lock guard(t.lock);
+    if (!t.server) not_running(scope);
+    auto it = t.names.find(name);
+    if (it == t.names.end() || it->second.node != 0) return false;
     process = it->second.process;
-    t->names.erase(it);
+    t.names.erase(it);
+    server = t.server;
   }
-  send(t->server, term::tuple({words().unregistered_local, name, process}));
+  send(server, term::tuple({words().unregistered_local, name, process}));
   return true;
 }
 
 std::optional<pid> whereis_name(atom scope, const term& name) {
-  std::shared_ptr<scope_table> t = find_table(scope);
+  const scope_table* t = find_table(scope);
   if (!t) return std::nullopt;
   std::shared_lock guard(t->lock);
   auto it = t->names.find(name);
@@ -506,7 +553,7 @@ std::optional<pid> whereis_name(atom scope, const term& name) {
 }
 
 std::optional<registration> lookup(atom scope, const term& name) {
-  std::shared_ptr<scope_table> t = find_table(scope);
+  const scope_table* t = find_table(scope);
   if (!t) return std::nullopt;
   holder h;
   {
@@ -520,7 +567,7 @@ std::optional<registration> lookup(atom scope, const term& name) {
 
 std::vector<std::pair<term, registration>> registrations(atom scope) {
   std::vector<std::pair<term, registration>> out;
-  std::shared_ptr<scope_table> t = find_table(scope);
+  const scope_table* t = find_table(scope);
   if (!t) return out;
   std::vector<std::pair<term, holder>> copy;
   {
@@ -533,7 +580,7 @@ std::vector<std::pair<term, registration>> registrations(atom scope) {
 }
 
 std::size_t count(atom scope) {
-  std::shared_ptr<scope_table> t = find_table(scope);
+  const scope_table* t = find_table(scope);
   if (!t) return 0;
   std::shared_lock guard(t->lock);
   return t->names.size();

@@ -35,6 +35,7 @@
 #include "beamline/otp/gen_server.hpp"
 #include "beamline/receive.hpp"
 #include "beamline/send.hpp"
+#include "term/term_hash.hpp"
 
 namespace beamline::pg {
 
@@ -50,7 +51,7 @@ struct group_members {
 
 struct scope_table {
   std::mutex lock;
-  std::unordered_map<term, group_members> groups;
+  std::unordered_map<term, group_members, detail::cached_term_hash> groups;
 };
 
 struct table_key {

@@ -46,6 +46,7 @@
 #include "beamline/receive.hpp"
 #include "beamline/registry.hpp"
 #include "core/runtime_access.hpp"
+#include "term/term_hash.hpp"
 
 namespace beamline {
 
@@ -60,7 +61,8 @@ struct stop_watching {};
 
 struct partition {
   mutable shared_mutex lock;
-  std::unordered_map<term, std::vector<registry::entry>> by_key BL_GUARDED_BY(lock);
+  std::unordered_map<term, std::vector<registry::entry>, detail::cached_term_hash> by_key
+      BL_GUARDED_BY(lock);
   // One key per registration.
   std::unordered_map<pid, std::vector<term>> by_pid BL_GUARDED_BY(lock);
   pid watcher;  // set before any registration

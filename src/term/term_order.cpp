@@ -492,6 +492,8 @@ struct hash_frame {
   term::list_iterator list;  // lists: the next element
 };
 
+constexpr std::uint64_t hash_seed = 0x6A09E667F3BCC908ull;
+
 std::uint64_t hash_scalar(const term& t, std::uint64_t h) noexcept {
   const term_tag tag = term_access::tag_of(t);
   if (!term_access::is_boxed(t)) {
@@ -539,7 +541,7 @@ std::uint64_t hash_scalar(const term& t, std::uint64_t h) noexcept {
 
 std::uint64_t hash_term(const term& root) noexcept {
   small_stack<hash_frame, 16> stack;
-  std::uint64_t h = 0x6A09E667F3BCC908ull;
+  std::uint64_t h = hash_seed;
   const term* current = &root;
   for (;;) {
     const term_tag tag = term_access::tag_of(*current);
@@ -657,6 +659,19 @@ std::weak_ordering compare(const term& a, const term& b) noexcept {
 }
 
 std::size_t term::hash() const noexcept {
+  // Tuples of inline terms (the usual key: {worker, 7}) hash flat, without the walk's
+  // stack; the value is the walk's, step for step.
+  if (tag_ == tag::tuple) {
+    const detail::heap_object* x = object();
+    const term* xs = terms_after(x);
+    std::uint64_t h = detail::hash_combine(
+        detail::hash_combine(detail::hash_seed, static_cast<std::uint64_t>(tag::tuple)), x->count);
+    for (std::uint32_t i = 0; i < x->count; ++i) {
+      if (xs[i].is_boxed()) return static_cast<std::size_t>(detail::hash_term(*this));
+      h = detail::hash_scalar(xs[i], h);
+    }
+    return static_cast<std::size_t>(h);
+  }
   return static_cast<std::size_t>(detail::hash_term(*this));
 }
 
