@@ -2,12 +2,16 @@
 """Names across a cluster, beamline beside Erlang in the same run (docs/benchmarks/names.md).
 
   bench/names/names.py [--build DIR] [--runs N] [--names K] [--lookups L] [--merge M]
+                       [--merge-large M'] [--available-names K']
 
 Each run, on a private EPMD, on this host:
   - a cluster of three Erlang nodes; the third (erl_bench.escript run) registers K
     global names one after the other, looks one up L times, joins K processes to pg
     groups and looks one group up L times;
   - the same with three beamline nodes (two global_names_node, the third bench_global);
+  - the available registry (bench_available) on three beamline nodes: K' names
+    registered in a burst and one a millisecond, with the delay until the other
+    nodes have them, lookups, and a node holding --merge-large names joining;
   - merge: a node registers M names alone, then connects to a running node, and the
     time until global's exchange is done (global:sync() returns) is measured, for
     each system; and for beamline alone with --merge-large names (Erlang/OTP 25's
@@ -35,6 +39,7 @@ args_parser.add_argument("--names", type=int, default=2000)
 args_parser.add_argument("--lookups", type=int, default=1_000_000)
 args_parser.add_argument("--merge", type=int, default=10_000)
 args_parser.add_argument("--merge-large", type=int, default=100_000)
+args_parser.add_argument("--available-names", type=int, default=100_000)
 args = args_parser.parse_args()
 
 BIN = os.path.join(args.build, "bin")
@@ -86,6 +91,13 @@ def beamline(short, run, *extra):
     return p
 
 
+def available_peer(short, run):
+    p = start([os.path.join(BIN, "bench_available"), "--name", name(short, run), "--cookie",
+               COOKIE, "--peer"])
+    harness.wait_line(p, "ready", fail)
+    return p
+
+
 def erl_env(short, run):
     return dict(ENV, ERL_FLAGS=f"-name {name(short, run)} -setcookie {COOKIE}")
 
@@ -108,6 +120,16 @@ def one_run(run):
     large = result([bench, "--name", name("bl", run), "--cookie", COOKIE, "--merge",
                     str(args.merge_large), "--merge-with", name("bb", run)])
     out["beamline"]["merge_large_converged_ms"] = large["merge_converged_ms"]
+    harness.end_all(nodes)
+    nodes = [available_peer("pa", run), available_peer("pb", run)]
+    bench = os.path.join(BIN, "bench_available")
+    out["available"] = result([bench, "--name", name("pc", run), "--cookie", COOKIE,
+                               "--connect", name("pa", run), "--connect", name("pb", run),
+                               "--names", str(args.available_names), "--lookups",
+                               str(args.lookups)])
+    out["available"].update(result([bench, "--name", name("pm", run), "--cookie", COOKIE,
+                                     "--merge", str(args.merge_large), "--merge-with",
+                                     name("pa", run)]))
     harness.end_all(nodes)
     return out
 
@@ -140,6 +162,35 @@ def main():
                  "| not run (see below) | |")
     table = "\n".join(lines)
     print(table)
+    med = lambda system, key: statistics.median(r[system][key] for r in runs)  # noqa: E731
+    a_lines = [
+        "| measure | available (beamline) | global (beamline) | global (Erlang) "
+        "| pg (Erlang) |", "|---|---|---|---|---|",
+        f"| registrations/s, one after the other | {med('available', 'available_register_per_s'):,.0f} "
+        f"| {med('beamline', 'global_register_per_s'):,.0f} "
+        f"| {med('erlang', 'global_register_per_s'):,.0f} "
+        f"| {med('erlang', 'pg_join_per_s'):,.0f} (joins) |",
+        f"| lookup (local read) | {med('available', 'available_lookup_ns'):,.1f} ns "
+        f"| {med('beamline', 'global_lookup_ns'):,.1f} ns | {med('erlang', 'global_lookup_ns'):,.1f} ns "
+        f"| {med('erlang', 'pg_lookup_ns'):,.1f} ns (get_members) |",
+    ]
+    available_rows = [
+        ("available_replication_p50_ms", "replication to the other nodes, p50 (one a ms)", "ms"),
+        ("available_replication_p99_ms", "replication to the other nodes, p99 (one a ms)", "ms"),
+        ("available_burst_replication_p50_ms",
+         f"replication p50 during the burst of {args.available_names:,}", "ms"),
+        ("available_burst_replication_p99_ms",
+         f"replication p99 during the burst of {args.available_names:,}", "ms"),
+        ("available_burst_all_arrived_ms",
+         f"the burst of {args.available_names:,}: until the last arrived everywhere", "ms"),
+        ("available_merge_converged_ms",
+         f"a node with {args.merge_large:,} names joins: until the other has them all", "ms"),
+    ]
+    b_lines = ["| measure | beamline |", "|---|---|"]
+    for key, label, unit in available_rows:
+        b_lines.append(f"| {label} | {med('available', key):,.2f} {unit} |")
+    available_table = "\n".join(a_lines + [""] + b_lines)
+    print(available_table)
     erl_version = subprocess.run(
         ["erl", "-noshell", "-eval",
          "io:format(\"~s\", [erlang:system_info(otp_release)]), halt()."],
@@ -162,6 +213,18 @@ row above shows what 10,000 cost, and 100,000 would cost about a hundred times
 that, so it is not run. A registration
 takes `global`'s cluster lock on every known node, writes the name on each and lets
 the lock go: its cost is round trips between the nodes, on both systems.
+
+## The available registry beside `global` and `pg`
+
+Same run, three beamline nodes (`bench_available`: the third registers
+{args.available_names:,} names as fast as it can, each for a process of its own, then
+looks one up {args.lookups:,} times, then registers names one a millisecond; the two
+others note when each registration reaches them, on the same host clock). The
+available registry answers a registration on its own node and tells the others
+afterwards; `global` waits for every node; Erlang's `pg` tells the others afterwards
+too but has no unique names.
+
+{available_table}
 """
     with open(os.path.join(ROOT, "docs", "benchmarks", "names.md"), "w") as f:
         f.write(doc)

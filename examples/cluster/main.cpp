@@ -22,10 +22,11 @@
 //   cluster --name q@127.0.0.1 --cookie C --queue [--jobs N]   (waits for workers)
 //   cluster --name w@127.0.0.1 --cookie C --worker q@127.0.0.1
 #include <signal.h>
-#include <spawn.h>
 #include <sys/wait.h>
 #include <unistd.h>
 #include <beamline/beamline.hpp>
+
+#include "../common/programs.hpp"
 
 #include <cstdio>
 #include <cstring>
@@ -37,8 +38,6 @@
 
 namespace bl = beamline;
 using namespace std::chrono_literals;
-
-extern char** environ;
 
 namespace {
 
@@ -113,38 +112,6 @@ std::string node_of(const bl::pid& p) {
          std::to_string(p.creation) + ")";
 }
 
-// Starts this program again with `args`; the child's pid, or -1.
-pid_t start_program(const std::vector<std::string>& args) {
-  std::vector<char*> argv;
-  for (const std::string& a : args) argv.push_back(const_cast<char*>(a.c_str()));
-  argv.push_back(nullptr);
-  // The runtime's threads block SIGTERM, SIGINT and SIGQUIT (they are left to the
-  // thread in node::run()), and a child inherits the mask of the thread that starts
-  // it: the child gets an empty one, or it would never see them.
-  posix_spawnattr_t attributes;
-  ::posix_spawnattr_init(&attributes);
-  sigset_t none;
-  sigemptyset(&none);
-  ::posix_spawnattr_setsigmask(&attributes, &none);
-  ::posix_spawnattr_setflags(&attributes, POSIX_SPAWN_SETSIGMASK);
-  pid_t child = -1;
-  const int failed =
-      ::posix_spawn(&child, "/proc/self/exe", nullptr, &attributes, argv.data(), environ);
-  ::posix_spawnattr_destroy(&attributes);
-  return failed != 0 ? -1 : child;
-}
-
-// SIGTERM, and SIGKILL if the program has not ended 10 s later.
-void stop_program(pid_t child) {
-  ::kill(child, SIGTERM);
-  for (int waited_ms = 0; waited_ms < 10'000; waited_ms += 10) {
-    if (::waitpid(child, nullptr, WNOHANG) == child) return;
-    ::usleep(10'000);
-  }
-  ::kill(child, SIGKILL);
-  ::waitpid(child, nullptr, 0);
-}
-
 struct demo_nodes {
   std::string cookie;
   std::string queue_node;
@@ -152,7 +119,8 @@ struct demo_nodes {
   pid_t w1_pid = -1, w2_pid = -1;
 
   pid_t start_worker(const std::string& name) const {
-    return start_program({"cluster", "--name", name, "--cookie", cookie, "--worker", queue_node});
+    return examples::start_program(
+        "/proc/self/exe", {"cluster", "--name", name, "--cookie", cookie, "--worker", queue_node});
   }
 };
 
@@ -335,7 +303,7 @@ int main(int argc, char** argv) {
     // are told to stop (SIGTERM: an orderly shutdown).
     if (demo)
       for (pid_t p : {demo->w1_pid, demo->w2_pid})
-        if (p > 0) stop_program(p);
+        if (p > 0) examples::end_program(p);
     return status == 0 && cluster_ok ? 0 : 1;
   } catch (const std::exception& e) {
     std::fprintf(stderr, "cluster: %s\n", e.what());

@@ -18,11 +18,12 @@
 // The nodes find each other through EPMD ($ERL_EPMD_PORT or 4369); when none answers,
 // the first node starts beamline-epmd, which stays, as epmd does for Erlang.
 #include <signal.h>
-#include <spawn.h>
 #include <sys/wait.h>
 #include <unistd.h>
 #include <beamline/beamline.hpp>
 #include <beamline/global.hpp>
+
+#include "../common/programs.hpp"
 
 #include <cstdio>
 #include <cstring>
@@ -33,8 +34,6 @@
 namespace bl = beamline;
 namespace global = bl::names::global;
 using namespace std::chrono_literals;
-
-extern char** environ;
 
 namespace {
 
@@ -84,36 +83,7 @@ bl::process candidate(bl::atom client) {
 
 // --- the client -------------------------------------------------------------------------
 
-pid_t start_program(const std::vector<std::string>& args) {
-  std::vector<char*> argv;
-  for (const std::string& a : args) argv.push_back(const_cast<char*>(a.c_str()));
-  argv.push_back(nullptr);
-  // The runtime's threads block SIGTERM/SIGINT/SIGQUIT; a child inherits the mask of
-  // the thread that starts it, so it gets an empty one (docs/guide.md).
-  posix_spawnattr_t attributes;
-  ::posix_spawnattr_init(&attributes);
-  sigset_t none;
-  sigemptyset(&none);
-  ::posix_spawnattr_setsigmask(&attributes, &none);
-  ::posix_spawnattr_setflags(&attributes, POSIX_SPAWN_SETSIGMASK);
-  pid_t child = -1;
-  const int failed =
-      ::posix_spawnp(&child, args[0].c_str(), nullptr, &attributes, argv.data(), environ);
-  ::posix_spawnattr_destroy(&attributes);
-  return failed != 0 ? -1 : child;
-}
-
-// Sends `signal`, and SIGKILL if the program has not ended 10 s later.
-void end_program(pid_t child, int signal) {
-  if (child <= 0) return;
-  ::kill(child, signal);
-  for (int waited_ms = 0; waited_ms < 10'000; waited_ms += 10) {
-    if (::waitpid(child, nullptr, WNOHANG) == child) return;
-    ::usleep(10'000);
-  }
-  ::kill(child, SIGKILL);
-  ::waitpid(child, nullptr, 0);
-}
+using examples::end_program;
 
 struct cluster {
   std::string tag, cookie;
@@ -161,8 +131,8 @@ pid_t start_erlang(const cluster& c) {
       "stop -> halt(0) end end, "
       "register(asker, self()), {report, '" +
       client + "'} ! erlang_ready, Loop().";
-  return start_program(
-      {"erl", "-noshell", "-name", c.erlang, "-setcookie", c.cookie, "-eval", code});
+  return examples::start_program(
+      "erl", {"erl", "-noshell", "-name", c.erlang, "-setcookie", c.cookie, "-eval", code});
 }
 
 // Asks the Erlang node which node serves the clock (nullopt: no Erlang node).
@@ -185,10 +155,10 @@ bool all_ok = false;
 bl::process client(cluster* c) {
   bl::register_name(bl::atom("report"), bl::self());
   const std::string me(bl::dist::node_name().name());
-  c->s1_pid =
-      start_program({"/proc/self/exe", "--name", c->s1, "--cookie", c->cookie, "--serve", me});
-  c->s2_pid =
-      start_program({"/proc/self/exe", "--name", c->s2, "--cookie", c->cookie, "--serve", me});
+  c->s1_pid = examples::start_program(
+      "/proc/self/exe", {"global_names", "--name", c->s1, "--cookie", c->cookie, "--serve", me});
+  c->s2_pid = examples::start_program(
+      "/proc/self/exe", {"global_names", "--name", c->s2, "--cookie", c->cookie, "--serve", me});
   const std::vector<std::string> servers{c->s1, c->s2};
   for (const std::string& n : servers) {
     bool up = false;
