@@ -31,6 +31,7 @@
 #include <vector>
 
 #include "beamline/atom.hpp"
+#include "beamline/otp/server_ref.hpp"
 #include "beamline/pid.hpp"
 #include "beamline/process.hpp"
 #include "beamline/term.hpp"
@@ -72,6 +73,14 @@ std::optional<pid> whereis_name(const term& name);
 pid send(const term& name, term message);
 // Every name this node knows.
 std::vector<term> registered_names();
+
+// A name for an OTP behaviour ({via, global, Name}): a gen_server, gen_statem or
+// supervisor started under it registers itself with register_name (the default
+// method) before its init runs, and is addressed through whereis_name; its name
+// goes when it ends, on every node (global monitors every holder). Erlang nodes
+// reach it as {via, global, Name} too.
+//     co_await bl::gen_server::start_link<billing>(bl::names::global::via(bl::atom("billing")));
+via_name via(term name);
 
 // Returns once this node has exchanged names with every node it is connected to
 // (global:sync/0).

@@ -842,6 +842,38 @@ std::vector<term> registered_names() {
   return out;
 }
 
+namespace {
+
+// {via, global, Name} for the behaviours: a registration takes the cluster's locks,
+// so it runs as register_name_async, in the starting server's process.
+class global_via final : public via_registry {
+ public:
+  bool register_name(const term& key, const pid&) override {
+    throw std::logic_error(
+        "global: a registration takes messages; in a process, co_await "
+        "bl::names::global::register_name(" +
+        key.to_string() + ", ...)");
+  }
+  task<bool> register_name_async(const term& key, const pid& process) override {
+    co_return co_await global::register_name(key, process);
+  }
+  // A behaviour lets its name go only as it ends, and global removes the name of a
+  // holder that ends on every node (each monitors it): unregistering here as well
+  // could remove the name from a successor registered meanwhile.
+  void unregister_name(const term&) override {}
+  std::optional<pid> whereis_name(const term& key) const override {
+    return global::whereis_name(key);
+  }
+  std::string describe() const override { return "global"; }
+};
+
+}  // namespace
+
+via_name via(term name) {
+  static const std::shared_ptr<via_registry> registry = std::make_shared<global_via>();
+  return via_name{registry, std::move(name)};
+}
+
 task<void> sync() {
   co_await registrar();  // throws when not distributed; the server is up after
   term request = term::tuple({words().sync, atoms_to_list(dist::nodes())});

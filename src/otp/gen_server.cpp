@@ -27,6 +27,10 @@ namespace beamline {
 
 // --- names ----------------------------------------------------------------------
 
+task<bool> via_registry::register_name_async(const term& key, const pid& process) {
+  co_return register_name(key, process);
+}
+
 term via_name::to_term() const {
   return term::tuple({atom("via"), atom(registry ? registry->describe() : "undefined"), key});
 }
@@ -214,24 +218,25 @@ void report_termination(const term& reason) noexcept {
 
 // --- starting --------------------------------------------------------------------------------
 
-bool claim_name(const start_context& ctx) {
+task<bool> claim_name(const start_context& ctx) {
   std::optional<pid> holder;
   if (const atom* name = std::get_if<atom>(&ctx.name)) {
     try {
       register_name(*name, self());
-      return true;
+      co_return true;
     } catch (const error&) {
       holder = whereis(*name);
     }
   } else if (const via_name* via = std::get_if<via_name>(&ctx.name)) {
-    if (via->registry && via->registry->register_name(via->key, self())) return true;
+    if (via->registry && co_await via->registry->register_name_async(via->key, self()))
+      co_return true;
     if (via->registry) holder = via->registry->whereis_name(via->key);
   } else {
-    return true;
+    co_return true;
   }
   ack_start(ctx, start_result::error(term::tuple(
                      {atom("already_started"), holder ? term(*holder) : term(atoms::undefined)})));
-  return false;
+  co_return false;
 }
 
 void release_name(const start_context& ctx) noexcept {

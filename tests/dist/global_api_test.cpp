@@ -1,7 +1,7 @@
 // global_api: bl::names::global on one distributed node (no EPMD): registration and
-// its refusals, lookups, send, re-registration, unregistration, a holder's end, and
-// locks. Across nodes (with Erlang's global): global_interop_test.py and
-// global_partition_test.py.
+// its refusals, lookups, send, re-registration, unregistration, a holder's end,
+// locks, and a gen_server named {via, global, Name}. Across nodes (with Erlang's global):
+// global_interop_test.py and global_partition_test.py.
 #include <gtest/gtest.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
@@ -13,11 +13,13 @@
 #include "beamline/beamline.hpp"
 #include "beamline/dist.hpp"
 #include "beamline/global.hpp"
+#include "beamline/otp.hpp"
 
 namespace {
 
 namespace bl = beamline;
 namespace global = bl::names::global;
+namespace gs = bl::gen_server;
 using namespace std::chrono_literals;
 
 std::uint16_t free_port() {
@@ -31,6 +33,10 @@ std::uint16_t free_port() {
   ::close(fd);
   return ntohs(a.sin_port);
 }
+
+struct echo {
+  bl::term handle_call(const bl::term& request, const bl::from&) { return request; }
+};
 
 bl::process holder() {
   co_await bl::receive([](bl::atom) {});
@@ -91,6 +97,20 @@ bl::process checks(bool* done) {
     refused = true;
   }
   EXPECT_TRUE(refused);
+
+  // {via, global, Name} for a gen_server: registered before init, called by name,
+  // refused a second time, and the name goes with the server.
+  auto started = co_await gs::start<echo>(global::via(name("{echo, 1}")));
+  EXPECT_TRUE(started.is_ok());
+  EXPECT_EQ(global::whereis_name(name("{echo, 1}")), started.pid());
+  bl::term reply = co_await gs::call(global::via(name("{echo, 1}")), bl::atom("ping"));
+  EXPECT_EQ(reply, bl::term(bl::atom("ping")));
+  auto again = co_await gs::start<echo>(global::via(name("{echo, 1}")));
+  EXPECT_FALSE(again.is_ok());  // {already_started, Pid}
+  EXPECT_EQ(global::via(name("{echo, 1}")).to_term(), name("{via, global, {echo, 1}}"));
+  co_await gs::stop(started.pid());
+  for (int i = 0; i < 1000 && global::whereis_name(name("{echo, 1}")); ++i) co_await bl::sleep(1ms);
+  EXPECT_EQ(global::whereis_name(name("{echo, 1}")), std::nullopt);
 
   bl::send(b, bl::atom("stop"));
   *done = true;

@@ -713,7 +713,7 @@ class statem_loop {
 template <class M, class... Args>
 process statem_process(start_context ctx, Args... args) {
   current_process("gen_statem").set_initial_call(behaviour_initial_call<M>("gen_statem"));
-  if (!claim_name(ctx)) co_return;
+  if (!co_await claim_name(ctx)) co_return;
   std::optional<M> machine;
   std::optional<gen_statem::result<M>> first;
   std::exception_ptr crash;

@@ -26,6 +26,7 @@
 
 #include "beamline/atom.hpp"
 #include "beamline/pid.hpp"
+#include "beamline/process.hpp"
 #include "beamline/term.hpp"
 
 namespace beamline {
@@ -41,6 +42,10 @@ class via_registry {
   virtual ~via_registry() = default;
   // Registers `process` under `key`; false if the key is taken by a live process.
   virtual bool register_name(const term& key, const pid& process) = 0;
+  // What a behaviour starting under a via name calls, in its own process: by default
+  // register_name; a registry whose registration takes messages (the cluster's
+  // bl::names::global) registers here instead.
+  virtual task<bool> register_name_async(const term& key, const pid& process);
   // Removes the calling process's registration of `key`, if any.
   virtual void unregister_name(const term& key) = 0;
   // The process registered under `key`, if any.

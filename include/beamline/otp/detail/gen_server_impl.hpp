@@ -120,7 +120,7 @@ struct start_context {
 
 // Registers the server's name; on a clash acks {error, {already_started, Pid}} and
 // returns false (the process then ends `normal`).
-bool claim_name(const start_context& ctx);
+task<bool> claim_name(const start_context& ctx);
 void release_name(const start_context& ctx) noexcept;
 void ack_start(const start_context& ctx, start_result result);
 // The starter's side: waits for the ack (or the child's DOWN, or the init timeout).
@@ -685,7 +685,7 @@ const char* behaviour_initial_call(const char* behaviour) {
 template <class S, class... Args>
 process server_process(start_context ctx, Args... args) {
   current_process("gen_server").set_initial_call(behaviour_initial_call<S>("gen_server"));
-  if (!claim_name(ctx)) co_return;
+  if (!co_await claim_name(ctx)) co_return;
   std::optional<S> state;
   gen_server::init_result outcome = gen_server::init_result::ok();
   std::exception_ptr crash;
