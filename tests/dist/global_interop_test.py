@@ -2,7 +2,10 @@
 """`global` across a mixed cluster: two Erlang nodes running OTP's own global and
 beamline nodes (global_names_node) share one name table.
 
-  global_interop_test.py GLOBAL_NAMES_NODE GLOBAL_PEER_ESCRIPT
+  global_interop_test.py GLOBAL_NAMES_NODE GLOBAL_PEER_ESCRIPT [beamline]
+
+With `beamline`, the two Erlang nodes are beamline nodes too (b5 and b6 in their
+places): the same steps on a cluster of four beamline nodes.
 
 On a private EPMD, e1 and e2 (erl) and b1, b2 (beamline) form a cluster; a hidden
 Erlang node (global_peer.escript) checks what every node resolves:
@@ -25,6 +28,8 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import harness  # noqa: E402
 
 NODE_PROGRAM, ESCRIPT = sys.argv[1:3]
+ONLY_BEAMLINE = sys.argv[3:4] == ["beamline"]
+E1, E2 = ("b5", "b6") if ONLY_BEAMLINE else ("e1", "e2")
 TAG = str(os.getpid())
 COOKIE = "global_secret"
 EPMD_PORT = harness.free_port()
@@ -51,6 +56,13 @@ def query(*args, expect):
     return r.stdout.strip()
 
 
+def other_node(short, connect=None):
+    """e1 and e2: Erlang nodes, or beamline ones (b5, b6) with `beamline`."""
+    if ONLY_BEAMLINE:
+        return beamline_node(short, *(["--connect", name(connect)] if connect else []))
+    return erl_node(short, connect)
+
+
 def erl_node(short, connect=None):
     code = "receive stop -> ok end."
     if connect:
@@ -67,28 +79,28 @@ def beamline_node(short, *extra):
 
 def main():
     harness.start_epmd(EPMD_PORT, start, fail)
-    erl_node("e1")
-    query("agree", "nothing", "undefined", name("e1"), expect="agree ok")  # e1 is up
-    erl_node("e2", connect="e1")
-    b1 = beamline_node("b1", "--connect", name("e1"), "--register", "b1svc")
+    other_node(E1)
+    query("agree", "nothing", "undefined", name(E1), expect="agree ok")  # E1 is up
+    other_node(E2, connect=E1)
+    b1 = beamline_node("b1", "--connect", name(E1), "--register", "b1svc")
     b2 = beamline_node("b2", "--connect", name("b1"), "--register", "b2svc")
-    everyone = [name(n) for n in ("e1", "e2", "b1", "b2")]
+    everyone = [name(n) for n in (E1, E2, "b1", "b2")]
 
     query("agree", "b1svc", "defined", *everyone, expect=f"b1svc {name('b1')}")
     query("agree", "b2svc", "defined", *everyone, expect=f"b2svc {name('b2')}")
     print("1 ok: beamline nodes' names resolve on every node", flush=True)
 
-    query("register", name("e2"), "esvc", expect="register esvc yes")
-    query("agree", "esvc", "defined", *everyone, expect=f"esvc {name('e2')}")
+    query("register", name(E2), "esvc", expect="register esvc yes")
+    query("agree", "esvc", "defined", *everyone, expect=f"esvc {name(E2)}")
     query("register", name("b1"), "esvc", expect="register esvc no")
     query("register", name("b2"), "late", expect="register late yes")
     query("agree", "late", "defined", *everyone, expect=f"late {name('b2')}")
-    query("die", "late", name("e1"), expect="die ok died")
+    query("die", "late", name(E1), expect="die ok died")
     query("agree", "late", "undefined", *everyone, expect="agree ok")
     print("2 ok: registrations from either kind of node resolve everywhere", flush=True)
 
     query("garbage", name("b1"), expect="garbage ok")
-    query("agree", "esvc", "defined", *everyone, expect=f"esvc {name('e2')}")
+    query("agree", "esvc", "defined", *everyone, expect=f"esvc {name(E2)}")
     query("register", name("b1"), "after_garbage", expect="register after_garbage yes")
     query("agree", "after_garbage", "defined", *everyone, expect=f"after_garbage {name('b1')}")
     print("2b ok: malformed global messages are dropped; the node's global goes on",
@@ -99,12 +111,12 @@ def main():
 
     b2.kill()
     b2.wait(timeout=10)
-    survivors = [name(n) for n in ("e1", "e2", "b1")]
+    survivors = [name(n) for n in (E1, E2, "b1")]
     query("agree", "b2svc", "undefined", *survivors, expect="agree ok")
     print("4 ok: a killed node's names go", flush=True)
 
     b3 = beamline_node("b3", "--register", "b1svc")
-    query("connect", name("b3"), name("e1"), expect="connect ok")
+    query("connect", name("b3"), name(E1), expect="connect ok")
     merged = survivors + [name("b3")]
     query("agree", "b1svc", "defined", *merged, expect=f"b1svc {name('b1')}")
     if b3.poll() is not None:
@@ -115,7 +127,7 @@ def main():
     reports = harness.sanitizer_reports(programs.started)
     if reports:
         fail(f"sanitizer reports: {reports}")
-    print("global interop: all ok")
+    print("global interop: all ok" + (" (four beamline nodes)" if ONLY_BEAMLINE else ""))
 
 
 if __name__ == "__main__":
