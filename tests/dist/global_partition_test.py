@@ -1,7 +1,9 @@
 #!/usr/bin/env python3
 """`global` through a real network partition and its heal, in a mixed cluster.
 
-  global_partition_test.py GLOBAL_NAMES_NODE GLOBAL_PEER_ESCRIPT
+  global_partition_test.py GLOBAL_NAMES_NODE GLOBAL_PEER_ESCRIPT [beamline]
+
+With `beamline`, e1 and e2 are beamline nodes too (b5 and b6): four beamline nodes.
 
 Two network namespaces joined by a veth pair (harness.NamespacePair), each with its
 own EPMD: side A runs e1 (erl) and b1 (global_names_node, holding `svc` and
@@ -27,6 +29,8 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import harness  # noqa: E402
 
 NODE_PROGRAM, ESCRIPT = sys.argv[1:3]
+ONLY_BEAMLINE = sys.argv[3:4] == ["beamline"]
+E1, E2 = ("b5", "b6") if ONLY_BEAMLINE else ("e1", "e2")
 TAG = os.getpid()
 PAIR = harness.NamespacePair(TAG)
 EPMD_PORT = "4369"
@@ -44,7 +48,7 @@ def in_ns(ns, args, env=None):
 
 
 def node(short):
-    addr = PAIR.addr_a if short in ("e1", "b1") else PAIR.addr_b
+    addr = PAIR.addr_a if short in (E1, "b1") else PAIR.addr_b
     return f"{short}-{TAG}@{addr}"
 
 
@@ -62,6 +66,13 @@ def query(ns, *args, expect):
     if r.returncode != 0 or expect not in r.stdout:
         fail(f"{' '.join(args)}: expected {expect!r}, got: {r.stdout}")
     return r.stdout.strip()
+
+
+def other_node(ns, short, connect=None):
+    """e1 and e2: Erlang nodes, or beamline ones (b5, b6) with `beamline`."""
+    if ONLY_BEAMLINE:
+        return beamline_node(ns, short, *(["--connect", node(connect)] if connect else []))
+    return erl_node(ns, short, connect)
 
 
 def erl_node(ns, short, connect=None):
@@ -82,13 +93,13 @@ def beamline_node(ns, short, *extra):
 def main():
     PAIR.set_up(programs, EPMD_PORT)
 
-    erl_node(PAIR.a, "e1")
-    query(PAIR.a, "agree", "nothing", "undefined", node("e1"), expect="agree ok")  # e1 is up
-    beamline_node(PAIR.a, "b1", "--connect", node("e1"), "--register", "svc", "--register",
+    other_node(PAIR.a, E1)
+    query(PAIR.a, "agree", "nothing", "undefined", node(E1), expect="agree ok")  # E1 is up
+    beamline_node(PAIR.a, "b1", "--connect", node(E1), "--register", "svc", "--register",
                   "a_only")
     beamline_node(PAIR.b, "b2", "--connect", node("b1"), "--register", "b_only")
-    erl_node(PAIR.b, "e2", connect="b1")
-    side_a, side_b = [node("e1"), node("b1")], [node("b2"), node("e2")]
+    other_node(PAIR.b, E2, connect="b1")
+    side_a, side_b = [node(E1), node("b1")], [node("b2"), node(E2)]
     everyone = side_a + side_b
     for name, holder in (("svc", "b1"), ("a_only", "b1"), ("b_only", "b2")):
         query(PAIR.a, "agree", name, "defined", *everyone, expect=f"{name} {node(holder)}")
@@ -115,7 +126,7 @@ def main():
     print("3 ok: after the heal one holder per name on every node (svc kept on b1)",
           flush=True)
     cleanup()
-    print("global partition: all ok")
+    print("global partition: all ok" + (" (four beamline nodes)" if ONLY_BEAMLINE else ""))
 
 
 try:
