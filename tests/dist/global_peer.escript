@@ -20,6 +20,9 @@
 %%   global_peer.escript garbage NODE
 %%       sends malformed global messages to NODE's global_name_server, then checks
 %%       that it still answers; prints "garbage ok".
+%%   global_peer.escript members Scope Group Count NODE...
+%%       until every NODE sees Count members of the pg group Group of scope Scope
+%%       (atoms); prints "members ok Count".
 %%   global_peer.escript connect NODE TO
 %%       makes NODE connect to TO (net_kernel:connect_node on NODE), then waits until
 %%       global on NODE has synced; prints "connect ok".
@@ -80,6 +83,14 @@ main(["garbage", Node]) ->
     false = gen_server:call(To, {set_lock, not_a_tuple}, 5000),
     io:format("garbage ok~n"),
     halt(0);
+main(["members", Scope, Group, Count | Nodes]) ->
+    Ns = [list_to_atom(N) || N <- Nodes],
+    {S, G, C} = {list_to_atom(Scope), list_to_atom(Group), list_to_integer(Count)},
+    Counts = fun() -> [{N, members_on(N, S, G)} || N <- Ns] end,
+    wait(fun() -> lists:all(fun({_, M}) -> is_list(M) andalso length(M) =:= C end, Counts()) end,
+         fun() -> {members, Scope, Group, Count, Counts()} end),
+    io:format("members ok ~p~n", [C]),
+    halt(0);
 main(["connect", Node, To]) ->
     N = list_to_atom(Node),
     true = rpc:call(N, net_kernel, connect_node, [list_to_atom(To)]),
@@ -108,6 +119,15 @@ whereis_on(Node, Name) ->
             receive {whereis, Name, P} -> P after 5000 -> no_answer end;
         false ->
             rpc:call(Node, global, whereis_name, [Name])
+    end.
+
+members_on(Node, Scope, Group) ->
+    case is_beamline(Node) of
+        true ->
+            {names, Node} ! {self(), members, Scope, Group},
+            receive {members, Scope, Group, Pids} -> Pids after 5000 -> no_answer end;
+        false ->
+            rpc:call(Node, pg, get_members, [Scope, Group])
     end.
 
 register_on(Node, Name) ->
