@@ -46,7 +46,8 @@ namespace beamline::pg {
 
 // The scope pg uses when none is named.
 inline atom default_scope() {
-  return atom("pg");
+  static const atom scope("pg");  // (made once: a lookup should not intern)
+  return scope;
 }
 
 // Starts the scope server `scope`, registered under that name, and waits until it

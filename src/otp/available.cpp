@@ -41,6 +41,7 @@
 #include "beamline/links.hpp"
 #include "beamline/otp/gen_server.hpp"
 #include "beamline/send.hpp"
+#include "otp/scope_tables.hpp"
 #include "term/term_hash.hpp"
 
 namespace beamline::names::available {
@@ -54,57 +55,14 @@ struct holder {
   std::uint32_t node = 0;  // the node's atom index; 0 for this node
 };
 
-// One per node and scope, made when the scope first starts and kept for the life
-// of the OS process (emptied while no server runs): lookups keep a pointer to it
-// per thread, with no lock or reference count on the way to it.
+// One per node and scope (scope_tables.hpp: kept, emptied while no server runs).
 struct scope_table {
   mutable std::shared_mutex lock;
   std::unordered_map<term, holder, detail::cached_term_hash> names;
   pid server;  // null while the scope is not running
 };
 
-struct table_key {
-  const void* node;
-  std::uint32_t scope;
-  friend bool operator==(const table_key&, const table_key&) = default;
-};
-struct table_key_hash {
-  std::size_t operator()(const table_key& k) const noexcept {
-    return std::hash<const void*>()(k.node) ^ (std::size_t{k.scope} * 0x9E3779B97F4A7C15ull);
-  }
-};
-
-std::mutex tables_lock;
-std::unordered_map<table_key, scope_table*, table_key_hash>& tables() {
-  static auto* all = new std::unordered_map<table_key, scope_table*,
-                                            table_key_hash>();  // never destroyed: see registry.cpp
-  return *all;
-}
-
-const void* current_node() {
-  return detail::this_thread.node;
-}
-
-// This node's table of `scope`, if the scope ever ran here.
-scope_table* find_table(atom scope) {
-  thread_local table_key cached_key{nullptr, 0};
-  thread_local scope_table* cached = nullptr;
-  const table_key key{current_node(), scope.index()};
-  if (cached && cached_key == key) return cached;
-  std::lock_guard guard(tables_lock);
-  auto it = tables().find(key);
-  if (it == tables().end()) return nullptr;
-  cached_key = key;
-  cached = it->second;
-  return cached;
-}
-
-scope_table& table_for(const void* node, atom scope) {
-  std::lock_guard guard(tables_lock);
-  scope_table*& t = tables()[table_key{node, scope.index()}];
-  if (!t) t = new scope_table();  // kept: see scope_table
-  return *t;
-}
+using tables = detail::scope_tables<scope_table>;
 
 [[noreturn]] void not_running(atom scope) {
   throw error(atom("badarg"),
@@ -112,7 +70,7 @@ scope_table& table_for(const void* node, atom scope) {
 }
 
 scope_table& table_or_throw(atom scope) {
-  scope_table* t = find_table(scope);
+  scope_table* t = tables::find(scope);
   if (!t) not_running(scope);
   return *t;
 }
@@ -168,7 +126,7 @@ bool sorts_before(const holder& a, const holder& b) {
 class scope_server {
  public:
   scope_server(atom scope, resolver method)
-      : scope_(scope), method_(std::move(method)), table_(&table_for(current_node(), scope)) {
+      : scope_(scope), method_(std::move(method)), table_(&tables::get(scope)) {
     {
       std::unique_lock guard(table_->lock);
       table_->names.clear();  // (what a previous server of the scope left)
@@ -544,7 +502,7 @@ bool unregister_name(atom scope, const term& name) {
 }
 
 std::optional<pid> whereis_name(atom scope, const term& name) {
-  const scope_table* t = find_table(scope);
+  const scope_table* t = tables::find(scope);
   if (!t) return std::nullopt;
   std::shared_lock guard(t->lock);
   auto it = t->names.find(name);
@@ -553,7 +511,7 @@ std::optional<pid> whereis_name(atom scope, const term& name) {
 }
 
 std::optional<registration> lookup(atom scope, const term& name) {
-  const scope_table* t = find_table(scope);
+  const scope_table* t = tables::find(scope);
   if (!t) return std::nullopt;
   holder h;
   {
@@ -567,7 +525,7 @@ std::optional<registration> lookup(atom scope, const term& name) {
 
 std::vector<std::pair<term, registration>> registrations(atom scope) {
   std::vector<std::pair<term, registration>> out;
-  const scope_table* t = find_table(scope);
+  const scope_table* t = tables::find(scope);
   if (!t) return out;
   std::vector<std::pair<term, holder>> copy;
   {
@@ -580,7 +538,7 @@ std::vector<std::pair<term, registration>> registrations(atom scope) {
 }
 
 std::size_t count(atom scope) {
-  const scope_table* t = find_table(scope);
+  const scope_table* t = tables::find(scope);
   if (!t) return 0;
   std::shared_lock guard(t->lock);
   return t->names.size();

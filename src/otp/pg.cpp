@@ -17,9 +17,9 @@
 //
 // Who touches what: the scope server alone writes its table; any process of the node
 // reads it (get_members and the others) under the table's lock, which is held only to
-// copy a vector out or to change one entry. The node-wide map from (node, scope) to
-// tables is under its own lock; an entry lives as long as its scope server (the
-// server object's destructor removes it).
+// copy a vector out or to change one entry. A node's table of a scope is found
+// through otp/scope_tables.hpp (a per-thread pointer, no lock); it outlives its
+// server, which empties it when it ends.
 #include "beamline/pg.hpp"
 
 #include <algorithm>
@@ -35,6 +35,7 @@
 #include "beamline/otp/gen_server.hpp"
 #include "beamline/receive.hpp"
 #include "beamline/send.hpp"
+#include "otp/scope_tables.hpp"
 #include "term/term_hash.hpp"
 
 namespace beamline::pg {
@@ -49,38 +50,14 @@ struct group_members {
   std::vector<pid> local;
 };
 
+// One per node and scope (otp/scope_tables.hpp: kept for the OS process's life,
+// emptied when its server ends; a new server of the scope takes it over).
 struct scope_table {
   std::mutex lock;
   std::unordered_map<term, group_members, detail::cached_term_hash> groups;
+  pid server;  // null while the scope is not running
 };
-
-struct table_key {
-  const void* node;
-  std::uint32_t scope;
-  friend bool operator==(const table_key&, const table_key&) = default;
-};
-struct table_key_hash {
-  std::size_t operator()(const table_key& k) const noexcept {
-    return std::hash<const void*>()(k.node) ^ (std::size_t{k.scope} * 0x9E3779B97F4A7C15ull);
-  }
-};
-
-std::mutex tables_lock;
-std::unordered_map<table_key, std::shared_ptr<scope_table>, table_key_hash>& tables() {
-  static auto* all = new std::unordered_map<table_key, std::shared_ptr<scope_table>,
-                                            table_key_hash>();  // never destroyed: see registry.cpp
-  return *all;
-}
-
-const void* current_node() {
-  return detail::this_thread.node;
-}
-
-std::shared_ptr<scope_table> find_table(atom scope) {
-  std::lock_guard guard(tables_lock);
-  auto it = tables().find(table_key{current_node(), scope.index()});
-  return it == tables().end() ? nullptr : it->second;
-}
+using tables = detail::scope_tables<scope_table>;
 
 // The protocol's atoms (made on first use, not at static initialisation).
 struct protocol_atoms {
@@ -125,13 +102,12 @@ void subtract(std::vector<pid>& list, const std::vector<pid>& pids) {
 
 class scope_server {
  public:
-  explicit scope_server(atom scope) : scope_(scope), table_(std::make_shared<scope_table>()) {
+  explicit scope_server(atom scope) : scope_(scope), table_(&tables::get(scope)) {
     {
-      std::lock_guard guard(tables_lock);
-      auto [it, inserted] = tables().emplace(table_key{current_node(), scope.index()}, table_);
-      if (!inserted) it->second = table_;  // (its previous server has ended)
+      std::lock_guard guard(table_->lock);
+      table_->groups.clear();  // (what a previous server of the scope left)
+      table_->server = self_;
     }
-    node_ = current_node();
     dist::monitor_nodes(true);
     const term discover = term::tuple({words().discover, self()});
     for (atom node : dist::nodes()) dist::send(scope_, node, discover);
@@ -139,9 +115,10 @@ class scope_server {
   scope_server(const scope_server&) = delete;
   scope_server& operator=(const scope_server&) = delete;
   ~scope_server() {
-    std::lock_guard guard(tables_lock);
-    auto it = tables().find(table_key{node_, scope_.index()});
-    if (it != tables().end() && it->second == table_) tables().erase(it);
+    std::lock_guard guard(table_->lock);
+    if (table_->server != self_) return;  // a new server of the scope has started
+    table_->groups.clear();
+    table_->server = pid();
   }
 
   term handle_call(const term& request, const from& caller) {
@@ -412,8 +389,8 @@ class scope_server {
   }
 
   atom scope_;
-  std::shared_ptr<scope_table> table_;
-  const void* node_ = nullptr;
+  const pid self_ = self();
+  scope_table* table_;
   std::map<pid, local_member> local_;
   std::map<pid, peer> peers_;
   std::map<ref, pid> scope_monitors_;
@@ -466,7 +443,7 @@ namespace {
 
 // A group's members in the scope's table: all of them, or this node's.
 std::vector<pid> members_of(atom scope, const term& group, bool local_only) {
-  std::shared_ptr<scope_table> t = find_table(scope);
+  scope_table* t = tables::find(scope);
   if (!t) return {};
   std::lock_guard guard(t->lock);
   auto it = t->groups.find(group);
@@ -486,7 +463,7 @@ std::vector<pid> get_local_members(atom scope, const term& group) {
 
 std::vector<term> which_groups(atom scope) {
   std::vector<term> out;
-  std::shared_ptr<scope_table> t = find_table(scope);
+  scope_table* t = tables::find(scope);
   if (!t) return out;
   std::lock_guard guard(t->lock);
   for (const auto& [g, _] : t->groups) out.push_back(g);
@@ -495,7 +472,7 @@ std::vector<term> which_groups(atom scope) {
 
 std::vector<term> which_local_groups(atom scope) {
   std::vector<term> out;
-  std::shared_ptr<scope_table> t = find_table(scope);
+  scope_table* t = tables::find(scope);
   if (!t) return out;
   std::lock_guard guard(t->lock);
   for (const auto& [g, members] : t->groups)

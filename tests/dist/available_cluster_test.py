@@ -21,7 +21,8 @@ Partition (root and iproute2; exits 77, skipped, without them): two network
 namespaces joined by a veth pair, b1 and b2 on side A, b3 and b4 on side B, at
 net_ticktime 4. The link goes down: each side drops the other side's names and keeps
 serving; both sides register `svc` (A held it before the cut), and new names. The
-link comes back, the sides reconnect: `svc` is kept by B's registration (the most
+link comes back, the nodes reconnect (each asks to connect to every other until they
+agree, as a cluster manager would): `svc` is kept by B's registration (the most
 recent), A's holder ends with {name_conflict, svc, ...}, and every node agrees.
 """
 import os
@@ -52,7 +53,10 @@ class Node:
         self.events = []   # ("registered"|"unregistered"|"conflict", name, id, rest)
         self.downs = {}    # id -> reason
         self.replies = queue.Queue()
+        self.log = []      # what it wrote to stderr
         threading.Thread(target=self._read, daemon=True).start()
+        threading.Thread(target=self._read_log, daemon=True).start()
+        NODES.append(self)
         self.reply("ready", timeout=30)
 
     def _read(self):
@@ -68,6 +72,10 @@ class Node:
                 self.replies.put(line)
         self.replies.put(None)
 
+    def _read_log(self):
+        for line in self.p.stderr:
+            self.log.append(line.rstrip("\n"))
+
     def send(self, command):
         self.p.stdin.write(command + "\n")
         self.p.stdin.flush()
@@ -80,7 +88,7 @@ class Node:
             except queue.Empty:
                 fail(f"{self.name}: no {prefix!r} reply in {timeout} s")
             if line is None:
-                fail(f"{self.name} ended while waiting for {prefix!r}: {self.p.stderr.read()}")
+                fail(f"{self.name} ended while waiting for {prefix!r}: {self.log}")
             if line.startswith(prefix):
                 return line
             fail(f"{self.name}: expected {prefix!r}, got {line!r}")
@@ -107,6 +115,7 @@ class Node:
 
 programs = None
 fail = None
+NODES = []
 
 
 def all_downs(nodes):
@@ -116,12 +125,20 @@ def all_downs(nodes):
     return downs
 
 
-def agree(nodes, expected, what, timeout=30):
+def agree(nodes, expected, what, timeout=30, reconnect=False):
     """Waits until every node's names are `expected` (name -> node whose process
     holds it, or name -> exact id) and the checks of the docstring hold; returns the
-    common table."""
+    common table. With reconnect, each node is asked to connect to every other one
+    on every try (as a cluster manager would: `global`'s
+    prevent_overlapping_partitions, which every node runs, may cut connections
+    again while a heal settles)."""
     deadline = time.time() + timeout
     while True:
+        if reconnect:
+            for x in nodes:
+                for y in nodes:
+                    if x is not y:
+                        x.ask(f"connect {y.name}", f"connect {y.name} ")
         dumps = [n.dump() for n in nodes]
         ok = all(d == dumps[0] for d in dumps) and set(dumps[0]) == set(expected) and all(
             dumps[0][k].startswith(v + "/") or dumps[0][k] == v for k, v in expected.items())
@@ -132,7 +149,9 @@ def agree(nodes, expected, what, timeout=30):
                 print(f"ok: {what}", flush=True)
                 return dumps[0]
         if time.time() > deadline:
-            report = "\n".join(f"  {n.name}: names {d}\n    replayed {n.replayed()}"
+            report = "\n".join(f"  {n.name}: names {d}\n    replayed {n.replayed()}\n"
+                               f"    {n.ask('nodes')}\n    events {n.events}\n"
+                               f"    stderr {n.log[-20:]}"
                                for n, d in zip(nodes, dumps))
             fail(f"{what}: the nodes do not agree on {expected}:\n{report}\n"
                  f"  ended: {all_downs(nodes)}")
@@ -158,7 +177,7 @@ def loopback():
     for i, n in enumerate(b):
         n.ask(f"register svc{i + 1}", f"register svc{i + 1} yes")
     expected = {f"svc{i + 1}": names[i] for i in range(4)}
-    agree(b, expected, "a name registered on each node resolves on all four")
+    agree(b, expected, "a name registered on each node resolves on all four", reconnect=True)
 
     for n in b:  # a race: all four at once
         n.send("register race")
@@ -260,12 +279,10 @@ def partition():
     pair.heal()
     print(f"link {pair.veth_a} up: healed", flush=True)
     time.sleep(TICKTIME)  # both sides have given the old connections up by now
-    for x in side_a:
-        for y in side_b:
-            x.ask(f"connect {y.name}", f"connect {y.name} true")
     agree(everyone, {"svc": node("b4"), "a2": node("b2"), "a_new": node("b2"),
                      "b3": node("b3"), "b_new": node("b4")},
-          "after the heal every node agrees; svc is kept by the most recent registration")
+          "after the heal every node agrees; svc is kept by the most recent registration",
+          timeout=60, reconnect=True)
     deadline = time.time() + 10
     while a_holder not in b1.downs and time.time() < deadline:
         time.sleep(0.1)
@@ -283,7 +300,9 @@ def partition():
 
 
 def check_sanitizers():
-    reports = harness.sanitizer_reports(programs.started)
+    time.sleep(0.5)  # the readers have the last lines
+    reports = [line for n in NODES for line in n.log
+               if any(mark in line for mark in harness.SANITIZER_MARKS)]
     if reports:
         print("FAIL: sanitizer reports:\n" + "\n".join(reports))
         sys.exit(1)

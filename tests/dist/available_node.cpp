@@ -13,6 +13,7 @@
 //   unregister NAME  -> "unregister NAME true|false"
 //   kill NAME        -> this node's holder of NAME, if any, is killed: "kill NAME ID|none"
 //   dump             -> "dump NAME=ID ..." every name this node knows, sorted
+//   nodes            -> "nodes NODE ..." the nodes it is connected to
 // and prints "down ID REASON" when one of its holders ends. Ends at end of input.
 #include <cstdio>
 #include <iostream>
@@ -120,6 +121,10 @@ bl::process control() {
         say("kill " + arg + " " + id_of(me, it->second));
         holders.erase(it);
       }
+    } else if (verb == "nodes") {
+      std::string line = "nodes";
+      for (bl::atom n : bl::dist::nodes()) line += " " + std::string(n.name());
+      say(line);
     } else if (verb == "dump") {
       auto all = av::registrations(av::default_scope());
       std::map<std::string, std::string> sorted;
