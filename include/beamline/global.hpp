@@ -93,5 +93,11 @@ task<void> sync();
 // global's random back-off), -1 for ever; true once held on all of them.
 task<bool> set_lock(term id, std::vector<atom> nodes = {}, int retries = -1);
 task<void> del_lock(term id, std::vector<atom> nodes = {});
+// Runs `body` while holding the lock `id` on `nodes` (global:trans/2,3,4): set_lock
+// with `retries`, then body, then del_lock, also when body throws (the exception
+// goes on). False, and body not run, when the lock could not be set (Erlang's
+// `aborted`).
+task<bool> trans(term id, std::function<task<void>()> body, std::vector<atom> nodes = {},
+                 int retries = -1);
 
 }  // namespace beamline::names::global

@@ -899,6 +899,19 @@ task<void> del_lock(term id, std::vector<atom> nodes) {
   co_await del_lock_on(std::move(id), all_nodes(std::move(nodes)));
 }
 
+task<bool> trans(term id, std::function<task<void>()> body, std::vector<atom> nodes, int retries) {
+  if (!co_await set_lock(id, nodes, retries)) co_return false;
+  std::exception_ptr failed;
+  try {
+    co_await body();
+  } catch (...) {
+    failed = std::current_exception();  // (no co_await in a handler: del_lock below)
+  }
+  co_await del_lock(std::move(id), std::move(nodes));
+  if (failed) std::rethrow_exception(failed);
+  co_return true;
+}
+
 }  // namespace beamline::names::global
 
 namespace beamline::dist::internal {

@@ -363,19 +363,30 @@ class scope_server {
     for (const auto& [name, h] : gone) notify_unregistered(name, h, reason);
   }
 
+  // The peer `from`, added if new; end() for a process that cannot be one: a local
+  // one, or another process of a node whose scope server is a peer already (a
+  // restarted server's predecessor is gone first: its DOWN came before it).
+  std::map<pid, peer>::iterator peer_of(const pid& from) {
+    auto p = peers_.find(from);
+    if (p != peers_.end()) return p;
+    if (from.is_local() || from.is_remote_name()) return peers_.end();
+    for (const auto& [other, known] : peers_)
+      if (known.node == from.node_atom()) return peers_.end();
+    return peers_.emplace(from, peer{beamline::monitor(from), from.node_atom()}).first;
+  }
+
   void discover(const pid& from) {
+    const bool known = peers_.contains(from);
+    if (peer_of(from) == peers_.end()) return;
     flush();  // (the sync below says where the queued operations lead)
     send(from, term::tuple({words().sync, self(), local_registrations()}));
-    if (peers_.contains(from)) return;
-    peers_.emplace(from, peer{beamline::monitor(from), from.node_atom()});
-    send(from, term::tuple({words().discover, self()}));
+    if (!known) send(from, term::tuple({words().discover, self()}));
   }
 
   // The peer's registrations, all of them: what it no longer holds goes.
   void sync(const pid& from, const term& entries) {
-    auto p = peers_.find(from);
-    if (p == peers_.end())
-      p = peers_.emplace(from, peer{beamline::monitor(from), from.node_atom()}).first;
+    auto p = peer_of(from);
+    if (p == peers_.end()) return;
     const std::uint32_t node = p->second.node;
     const term reason = term::tuple({words().sync, node_of(node)});
     std::set<term> held;

@@ -14,6 +14,7 @@ every node knows the same names, and checks on each node:
 
 Loopback: registrations on every node replicate; four nodes register one name at
 once and all four agree on one holder (the losers end with {name_conflict, ...});
+malformed messages to a scope server are dropped;
 a holder killed, a name unregistered, and a node killed with SIGKILL (its names go
 with reason {netsplit, Node}).
 
@@ -204,6 +205,12 @@ def loopback():
                  f"events: {[(n.name, n.events) for n in b]}")
     print(f"ok: {len(yes)} of 4 registrations answered yes; the {len(losers)} losers ended "
           "with {name_conflict, race, ...}", flush=True)
+
+    b[2].ask(f"garbage {names[0]}", f"garbage {names[0]} sent")
+    b[0].ask("register after_garbage", "register after_garbage yes")
+    expected["after_garbage"] = names[0]
+    agree(b, dict(expected, race=winner),
+          "malformed messages to a scope server are dropped; it goes on replicating")
 
     b[1].ask("kill svc2", "kill svc2 ")
     del expected["svc2"]

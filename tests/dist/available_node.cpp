@@ -14,6 +14,7 @@
 //   kill NAME        -> this node's holder of NAME, if any, is killed: "kill NAME ID|none"
 //   dump             -> "dump NAME=ID ..." every name this node knows, sorted
 //   nodes            -> "nodes NODE ..." the nodes it is connected to
+//   garbage NODE     -> malformed messages to NODE's scope server: "garbage NODE sent"
 // and prints "down ID REASON" when one of its holders ends. Ends at end of input.
 #include <cstdio>
 #include <iostream>
@@ -121,6 +122,35 @@ bl::process control() {
         say("kill " + arg + " " + id_of(me, it->second));
         holders.erase(it);
       }
+    } else if (verb == "garbage") {
+      // Malformed messages to NODE's scope server: it must drop them and go on. Some
+      // claim to come from this node's scope server (a peer there), some from this
+      // process (not a peer, and not one while this node's server is).
+      const bl::pid me_pid = bl::self();
+      const bl::pid server = *bl::whereis(av::default_scope());
+      const std::vector<bl::term> junk{
+          bl::term(42),
+          bl::term::tuple({}),
+          bl::term::parse("{ops}"),
+          bl::term::parse("{ops, not_a_pid, []}"),
+          bl::term::tuple({bl::atom("ops"), me_pid, bl::atom("x")}),
+          bl::term::tuple({bl::atom("ops"), server, bl::atom("x")}),
+          bl::term::tuple({bl::atom("ops"), server,
+                           bl::term::parse("[1, {register}, {register, a, b, c, d}, "
+                                           "{unregister, a, b}, {register, a, 7, m, t}]")}),
+          bl::term::tuple({bl::atom("ops"), me_pid, bl::term::parse("[{unregister, a, b, c}]")}),
+          bl::term::tuple({bl::atom("discover"), me_pid}),
+          bl::term::tuple({bl::atom("sync"), me_pid,
+                           bl::term::parse("[{a}, 7, {n, x, y, 99999999999999999999999}]")}),
+          bl::term::parse("{sync, 1, 2}"),
+          bl::term::parse("{discover, 12}"),
+          bl::term::parse("{registered_local, a, b, c, d}"),
+          bl::term::parse("{unregistered_local, a, 1}"),
+          bl::term::parse("{'DOWN', 1, 2, 3, 4}"),
+          bl::term::parse("{nodeup, \"x\"}"),
+          bl::atom("flush")};
+      for (const bl::term& j : junk) bl::dist::send(av::default_scope(), bl::atom(arg), j);
+      say("garbage " + arg + " sent");
     } else if (verb == "nodes") {
       std::string line = "nodes";
       for (bl::atom n : bl::dist::nodes()) line += " " + std::string(n.name());

@@ -90,6 +90,33 @@ bl::process checks(bool* done) {
   co_await global::del_lock(name("{res, me}"));
   EXPECT_TRUE(co_await global::set_lock(name("{res, them}"), everywhere, 0));
   co_await global::del_lock(name("{res, them}"));
+  // trans: the lock is held while the body runs, and let go after, also when the
+  // body throws.
+  bool ran = false;
+  std::function<bl::task<void>()> body = [&]() -> bl::task<void> {
+    ran = true;
+    EXPECT_FALSE(co_await global::set_lock(name("{res, them}"), everywhere, 0));
+  };
+  EXPECT_TRUE(co_await global::trans(name("{res, me}"), body));
+  EXPECT_TRUE(ran);
+  EXPECT_TRUE(co_await global::set_lock(name("{res, them}"), everywhere, 0));
+  std::function<bl::task<void>()> nothing = []() -> bl::task<void> { co_return; };
+  EXPECT_FALSE(co_await global::trans(name("{res, me}"), nothing, everywhere, 0));  // aborted
+  co_await global::del_lock(name("{res, them}"));
+  std::function<bl::task<void>()> throws = []() -> bl::task<void> {
+    throw std::runtime_error("boom");
+    co_return;
+  };
+  bool thrown = false;
+  try {
+    co_await global::trans(name("{res, me}"), throws);
+  } catch (const std::runtime_error&) {
+    thrown = true;
+  }
+  EXPECT_TRUE(thrown);
+  EXPECT_TRUE(co_await global::set_lock(name("{res, them}"), everywhere, 0));  // let go
+  co_await global::del_lock(name("{res, them}"));
+
   bool refused = false;
   try {
     co_await global::set_lock(name("not_a_pair"));
