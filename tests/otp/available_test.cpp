@@ -127,6 +127,24 @@ TEST_P(available_registry, subscribers_hear_every_change_with_its_reason) {
   });
 }
 
+TEST_P(available_registry, a_dead_process_is_registered_and_removed_at_once) {
+  run([&]() -> bl::process {
+    const bl::pid scope = co_await start_scope();
+    co_await av::subscribe(av::default_scope());
+    const bl::pid gone = bl::spawn([]() -> bl::process { co_return; });
+    co_await bl::sleep(10ms);
+    // As global does: the name is taken, then goes with the monitor's noproc.
+    EXPECT_TRUE(av::register_name(av::default_scope(), A("ghost"), gone));
+    bl::term e = co_await bl::receive<bl::term>();
+    EXPECT_EQ(e[2], A("registered"));
+    e = co_await bl::receive<bl::term>();
+    EXPECT_EQ(e[2], A("unregistered"));
+    EXPECT_EQ(e[6], bl::term::parse("{process_down, noproc}"));
+    EXPECT_EQ(av::whereis_name(av::default_scope(), A("ghost")), std::nullopt);
+    stop(scope);
+  });
+}
+
 struct echo_server {
   bl::term handle_call(const bl::term& request, const bl::from&) { return request; }
 };
