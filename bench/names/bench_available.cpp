@@ -3,7 +3,7 @@
 //
 //   bench_available --name NAME --cookie C --peer
 //   bench_available --name NAME --cookie C --connect NODE... [--names K] [--paced P]
-//                   [--lookups L]
+//                   [--lookups L] [--rate R]
 //   bench_available --name NAME --cookie C --merge K --merge-with NODE
 //
 // --peer: starts the scope and a recorder (registered locally as `recorder`) that
@@ -15,7 +15,9 @@
 //     and asks each peer for the arrival delays of those K (throughput, replication
 //     delay p50/p99 under that load, time until the last arrived);
 //   - looks one name up L times (whereis_name, a local read);
-//   - registers P names one per millisecond: replication delay p50/p99 at low load.
+//   - registers P names one per millisecond: replication delay p50/p99 at low load;
+//   - registers R names in one second, R/1000 each millisecond: replication delay
+//     p50/p99 at that steady rate (the target: 100,000 a second within 10 ms).
 // --merge K: registers K names ({m, I}) while alone, then connects to NODE (a peer) and
 // times until NODE has heard of all K (as after a partition heals).
 // Prints one line: RESULT {...} (JSON).
@@ -37,7 +39,7 @@ using namespace std::chrono_literals;
 namespace {
 
 std::vector<std::string> connect_to;
-long names = 100'000, paced = 2000, lookups = 1'000'000, merge = 0;
+long names = 100'000, paced = 2000, lookups = 1'000'000, merge = 0, rate = 100'000;
 std::string merge_with;
 bool peer_mode = false;
 
@@ -165,6 +167,9 @@ bl::process run() {
       bl::stop_node();
       co_return;
     }
+    // (The recorder forgets what it noted before: this reset travels on the new
+    // connection ahead of this node's sync, which waits for the peer's discover.)
+    reset(peer);
     std::vector<bl::term> r = co_await reports(peer, merge);
     field("available_merge_names", static_cast<double>(r[0][1].as_int()));
     field("available_merge_converged_ms", static_cast<double>(r[0][4].as_int() - t0) / 1000);
@@ -222,6 +227,34 @@ bl::process run() {
     }
     field("available_replication_p50_ms", *std::max_element(p50.begin(), p50.end()) / 1000);
     field("available_replication_p99_ms", *std::max_element(p99.begin(), p99.end()) / 1000);
+
+    // At a steady `rate` a second for one second: rate / 1000 every millisecond.
+    reset(peers);
+    const long per_ms = std::max(1L, rate / 1000);
+    std::vector<bl::pid> steady = spawn_holders(per_ms * 1000);
+    const auto s0 = std::chrono::steady_clock::now();
+    for (long tick = 0; tick < 1000; ++tick) {
+      std::vector<bl::pid> batch(steady.begin() + tick * per_ms,
+                                 steady.begin() + (tick + 1) * per_ms);
+      const long first = names + paced + tick * per_ms;
+      register_range(bl::atom("b"), first, first + per_ms, batch);
+      const auto next = s0 + std::chrono::milliseconds(tick + 1);
+      const auto now = std::chrono::steady_clock::now();
+      if (next > now)
+        co_await bl::sleep(std::chrono::duration_cast<std::chrono::microseconds>(next - now));
+    }
+    const double steady_s =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - s0).count();
+    std::vector<bl::term> at_rate = co_await reports(peers, per_ms * 1000);
+    p50.clear();
+    p99.clear();
+    for (const bl::term& r : at_rate) {
+      p50.push_back(r[2].as_double());
+      p99.push_back(r[3].as_double());
+    }
+    field("available_rate_per_s", static_cast<double>(per_ms * 1000) / steady_s);
+    field("available_rate_replication_p50_ms", *std::max_element(p50.begin(), p50.end()) / 1000);
+    field("available_rate_replication_p99_ms", *std::max_element(p99.begin(), p99.end()) / 1000);
   }
   std::printf("RESULT {\"system\": \"beamline\", %s}\n", json.c_str());
   std::fflush(stdout);
@@ -245,6 +278,8 @@ int main(int argc, char** argv) {
         paced = std::atol(argv[++i]);
       else if (std::strcmp(argv[i], "--lookups") == 0)
         lookups = std::atol(argv[++i]);
+      else if (std::strcmp(argv[i], "--rate") == 0)
+        rate = std::atol(argv[++i]);
       else if (std::strcmp(argv[i], "--merge") == 0)
         merge = std::atol(argv[++i]);
       else if (std::strcmp(argv[i], "--merge-with") == 0)
@@ -252,11 +287,12 @@ int main(int argc, char** argv) {
     }
     bl::node node(bl::node_options::from_args(argc, argv));
     auto dist = bl::dist::options::from_args(argc, argv);
-    if (!dist || names < 1 || paced < 1 || lookups < 1 || (merge > 0 && merge_with.empty()) ||
-        (!peer_mode && merge == 0 && connect_to.empty())) {
+    if (!dist || names < 1 || paced < 1 || lookups < 1 || rate < 1000 ||
+        (merge > 0 && merge_with.empty()) || (!peer_mode && merge == 0 && connect_to.empty())) {
       std::fprintf(stderr,
                    "usage: bench_available --name NAME --cookie C (--peer | --connect NODE... "
-                   "[--names K] [--paced P] [--lookups L] | --merge K --merge-with NODE)\n");
+                   "[--names K] [--paced P] [--lookups L] [--rate R] | --merge K --merge-with "
+                   "NODE)\n");
       return 2;
     }
     bl::dist::start(node, *dist);

@@ -10,8 +10,9 @@ Each run, on a private EPMD, on this host:
     groups and looks one group up L times;
   - the same with three beamline nodes (two global_names_node, the third bench_global);
   - the available registry (bench_available) on three beamline nodes: K' names
-    registered in a burst and one a millisecond, with the delay until the other
-    nodes have them, lookups, and a node holding --merge-large names joining;
+    registered in a burst, one a millisecond, and 100,000 in a second at a steady
+    rate, with the delay until the other nodes have them, lookups, and a node
+    holding --merge-large names joining;
   - merge: a node registers M names alone, then connects to a running node, and the
     time until global's exchange is done (global:sync() returns) is measured, for
     each system; and for beamline alone with --merge-large names (Erlang/OTP 25's
@@ -177,6 +178,9 @@ def main():
     available_rows = [
         ("available_replication_p50_ms", "replication to the other nodes, p50 (one a ms)", "ms"),
         ("available_replication_p99_ms", "replication to the other nodes, p99 (one a ms)", "ms"),
+        ("available_rate_per_s", "steady rate: registrations a second for one second", "/s"),
+        ("available_rate_replication_p50_ms", "replication p50 at that steady rate", "ms"),
+        ("available_rate_replication_p99_ms", "replication p99 at that steady rate", "ms"),
         ("available_burst_replication_p50_ms",
          f"replication p50 during the burst of {args.available_names:,}", "ms"),
         ("available_burst_replication_p99_ms",
@@ -218,8 +222,9 @@ the lock go: its cost is round trips between the nodes, on both systems.
 
 Same run, three beamline nodes (`bench_available`: the third registers
 {args.available_names:,} names as fast as it can, each for a process of its own, then
-looks one up {args.lookups:,} times, then registers names one a millisecond; the two
-others note when each registration reaches them, on the same host clock). The
+looks one up {args.lookups:,} times, then registers names one a millisecond, then
+100,000 in one second at a steady rate (100 each millisecond); the two others note
+when each registration reaches them, on the same host clock). The
 available registry answers a registration on its own node and tells the others
 afterwards; `global` waits for every node; Erlang's `pg` tells the others afterwards
 too but has no unique names.

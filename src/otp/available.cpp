@@ -60,6 +60,7 @@ struct scope_table {
   mutable std::shared_mutex lock;
   std::unordered_map<term, holder, detail::cached_term_hash> names;
   pid server;  // null while the scope is not running
+  void clear() { names.clear(); }
 };
 
 using tables = detail::scope_tables<scope_table>;
@@ -126,23 +127,8 @@ bool sorts_before(const holder& a, const holder& b) {
 class scope_server {
  public:
   scope_server(atom scope, resolver method)
-      : scope_(scope), method_(std::move(method)), table_(&tables::get(scope)) {
-    {
-      std::unique_lock guard(table_->lock);
-      table_->names.clear();  // (what a previous server of the scope left)
-      table_->server = self();
-    }
-    dist::monitor_nodes(true);
-    const term discover = term::tuple({words().discover, self()});
-    for (atom node : dist::nodes()) dist::send(scope_, node, discover);
-  }
-  scope_server(const scope_server&) = delete;
-  scope_server& operator=(const scope_server&) = delete;
-  ~scope_server() {
-    std::unique_lock guard(table_->lock);
-    if (table_->server != self_) return;  // a new server of the scope has started
-    table_->names.clear();
-    table_->server = pid();
+      : scope_(scope), method_(std::move(method)), table_(scope) {
+    detail::discover_peers(scope_);
   }
 
   term handle_call(const term& request, const from& caller) {
@@ -438,8 +424,7 @@ class scope_server {
 
   atom scope_;
   resolver method_;
-  scope_table* table_;
-  const pid self_ = self();
+  detail::table_hold<scope_table> table_;
   std::map<pid, local_holder> local_;
   std::map<pid, peer> peers_;
   std::map<ref, pid> subscribers_;

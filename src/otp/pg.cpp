@@ -56,6 +56,7 @@ struct scope_table {
   std::mutex lock;
   std::unordered_map<term, group_members, detail::cached_term_hash> groups;
   pid server;  // null while the scope is not running
+  void clear() { groups.clear(); }
 };
 using tables = detail::scope_tables<scope_table>;
 
@@ -102,23 +103,8 @@ void subtract(std::vector<pid>& list, const std::vector<pid>& pids) {
 
 class scope_server {
  public:
-  explicit scope_server(atom scope) : scope_(scope), table_(&tables::get(scope)) {
-    {
-      std::lock_guard guard(table_->lock);
-      table_->groups.clear();  // (what a previous server of the scope left)
-      table_->server = self_;
-    }
-    dist::monitor_nodes(true);
-    const term discover = term::tuple({words().discover, self()});
-    for (atom node : dist::nodes()) dist::send(scope_, node, discover);
-  }
-  scope_server(const scope_server&) = delete;
-  scope_server& operator=(const scope_server&) = delete;
-  ~scope_server() {
-    std::lock_guard guard(table_->lock);
-    if (table_->server != self_) return;  // a new server of the scope has started
-    table_->groups.clear();
-    table_->server = pid();
+  explicit scope_server(atom scope) : scope_(scope), table_(scope) {
+    detail::discover_peers(scope_);
   }
 
   term handle_call(const term& request, const from& caller) {
@@ -389,8 +375,7 @@ class scope_server {
   }
 
   atom scope_;
-  const pid self_ = self();
-  scope_table* table_;
+  detail::table_hold<scope_table> table_;
   std::map<pid, local_member> local_;
   std::map<pid, peer> peers_;
   std::map<ref, pid> scope_monitors_;

@@ -17,6 +17,10 @@
 
 #include "beamline/atom.hpp"
 #include "beamline/detail/thread_state.hpp"
+#include "beamline/dist.hpp"
+#include "beamline/pid.hpp"
+#include "beamline/process.hpp"
+#include "beamline/term.hpp"
 
 namespace beamline::detail {
 
@@ -65,5 +69,39 @@ class scope_tables {
     return *m;
   }
 };
+
+// A scope server's hold on its node's table of the scope (Table has `lock`, `server`
+// and clear()): made in the server, it takes the table over, emptied; destroyed, it
+// empties it unless a newer server of the scope has taken it over meanwhile.
+template <class Table>
+class table_hold {
+ public:
+  explicit table_hold(atom scope) : table_(&scope_tables<Table>::get(scope)), owner_(self()) {
+    std::lock_guard guard(table_->lock);
+    table_->clear();  // (what a previous server of the scope left)
+    table_->server = owner_;
+  }
+  table_hold(const table_hold&) = delete;
+  table_hold& operator=(const table_hold&) = delete;
+  ~table_hold() {
+    std::lock_guard guard(table_->lock);
+    if (table_->server != owner_) return;
+    table_->clear();
+    table_->server = pid();
+  }
+  Table* operator->() const noexcept { return table_; }
+
+ private:
+  Table* table_;
+  pid owner_;
+};
+
+// Subscribes the calling scope server to nodeup and sends {discover, Self} to the
+// server of `scope` on every visible node (pg's discovery, used by both registries).
+inline void discover_peers(atom scope) {
+  dist::monitor_nodes(true);
+  const term discover = term::tuple({atom("discover"), self()});
+  for (atom node : dist::nodes()) dist::send(scope, node, discover);
+}
 
 }  // namespace beamline::detail
