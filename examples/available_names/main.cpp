@@ -192,9 +192,7 @@ int main(int argc, char** argv) {
   try {
     bl::node_options options = bl::node_options::from_args(argc, argv);
     std::optional<bl::dist::options> dist = bl::dist::options::from_args(argc, argv);
-    std::optional<std::string> serve;  // the watcher node to join
-    for (int i = 1; i + 1 < argc; ++i)
-      if (std::strcmp(argv[i], "--serve") == 0) serve = argv[++i];
+    const std::optional<std::string> serve = examples::option_value(argc, argv, "--serve");
     if (serve && !dist) {
       std::fprintf(stderr,
                    "usage: available_names\n"
@@ -207,11 +205,7 @@ int main(int argc, char** argv) {
       c.cookie = "available_names" + tag;
       c.s1 = "s1_" + tag + "@127.0.0.1";
       c.s2 = "s2_" + tag + "@127.0.0.1";
-      dist = bl::dist::options{};
-      dist->name = "watcher" + tag + "@127.0.0.1";
-      dist->cookie = c.cookie;
-      if (const char* port = std::getenv("ERL_EPMD_PORT"))
-        dist->epmd_port = static_cast<std::uint16_t>(std::atoi(port));
+      dist = examples::first_node("watcher" + tag, c.cookie);
     }
     bl::node node(options);
     bl::dist::start(node, *dist);

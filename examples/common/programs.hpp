@@ -7,6 +7,12 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <beamline/dist.hpp>
+
+#include <cstdint>
+#include <cstdlib>
+#include <cstring>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -46,6 +52,24 @@ inline void end_program(pid_t child, int signal = SIGTERM) {
   }
   ::kill(child, SIGKILL);
   ::waitpid(child, nullptr, 0);
+}
+
+// The value of `--flag VALUE` on the command line, if given.
+inline std::optional<std::string> option_value(int argc, char** argv, const char* flag) {
+  for (int i = 1; i + 1 < argc; ++i)
+    if (std::strcmp(argv[i], flag) == 0) return std::string(argv[i + 1]);
+  return std::nullopt;
+}
+
+// The distribution options of the node that starts the others: `name`@127.0.0.1
+// with `cookie`, on the EPMD at $ERL_EPMD_PORT (4369 without it).
+inline beamline::dist::options first_node(const std::string& name, const std::string& cookie) {
+  beamline::dist::options o;
+  o.name = name + "@127.0.0.1";
+  o.cookie = cookie;
+  if (const char* port = std::getenv("ERL_EPMD_PORT"))
+    o.epmd_port = static_cast<std::uint16_t>(std::atoi(port));
+  return o;
 }
 
 }  // namespace examples
