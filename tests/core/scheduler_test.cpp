@@ -276,8 +276,8 @@ void expect_flood_senders_to_feel_the_backlog(bl::node_options o) {
                    std::to_string(out.statistics.preemptions) + " preemptions)");
     if (out.longest_queue < bound) return;
   }
-  ADD_FAILURE() << "the receiver's queue reached the bound " << bound << " in every run: "
-                << runs[0] << ", " << runs[1] << ", " << runs[2];
+  ADD_FAILURE() << "the receiver's queue reached the bound " << bound
+                << " in every run: " << runs[0] << ", " << runs[1] << ", " << runs[2];
 }
 
 TEST_P(scheduler, flood_senders_move_to_their_receivers_worker_and_feel_its_backlog) {
