@@ -13,7 +13,7 @@
 // and from this node's processes (register_name and unregister_name write the
 // table themselves, then tell the server, which tells the peers in that order):
 //   {registered_local, Name, Pid, Meta, Time}
-//   {unregistered_local, Name, Pid}
+//   {unregistered_local, Name, Pid, Meta}
 // plus the DOWN of a local holder (its names go), of a peer (its names go: reason
 // {netsplit, Node} for a lost connection) and of a subscriber, and {nodeup, Node}.
 //
@@ -162,8 +162,8 @@ class scope_server {
     const protocol_atoms& w = words();
     if (verb == w.registered_local && m.size() == 5 && m[2].is_pid() && is_int64(m[4])) {
       registered_local(m[1], holder{m[2].as_pid(), m[3], m[4].as_int(), 0});
-    } else if (verb == w.unregistered_local && m.size() == 3 && m[2].is_pid()) {
-      unregistered_local(m[1], m[2].as_pid());
+    } else if (verb == w.unregistered_local && m.size() == 4 && m[2].is_pid()) {
+      unregistered_local(m[1], holder{m[2].as_pid(), m[3], 0, 0});
     } else if (verb == w.ops && m.size() == 3 && m[1].is_pid() && m[2].is_list()) {
       const auto p = peers_.find(m[1].as_pid());
       if (p == peers_.end()) return;  // not discovered yet: its sync will say it
@@ -243,10 +243,10 @@ class scope_server {
   }
 
   // (unregister_name has removed it from the table.)
-  void unregistered_local(const term& name, const pid& process) {
-    if (!forget_local(name, process)) return;
-    tell_peers(term::tuple({words().unregister, name, process, atoms::normal}));
-    notify_unregistered(name, holder{process, atoms::undefined, 0, 0}, atoms::normal);
+  void unregistered_local(const term& name, const holder& h) {
+    if (!forget_local(name, h.process)) return;
+    tell_peers(term::tuple({words().unregister, name, h.process, atoms::normal}));
+    notify_unregistered(name, h, atoms::normal);
   }
 
   // Drops `name` from what this server knows `process` holds; false if it did not.
@@ -483,17 +483,18 @@ bool register_name(atom scope, term name, pid process, term meta) {
 
 bool unregister_name(atom scope, const term& name) {
   scope_table& t = table_or_throw(scope);
-  pid process, server;
+  pid server;
+  holder gone;
   {
     std::unique_lock guard(t.lock);
     if (!t.server) not_running(scope);
     auto it = t.names.find(name);
     if (it == t.names.end() || it->second.node != 0) return false;
-    process = it->second.process;
+    gone = std::move(it->second);
     t.names.erase(it);
     server = t.server;
   }
-  send(server, term::tuple({words().unregistered_local, name, process}));
+  send(server, term::tuple({words().unregistered_local, name, gone.process, gone.meta}));
   return true;
 }
 
