@@ -282,13 +282,22 @@ class scope_server {
         return;
       }
       existing = it->second;
-      if (!wins(name, r, existing)) {
+    }
+    // (Decided without the lock: a resolver may look names up.)
+    if (!wins(name, r, existing)) {
+      // The other holder's node sees the same conflict and ends it.
+      if (!subscribers_.empty())
+        notify(term::tuple(
+            {words().available, scope_, words().conflict, name, existing.process, r.process}));
+      return;
+    }
+    {
+      std::unique_lock guard(table_->lock);
+      auto it = table_->names.find(name);
+      if (it == table_->names.end() || it->second.process != existing.process) {
+        // A process of this node registered or unregistered it meanwhile: again.
         guard.unlock();
-        // The other holder's node sees the same conflict and ends it.
-        if (!subscribers_.empty())
-          notify(term::tuple(
-              {words().available, scope_, words().conflict, name, existing.process, r.process}));
-        return;
+        return remote_registration(name, r, reason);
       }
       it->second = r;
     }

@@ -3,6 +3,7 @@
 
   available_cluster_test.py AVAILABLE_NODE            on loopback
   available_cluster_test.py AVAILABLE_NODE partition  through a real partition
+  available_cluster_test.py AVAILABLE_NODE resolver   a resolver of one's own
 
 Each node is an available_node, driven on its standard input; each prints the
 registry's events as its subscriber sees them. After every step the test waits until
@@ -17,6 +18,9 @@ once and all four agree on one holder (the losers end with {name_conflict, ...})
 malformed messages to a scope server are dropped;
 a holder killed, a name unregistered, and a node killed with SIGKILL (its names go
 with reason {netsplit, Node}).
+
+Resolver: two nodes whose scopes keep the older registration register one name
+apart, then connect: the older holder keeps it on both, the newer ends.
 
 Partition (root and iproute2; exits 77, skipped, without them): two network
 namespaces joined by a veth pair, b1 and b2 on side A, b3 and b4 on side B, at
@@ -37,7 +41,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import harness  # noqa: E402
 
 NODE_PROGRAM = sys.argv[1]
-PARTITION = len(sys.argv) > 2 and sys.argv[2] == "partition"
+MODE = sys.argv[2] if len(sys.argv) > 2 else "loopback"
 TAG = os.getpid()
 COOKIE = "available_secret"
 TICKTIME = 4
@@ -46,10 +50,10 @@ TICKTIME = 4
 class Node:
     """One available_node: commands on its stdin, every line it prints kept."""
 
-    def __init__(self, programs, name, start):
+    def __init__(self, programs, name, start, *extra):
         self.name = name
         self.p = start([NODE_PROGRAM, "--name", name, "--cookie", COOKIE,
-                        "--net-ticktime", str(TICKTIME)])
+                        "--net-ticktime", str(TICKTIME), *extra])
         self.lines = queue.Queue()
         self.events = []   # ("registered"|"unregistered"|"conflict", name, id, rest)
         self.downs = {}    # id -> reason
@@ -236,6 +240,32 @@ def loopback():
     print("available cluster: all ok")
 
 
+def resolver():
+    global programs, fail
+    epmd_port = harness.free_port()
+    programs = harness.Programs(dict(os.environ, ERL_EPMD_PORT=str(epmd_port)))
+    fail = programs.fail
+    harness.start_epmd(epmd_port, programs.start, fail)
+    start = lambda args: programs.start(args, stdin=subprocess.PIPE)  # noqa: E731
+    names = [f"r{i}-{TAG}@127.0.0.1" for i in (1, 2)]
+    r1, r2 = (Node(programs, n, start, "--resolver", "older") for n in names)
+    first = r1.ask("register x", "register x yes").split()[3]  # apart: both get it
+    time.sleep(0.05)
+    second = r2.ask("register x", "register x yes").split()[3]
+    r2.ask(f"connect {names[0]}", f"connect {names[0]} true")
+    agree([r1, r2], {"x": first}, "a resolver of one's own keeps the older registration",
+          reconnect=True)
+    deadline = time.time() + 10
+    while second not in r2.downs and time.time() < deadline:
+        time.sleep(0.1)
+    if not r2.downs.get(second, "").startswith("{name_conflict,x,"):
+        fail(f"the newer holder did not end with name_conflict: {r2.downs}")
+    print("ok: the newer holder ended with {name_conflict, x, ...}", flush=True)
+    programs.end()
+    check_sanitizers()
+    print("available resolver: all ok")
+
+
 def partition():
     global programs, fail
     pair = harness.NamespacePair(TAG)
@@ -316,7 +346,7 @@ def check_sanitizers():
 
 
 try:
-    partition() if PARTITION else loopback()
+    {"loopback": loopback, "partition": partition, "resolver": resolver}[MODE]()
 finally:
     if programs:
         programs.end()

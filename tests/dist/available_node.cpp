@@ -1,8 +1,10 @@
 // available_node: a beamline node with the available registry's default scope,
 // driven line by line on its standard input by tests/dist/available_cluster_test.py.
 //
-//   available_node --name NAME --cookie C [--net-ticktime S]
+//   available_node --name NAME --cookie C [--net-ticktime S] [--resolver older]
 //
+// (--resolver older: the scope resolves conflicts with a resolver that keeps the
+// older registration, the opposite of the default rule.)
 // Starts distribution and the scope, subscribes a process that prints each event
 // ("event registered|unregistered NAME ID REASON", "event conflict NAME KEPT
 // DISCARDED"), prints "ready NAME", then answers one line per command:
@@ -70,8 +72,16 @@ bl::process printer(bl::pid ready) {
   }
 }
 
+bool keep_older = false;  // --resolver older
+
 bl::process control() {
-  auto started = co_await av::start(av::default_scope());
+  av::resolver method;
+  if (keep_older)
+    method = [](const bl::term& name, const av::registration& older, const av::registration&) {
+      (void)av::whereis_name(av::default_scope(), name);  // a resolver may look names up
+      return older.process;
+    };
+  auto started = co_await av::start(av::default_scope(), method);
   if (!started.is_ok()) {
     say("error: the scope did not start: " + started.to_term().to_string());
     bl::stop_node();
@@ -172,10 +182,14 @@ bl::process control() {
 
 int main(int argc, char** argv) {
   try {
+    for (int i = 1; i + 1 < argc; ++i)
+      if (std::string(argv[i]) == "--resolver") keep_older = std::string(argv[i + 1]) == "older";
     bl::node node(bl::node_options::from_args(argc, argv));
     auto dist = bl::dist::options::from_args(argc, argv);
     if (!dist) {
-      std::fprintf(stderr, "usage: available_node --name NAME --cookie C [--net-ticktime S]\n");
+      std::fprintf(stderr,
+                   "usage: available_node --name NAME --cookie C [--net-ticktime S] "
+                   "[--resolver older]\n");
       return 2;
     }
     bl::dist::start(node, *dist);
