@@ -951,6 +951,20 @@ process connect_handshake(std::shared_ptr<connection>& c) {
     co_return;
   }
   if (*status == "alive") {
+    // The peer has a connection to this node already. As net_kernel's is_pending:
+    // "true" (replace it: that one is dead on this side) only while this attempt
+    // still owns the pending connection; when the peer's own attempt has made the
+    // connection meanwhile, "false", and that connection stays.
+    bool pending = false;
+    {
+      guard held(c->lock);
+      pending = c->state == connection_state::connecting && c->attempt == self();
+    }
+    if (!pending) {
+      on_fail.done = true;
+      (void)co_await socket.write_packet(wire::make_status("false"), timeout);
+      co_return;
+    }
     if (!co_await socket.write_packet(wire::make_status("true"), timeout)) co_return;
   } else if (*status != "ok" && *status != "ok_simultaneous") {
     on_fail.why = "refused by the peer: " + *status;
