@@ -24,7 +24,6 @@
 #include "beamline/available.hpp"
 
 #include <algorithm>
-#include <atomic>
 #include <chrono>
 #include <map>
 #include <memory>
