@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Builds beamline with clang (the supported compiler on Debian 12: README.md) in the
 # tsan, asan-ubsan, debug and release configurations with warnings as errors, builds
-# every example and benchmark, and runs the whole test suite in each (every example
+# every example (and, in release, every benchmark: no test runs one, so the other
+# configurations skip them), and runs the whole test suite in each (every example
 # runs too); then compiles the library, examples and tools with g++ as well
 # (gcc-warnings), so that both compilers stay warning-free. The last test lines are
 # ctest's summary of the release run.
