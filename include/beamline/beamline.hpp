@@ -14,6 +14,7 @@
 #include "beamline/messages.hpp"
 #include "beamline/net.hpp"
 #include "beamline/node.hpp"
+#include "beamline/observe.hpp"
 #include "beamline/pattern.hpp"
 #include "beamline/pid.hpp"
 #include "beamline/priority.hpp"

@@ -47,6 +47,9 @@ struct process_info {
   std::vector<pid> links;         // the processes it is linked to
   std::vector<pid> monitors;      // the processes it monitors
   std::vector<pid> monitored_by;  // the processes that monitor it
+  // The oldest queued messages, printed (as a gen_server's dropped-message line
+  // prints them), when asked for: at most the max_messages given.
+  std::vector<std::string> messages;
 };
 
 // Every process alive on the calling process's node, in pid order: a snapshot, as
@@ -54,9 +57,11 @@ struct process_info {
 // (std::logic_error elsewhere).
 std::vector<pid> processes();
 
-// Asks `target` for its process_info. Inside a process only (std::logic_error
-// elsewhere); asking oneself answers at once with status "running".
+// Asks `target` for its process_info, with up to max_messages of its queued
+// messages printed. Inside a process only (std::logic_error elsewhere); asking
+// oneself answers at once with status "running".
 task<std::optional<process_info>> process_info_of(
-    pid target, std::chrono::milliseconds timeout = std::chrono::seconds(5));
+    pid target, std::chrono::milliseconds timeout = std::chrono::seconds(5),
+    std::size_t max_messages = 0);
 
 }  // namespace beamline

@@ -49,7 +49,8 @@ node_runtime::node_runtime(const node_options& options)
       names_(table_),
       dirty_(*this,
              options.dirty_cpu_threads != 0 ? options.dirty_cpu_threads : scheduler_.worker_count(),
-             options.dirty_io_threads) {
+             options.dirty_io_threads),
+      started_ns_(sched::scheduler::now_ns()) {
   for (unsigned i = 0; i < scheduler_.worker_count(); ++i) {
     workers_.push_back(std::make_unique<worker_state>());
     workers_.back()->tag = i + 1;
@@ -247,6 +248,20 @@ delivery node_runtime::deliver(const pid& to, signal* s) noexcept {
       return {};
   }
   return {};
+}
+
+std::uint32_t node_runtime::begin_observing() {
+  lock_guard guard(observe_lock_);
+  if (stats_owner_ == nullptr) {
+    stats_owner_ = std::make_unique<stats_table>(table_.capacity());
+    stats_.store(stats_owner_.get(), std::memory_order_release);
+  }
+  std::uint32_t epoch = observe_epoch_.load(std::memory_order_relaxed);
+  if (!publishing_.load(std::memory_order_relaxed)) {
+    observe_epoch_.store(++epoch, std::memory_order_release);
+    publishing_.store(true, std::memory_order_release);
+  }
+  return epoch;
 }
 
 void node_runtime::wake(const pid& to) noexcept {

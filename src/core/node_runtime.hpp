@@ -28,6 +28,7 @@
 #include "beamline/node.hpp"
 #include "core/dirty_pools.hpp"
 #include "core/name_registry.hpp"
+#include "core/process_stats.hpp"
 #include "core/process_table.hpp"
 #include "core/transport.hpp"
 #include "sched/poller.hpp"
@@ -152,6 +153,23 @@ class node_runtime {
   // --- references ----------------------------------------------------------------
   static ref make_ref() noexcept;
 
+  // --- the observer (process_stats.hpp) ---------------------------------------------
+  // Has processes publish their figures at each suspension from now on, making the
+  // stats table on the first call; a call while they already do changes nothing.
+  // Returns the epoch: one more each time publishing starts.
+  std::uint32_t begin_observing() BL_EXCLUDES(observe_lock_);
+  // Stops the publishing (nobody watches).
+  void end_observing() noexcept { publishing_.store(false, std::memory_order_relaxed); }
+  std::uint32_t observe_epoch() const noexcept {
+    return observe_epoch_.load(std::memory_order_acquire);
+  }
+  // The table (null until the node is first observed).
+  const stats_table* stats() const noexcept { return stats_.load(std::memory_order_acquire); }
+  std::int64_t started_ns() const noexcept { return started_ns_; }
+  // Each worker's share of the time since the previous call spent on the CPU
+  // (running processes or looking for work), from its thread's CPU time.
+  std::vector<double> worker_utilization() BL_EXCLUDES(observe_lock_);
+
   // Ends a process's coroutine frame (its destructor does the rest).
   void destroy_process(process_control& p) noexcept;
 
@@ -163,6 +181,12 @@ class node_runtime {
   void note_remote_send(std::uint32_t tag) noexcept;
   bool deliver_remote(const pid& to, signal* s) noexcept;
   sched::run_outcome yield_outcome(process_control& p, std::int32_t start_budget) noexcept;
+  // At each suspension: publishes p's figures while the node is observed.
+  void maybe_publish(process_control& p) noexcept {
+    if (publishing_.load(std::memory_order_relaxed)) [[unlikely]]
+      publish_stats(p);
+  }
+  void publish_stats(process_control& p) noexcept;
 
   static sched::run_outcome run_process(void* self, sched::schedulable* task);
   static bool on_idle(void* self);
@@ -191,6 +215,20 @@ class node_runtime {
   mutex outside_lock_;
 
   std::atomic<signal_transport*> transport_{nullptr};
+
+  // The observer: whether processes publish, the epoch and the stats table.
+  const std::int64_t started_ns_;
+  mutex observe_lock_;
+  std::unique_ptr<stats_table> stats_owner_ BL_GUARDED_BY(observe_lock_);
+  struct worker_sample {
+    int tid = 0;
+    std::int64_t cpu_ns = -1;
+    std::int64_t wall_ns = 0;
+  };
+  std::vector<worker_sample> worker_samples_ BL_GUARDED_BY(observe_lock_);
+  std::atomic<stats_table*> stats_{nullptr};
+  std::atomic<std::uint32_t> observe_epoch_{0};
+  std::atomic<bool> publishing_{false};
 
   mutable mutex roots_lock_;
   std::vector<pid> roots_ BL_GUARDED_BY(roots_lock_);

@@ -80,7 +80,7 @@ std::optional<atom> process_control::registered_name() const {
   return atom::from_index(name - 1);
 }
 
-beamline::process_info process_control::info() const {
+beamline::process_info process_control::info(std::size_t max_messages) const {
   beamline::process_info info;
   info.process = self();
   info.registered_name = registered_name();
@@ -104,6 +104,9 @@ beamline::process_info process_control::info() const {
   }
   if (spawn_monitor_key_ != 0)
     info.monitored_by.push_back(pid{spawn_watcher_id_, spawn_watcher_serial_, 0, 0});
+  for (const signal* m = messages_.first(); m != nullptr && info.messages.size() < max_messages;
+       m = m->next)
+    info.messages.push_back(m->type->print(m));
   return info;
 }
 
@@ -113,8 +116,8 @@ beamline::process_info process_control::info() const {
 void process_control::answer_info(signal* s) noexcept {
   try {
     const auto& c = payload_of<control_payload>(s);
-    node_->deliver(c.from, make_signal<std::tuple<info_answer>>(signal_kind::message,
-                                                                info_answer{c.monitor, info()}));
+    node_->deliver(c.from, make_signal<std::tuple<info_answer>>(
+                               signal_kind::message, info_answer{c.monitor, info(c.id)}));
   } catch (...) {
   }
 }
@@ -125,13 +128,14 @@ std::vector<pid> processes() {
   return detail::current_process("processes").node().live_pids();
 }
 
-task<std::optional<process_info>> process_info_of(pid target, std::chrono::milliseconds timeout) {
+task<std::optional<process_info>> process_info_of(pid target, std::chrono::milliseconds timeout,
+                                                  std::size_t max_messages) {
   detail::process_control& me = detail::current_process("process_info_of");
-  if (target == me.self()) co_return me.info();
+  if (target == me.self()) co_return me.info(max_messages);
   if (!target.is_local()) co_return std::nullopt;
   const ref tag = monitor(target);  // also the receive mark for the answer
-  me.node().deliver(target,
-                    detail::make_control_signal(detail::signal_kind::info, me.self(), tag, 0));
+  me.node().deliver(
+      target, detail::make_control_signal(detail::signal_kind::info, me.self(), tag, max_messages));
   std::optional<process_info> answer;
   co_await receive(
       since(tag),

@@ -14,6 +14,7 @@
 
 #include "beamline/detail/thread_state.hpp"
 #include "core/node_runtime.hpp"
+#include "core/relations.hpp"
 
 namespace beamline::detail {
 
@@ -43,6 +44,7 @@ constexpr std::uint32_t flood_min_sends = 256;
 // until it next waits.
 sched::run_outcome node_runtime::yield_outcome(process_control& p,
                                                std::int32_t start_budget) noexcept {
+  maybe_publish(p);
   if (p.priority != priority::normal || workers_.size() < 2 || !options_.flood_affinity)
     return sched::run_outcome::yield;
   worker_state* w = this_worker_state();
@@ -61,6 +63,52 @@ sched::run_outcome node_runtime::yield_outcome(process_control& p,
   const bool streaming = std::int64_t{p.local_send_cost_} * 4 >= spent;
   p.affine = flooded || (p.affine != 0 && streaming) ? 1 : 0;
   return sched::run_outcome::yield;
+}
+
+// The figures the observer reads (process_stats.hpp), from p's own thread as it
+// suspends: waiting (waiter_ set, state waiting) or runnable.
+void node_runtime::publish_stats(process_control& p) noexcept {
+  constexpr auto relaxed = std::memory_order_relaxed;
+  const stats_table* table = stats_.load(std::memory_order_acquire);
+  if (table == nullptr) return;
+  process_stats& s = table->at(p.self_id_);
+  const std::uint32_t tag = p.self_serial_ + 1;  // 0 means "being written"
+  const bool first = s.serial.load(relaxed) != tag;
+  if (first) {
+    s.serial.store(0, relaxed);
+    std::atomic_thread_fence(std::memory_order_release);
+    s.initial_function.store(p.initial_function_, relaxed);
+    s.initial_site.store(wait_site(p.initial_file_, p.initial_line_).bits(), relaxed);
+    s.seen_reductions.store(0, relaxed);
+    s.seen_ns.store(sched::scheduler::now_ns(), relaxed);
+  }
+  s.epoch.store(observe_epoch_.load(relaxed), relaxed);
+  s.reductions.store(p.reductions_, relaxed);
+  s.messages_in.store(p.messages_in_, relaxed);
+  s.messages_out.store(p.messages_out_, relaxed);
+  const bool waiting = p.state_ == run_state::waiting && p.waiter_ != nullptr;
+  s.wait_site.store(waiting ? p.waiter_->where.bits() : 0, relaxed);
+  s.queue_len.store(p.messages_.length(), relaxed);
+  const std::size_t bytes = p.frame_bytes_ + p.messages_.bytes_estimate(8);
+  s.memory.store(bytes > 0xffffffffu ? 0xffffffffu : static_cast<std::uint32_t>(bytes), relaxed);
+  std::uint32_t links = 0;
+  std::uint32_t monitors = 0;
+  if (p.relations_ != nullptr) {
+    links = static_cast<std::uint32_t>(std::min<std::size_t>(p.relations_->links.size(), 0xffff));
+    monitors =
+        static_cast<std::uint32_t>(std::min<std::size_t>(p.relations_->monitors.size(), 0xffff));
+  }
+  s.relations.store(links << 16 | monitors, relaxed);
+  std::uint32_t flags = waiting ? static_cast<std::uint32_t>(published_state::waiting)
+                                : static_cast<std::uint32_t>(published_state::runnable);
+  if (waiting) {
+    flags |= static_cast<std::uint32_t>(p.waiter_->reason) << 2;
+    flags |= std::uint32_t{p.waiter_->io_side} << 9;
+  }
+  flags |= static_cast<std::uint32_t>(p.priority) << 6;
+  flags |= std::uint32_t{p.trap_exit_} << 8;
+  s.flags.store(flags, relaxed);
+  if (first) s.serial.store(tag, std::memory_order_release);
 }
 
 // Ends a process: first what other processes observe (terminate), then its frame.
@@ -97,6 +145,7 @@ node_runtime::receive_step node_runtime::advance_receive(process_control& p) noe
     if (this_thread.budget <= 0) return receive_step::yield;
     --this_thread.budget;
     p.affine = 0;  // a process that waits is woken wherever its waker runs
+    maybe_publish(p);
     // On success another thread may wake and run p at once: do not touch it again.
     if (inbox_try_block(*p.slot_)) return receive_step::wait;
   }

@@ -193,6 +193,14 @@ std::uint64_t scheduler::runs() const noexcept {
   return total;
 }
 
+std::uint64_t scheduler::worker_runs(unsigned index) const noexcept {
+  return workers_[index]->runs_.load(std::memory_order_relaxed);
+}
+
+int scheduler::worker_thread(unsigned index) const noexcept {
+  return workers_[index]->tid_.load(std::memory_order_relaxed);
+}
+
 schedulable* scheduler::next_task(worker& w) {
   if (stopping_.load(std::memory_order_relaxed)) return nullptr;
   ++w.tick_;

@@ -202,6 +202,9 @@ class scheduler {
   // How many tasks the workers have run: with all_parked(), tells a watcher whether
   // anything ran between two looks.
   std::uint64_t runs() const noexcept;
+  // One worker's: its runs, and the OS thread that runs it now (0: not started).
+  std::uint64_t worker_runs(unsigned index) const noexcept;
+  int worker_thread(unsigned index) const noexcept;
   // Threads still running a task that was preempted (they own no worker).
   std::uint32_t preempted_threads() const noexcept {
     return hogs_running_.load(std::memory_order_acquire);

@@ -176,6 +176,8 @@ class message_queue {
 
   // Bytes of the queued messages (process_info's memory; walks the queue).
   std::size_t bytes() const noexcept;
+  // The same, walking at most `sample` messages and scaling up (the observer).
+  std::size_t bytes_estimate(std::uint32_t sample) const noexcept;
 
   // Takes the whole queue, oldest first, leaving it empty (the process ends).
   signal* take_all() noexcept {

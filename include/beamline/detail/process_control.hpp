@@ -84,6 +84,13 @@ class wait_site {
     return reinterpret_cast<const char*>(bits_ & ((std::uintptr_t{1} << 48) - 1));
   }
   unsigned line() const noexcept { return static_cast<unsigned>(bits_ >> 48); }
+  // The packed form and back (the observer's published figures).
+  std::uintptr_t bits() const noexcept { return bits_; }
+  static wait_site from_bits(std::uintptr_t bits) noexcept {
+    wait_site w;
+    w.bits_ = bits;
+    return w;
+  }
 
  private:
   std::uintptr_t bits_ = 0;
@@ -232,7 +239,8 @@ class process_control : public schedulable {
   bool traps_exit() const noexcept { return trap_exit_; }
 
   // --- what the process is doing (process_info.cpp) --------------------------------
-  beamline::process_info info() const;
+  // Its process_info, with up to `max_messages` of its queued messages printed.
+  beamline::process_info info(std::size_t max_messages = 0) const;
   std::string status() const;  // "running", "waiting: receive (file:line)", ...
   // The body's function and where it is: "worker (examples/demo/main.cpp:31)";
   // "unknown" when not known.

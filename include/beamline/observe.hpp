@@ -1,0 +1,147 @@
+// beamline/observe.hpp: a running node seen from inside, as Erlang's observer sees
+// one (docs/observer.md).
+//
+//     bl::observe::process_page top = co_await bl::observe::processes(
+//         {.sort = bl::observe::sort_key::message_queue_len, .limit = 10});
+//     for (const auto& row : top.rows) std::cout << row.process << " " << row.status << "\n";
+//
+// Snapshots, never a stop-the-world: while a node is observed, each process
+// publishes its own figures each time it suspends (it waits or yields), and a
+// snapshot reads what was published, off the schedulers (docs/design/observer.md).
+// A process shows its figures as of its last suspension: one that runs without
+// suspending (a long computation, preempted) shows them as of before it started.
+// Until a node is first observed, and after end(), nothing is published and each
+// suspension costs one load and a branch.
+//
+// Every call here runs inside a process (std::logic_error elsewhere) and reads the
+// calling process's node.
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "beamline/atom.hpp"
+#include "beamline/pid.hpp"
+#include "beamline/priority.hpp"
+#include "beamline/process.hpp"
+#include "beamline/process_info.hpp"
+
+namespace beamline::observe {
+
+// One process in a list: what process_info gives, without the relations' pids.
+struct process_row {
+  pid process;
+  std::optional<atom> registered_name;
+  // "worker (examples/demo/main.cpp:31)", or "unknown" (process_info's initial_call).
+  std::string initial_call;
+  // "runnable", "waiting: receive (file:line)" (the reasons of process_info's
+  // status), or "new" for a process that has not suspended since the node was first
+  // observed (it has published nothing yet).
+  std::string status;
+  std::uint64_t reductions = 0;
+  // Reductions per second between its last two publications, 0 if it has not run
+  // in the last epoch.
+  double reductions_per_second = 0;
+  std::uint64_t messages_in = 0;
+  std::uint64_t messages_out = 0;
+  std::uint32_t message_queue_len = 0;
+  std::size_t memory = 0;  // bytes: its frame and its queued messages (estimated past 64)
+  beamline::priority priority = beamline::priority::normal;
+  bool trap_exit = false;
+  std::uint32_t links = 0;
+  std::uint32_t monitors = 0;
+};
+
+enum class sort_key : std::uint8_t {
+  pid,
+  name,  // registered name ("" for none), then pid
+  reductions,
+  reductions_per_second,
+  memory,
+  message_queue_len,
+  messages_in,
+  messages_out,
+};
+
+// The key's name as the JSON API spells it ("pid", "name", "reductions",
+// "reductions_per_second", "memory", "message_queue_len", "messages_in",
+// "messages_out"), and back (nullopt: no such key).
+std::string_view to_string(sort_key key) noexcept;
+std::optional<sort_key> sort_key_from(std::string_view name) noexcept;
+
+struct process_query {
+  sort_key sort = sort_key::reductions;
+  bool descending = true;
+  std::size_t offset = 0;
+  std::size_t limit = 50;
+  // Keeps only the processes whose registered name, initial call or status
+  // contains this text (empty: all).
+  std::string filter;
+};
+
+struct process_page {
+  std::uint64_t matched = 0;  // processes the filter kept, of which rows is a page
+  std::vector<process_row> rows;
+};
+
+struct worker_summary {
+  std::uint64_t runs = 0;  // processes it has run (each start or resumption)
+  // The share of the time since the previous summary this worker spent running
+  // processes or looking for work, from 0 to 1 (its first summary: since start).
+  double utilization = 0;
+};
+
+struct node_summary {
+  std::chrono::milliseconds uptime{0};
+  unsigned schedulers = 0;
+  std::uint64_t processes = 0;      // alive now
+  std::uint32_t process_limit = 0;  // node_options::max_processes
+  std::uint64_t processes_spawned = 0;
+  std::uint64_t processes_exited = 0;
+  std::uint64_t preemptions = 0;
+  std::uint32_t preempted_threads = 0;
+  std::uint64_t flood_migrations = 0;
+  // From the processes' published figures (see above).
+  std::uint64_t runnable = 0;
+  std::uint64_t waiting = 0;
+  std::uint64_t unpublished = 0;      // status "new"
+  std::uint64_t reductions = 0;       // total of the live processes'
+  std::uint64_t messages_queued = 0;  // total of their queue lengths
+  // Memory, bytes: the program's resident set (the OS's figure), and the live
+  // processes' frames and queued messages.
+  std::size_t memory_resident = 0;
+  std::size_t memory_processes = 0;
+  std::uint64_t atoms = 0;
+  std::vector<worker_summary> workers;
+};
+
+// The node's figures, from every process's published ones.
+//
+// The first snapshot (and the first after end()) starts the publishing: it wakes
+// the processes whose figures are not current (each checks its wait again, which
+// changes nothing for it, and publishes) and gives them up to `settle` to do it;
+// those that have not by then show the status "new" and no figures.
+task<node_summary> summary(std::chrono::milliseconds settle = std::chrono::milliseconds(100));
+
+// A page of the process list, sorted and filtered as asked (settle: as summary's).
+task<process_page> processes(process_query query = {},
+                             std::chrono::milliseconds settle = std::chrono::milliseconds(100));
+
+// Stops the publishing until the next snapshot: the processes no longer pay for it
+// (the web observer calls it when nobody has asked for a while).
+void end();
+
+// One process in detail: process_info (links, monitors) with up to max_messages of
+// its queued messages printed; nullopt if it is not alive or does not answer within
+// the timeout (a process that runs without suspending answers at its next
+// suspension).
+task<std::optional<process_info>> process(
+    pid target, std::size_t max_messages = 100,
+    std::chrono::milliseconds timeout = std::chrono::seconds(2));
+
+}  // namespace beamline::observe
