@@ -7,6 +7,7 @@ packages=(
   g++ clang cmake ninja-build pkg-config
   libgtest-dev libgmock-dev libbenchmark-dev libfmt-dev zlib1g-dev
   nettle-dev  # MD5 for the distribution handshake's digests
+  nlohmann-json3-dev  # JSON for the observer's API
   libclang-rt-14-dev
   llvm-14  # llvm-symbolizer-14: file:line in sanitizer reports (the runtimes look for it)
   erlang-base  # a real Erlang for the term-format and distribution interop tests

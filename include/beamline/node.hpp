@@ -17,6 +17,7 @@
 #include <cstdint>
 #include <memory>
 #include <optional>
+#include <string>
 #include <thread>
 #include <utility>
 #include <vector>
@@ -28,6 +29,21 @@
 #include "beamline/spawn.hpp"
 
 namespace beamline {
+
+// The observer's web server (docs/observer.md): a JSON API under /api/ that
+// beamline-top and scripts read, served by the node itself.
+struct observer_options {
+  // The port (0: any free one). The URL is printed on stderr when the node starts.
+  std::uint16_t port = 0;
+  // The address to listen on. On any but a loopback address every request must
+  // carry the token (Authorization: Bearer TOKEN, or ?token=TOKEN).
+  std::string address = "127.0.0.1";
+  // Allows the actions: killing a process, sending it an exit, reading its queued
+  // messages. Off: the API only reads figures.
+  bool manage = false;
+  // The token; empty: a random one is made when one is needed (and printed).
+  std::string token;
+};
 
 struct node_options {
   // Worker threads (schedulers); default: one per core.
@@ -84,14 +100,20 @@ struct node_options {
   std::chrono::microseconds preempt_after{2000};
   unsigned max_preempted_threads = 256;
   int preemption_signal = 0;
+  // The observer's web server: off unless set (then it runs as a process of the
+  // node, which keeps run() going until stop() or a SIGTERM/SIGINT, as
+  // distribution's services do). Off, it costs nothing.
+  std::optional<observer_options> observer;
 
   static unsigned default_schedulers() noexcept {
     unsigned n = std::thread::hardware_concurrency();
     return n == 0 ? 1 : n;
   }
   // Reads --schedulers N, --max-processes N, --deterministic SEED, --no-preemption,
-  // --no-flood-affinity and --idle-report SECONDS from the command line (other
-  // arguments are left for the program).
+  // --no-flood-affinity, --idle-report SECONDS and the observer's --observer PORT,
+  // --observer-address ADDRESS, --observer-manage and --observer-token TOKEN
+  // (ignored without --observer) from the command line (other arguments are left
+  // for the program).
   static node_options from_args(int argc, char** argv);
 };
 

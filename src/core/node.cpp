@@ -8,6 +8,7 @@
 #include <string>
 
 #include "core/node_runtime.hpp"
+#include "observer/server.hpp"
 
 namespace beamline {
 
@@ -21,8 +22,26 @@ node_options node_options::from_args(int argc, char** argv) {
       throw std::invalid_argument(std::string(flag) + ": not a number: " + argv[i]);
     return v;
   };
+  auto text = [&](int& i, const char* flag) -> std::string {
+    if (i + 1 >= argc) throw std::invalid_argument(std::string(flag) + " needs a value");
+    return argv[++i];
+  };
+  observer_options observer;
+  bool observed = false;
   for (int i = 1; i < argc; ++i) {
-    if (std::strcmp(argv[i], "--schedulers") == 0) {
+    if (std::strcmp(argv[i], "--observer") == 0) {
+      const unsigned long long port = number(i, "--observer");
+      if (port > 65535)
+        throw std::invalid_argument("--observer: not a port: " + std::string(argv[i]));
+      observer.port = static_cast<std::uint16_t>(port);
+      observed = true;
+    } else if (std::strcmp(argv[i], "--observer-address") == 0) {
+      observer.address = text(i, "--observer-address");
+    } else if (std::strcmp(argv[i], "--observer-token") == 0) {
+      observer.token = text(i, "--observer-token");
+    } else if (std::strcmp(argv[i], "--observer-manage") == 0) {
+      observer.manage = true;
+    } else if (std::strcmp(argv[i], "--schedulers") == 0) {
       o.schedulers = static_cast<unsigned>(number(i, "--schedulers"));
       if (o.schedulers == 0) throw std::invalid_argument("--schedulers must be at least 1");
     } else if (std::strcmp(argv[i], "--idle-report") == 0) {
@@ -38,10 +57,13 @@ node_options node_options::from_args(int argc, char** argv) {
       o.shuffle_seed = number(i, "--deterministic");
     }
   }
+  if (observed) o.observer = std::move(observer);
   return o;
 }
 
-node::node(node_options options) : runtime_(std::make_unique<detail::node_runtime>(options)) {}
+node::node(node_options options) : runtime_(std::make_unique<detail::node_runtime>(options)) {
+  if (options.observer) observer::start(*this, *options.observer);
+}
 
 node::~node() {
   std::uint32_t running = runtime_->scheduler().preempted_threads();

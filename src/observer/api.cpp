@@ -1,0 +1,295 @@
+// api.cpp: the observer's JSON API (docs/observer.md lists every route and shape).
+#include <charconv>
+#include <cstdint>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "beamline/dist.hpp"
+#include "beamline/observe.hpp"
+#include "beamline/process.hpp"
+#include "observer/server.hpp"
+
+namespace beamline::observer {
+
+namespace {
+
+using json = nlohmann::json;
+
+reply json_reply(int status, const json& body) {
+  return {status, "application/json", body.dump(-1, ' ', false, json::error_handler_t::replace)};
+}
+
+reply error_reply(int status, std::string_view message) {
+  return json_reply(status, json{{"error", message}});
+}
+
+std::string_view priority_name(priority p) noexcept {
+  switch (p) {
+    case priority::low:
+      return "low";
+    case priority::normal:
+      return "normal";
+    case priority::high:
+      return "high";
+    case priority::max:
+      return "max";
+  }
+  return "normal";
+}
+
+json name_json(const std::optional<atom>& name) {
+  return name ? json(std::string(name->name())) : json(nullptr);
+}
+
+json pids_json(const std::vector<pid>& pids) {
+  json out = json::array();
+  for (const pid& p : pids) out.push_back(p.to_string());
+  return out;
+}
+
+json row_json(const observe::process_row& row) {
+  return {{"pid", row.process.to_string()},
+          {"name", name_json(row.registered_name)},
+          {"initial_call", row.initial_call},
+          {"status", row.status},
+          {"reductions", row.reductions},
+          {"reductions_per_second", row.reductions_per_second},
+          {"messages_in", row.messages_in},
+          {"messages_out", row.messages_out},
+          {"message_queue_len", row.message_queue_len},
+          {"memory", row.memory},
+          {"priority", priority_name(row.priority)},
+          {"trap_exit", row.trap_exit},
+          {"links", row.links},
+          {"monitors", row.monitors}};
+}
+
+// "<0.12.0>" or "0.12.0": a process of this node.
+std::optional<pid> parse_pid(std::string_view text) {
+  if (text.size() >= 2 && text.front() == '<' && text.back() == '>')
+    text = text.substr(1, text.size() - 2);
+  std::uint32_t parts[3];
+  for (int i = 0; i < 3; ++i) {
+    const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), parts[i]);
+    if (ec != std::errc() || end == text.data()) return std::nullopt;
+    text.remove_prefix(static_cast<std::size_t>(end - text.data()));
+    if (i < 2) {
+      if (text.empty() || text.front() != '.') return std::nullopt;
+      text.remove_prefix(1);
+    }
+  }
+  if (!text.empty() || parts[0] != 0 || parts[1] == 0) return std::nullopt;
+  return pid{parts[1], parts[2], 0, 0};
+}
+
+std::optional<std::size_t> parse_count(std::string_view text) {
+  std::size_t n = 0;
+  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), n);
+  if (ec != std::errc() || end != text.data() + text.size() || text.empty()) return std::nullopt;
+  return n;
+}
+
+// A Host header naming this machine's loopback (a page of another site that has
+// its name resolve to 127.0.0.1, DNS rebinding, sends its own name).
+bool loopback_host(std::string_view host) {
+  if (host.starts_with("[")) {
+    const std::size_t close = host.find(']');
+    return close != std::string_view::npos && host.substr(1, close - 1) == "::1";
+  }
+  host = host.substr(0, host.find(':'));
+  return host == "localhost" || host.starts_with("127.");
+}
+
+bool authorized(const http_request& request, const std::string& token) {
+  if (auto bearer = request.header("authorization"))
+    if (*bearer == "Bearer " + token) return true;
+  if (auto given = request.query_value("token"))
+    if (*given == token) return true;
+  return false;
+}
+
+task<reply> summary_reply(const server_state& state) {
+  observe::node_summary s = co_await observe::summary();
+  json workers = json::array();
+  for (const auto& w : s.workers)
+    workers.push_back({{"runs", w.runs}, {"utilization", w.utilization}});
+  json body = {{"node", std::string(dist::node_name().name())},
+               {"uptime_ms", s.uptime.count()},
+               {"schedulers", s.schedulers},
+               {"processes", s.processes},
+               {"process_limit", s.process_limit},
+               {"processes_spawned", s.processes_spawned},
+               {"processes_exited", s.processes_exited},
+               {"runnable", s.runnable},
+               {"waiting", s.waiting},
+               {"unpublished", s.unpublished},
+               {"reductions", s.reductions},
+               {"messages_queued", s.messages_queued},
+               {"preemptions", s.preemptions},
+               {"preempted_threads", s.preempted_threads},
+               {"flood_migrations", s.flood_migrations},
+               {"memory", {{"resident", s.memory_resident}, {"processes", s.memory_processes}}},
+               {"atoms", s.atoms},
+               {"workers", workers},
+               {"manage", state.options.manage}};
+  co_return json_reply(200, body);
+}
+
+reply history_reply(server_state& state) {
+  json samples = json::array();
+  {
+    detail::lock_guard guard(state.history_lock);
+    for (const sample& s : state.history)
+      samples.push_back({{"uptime_ms", s.uptime_ms},
+                         {"utilization", s.utilization},
+                         {"processes", s.processes},
+                         {"runnable", s.runnable},
+                         {"messages_queued", s.messages_queued},
+                         {"reductions_per_second", s.reductions_per_second},
+                         {"spawns_per_second", s.spawns_per_second},
+                         {"memory_resident", s.memory_resident},
+                         {"memory_processes", s.memory_processes}});
+  }
+  return json_reply(200, json{{"interval_ms", 1000}, {"samples", samples}});
+}
+
+task<reply> processes_reply(const http_request& request) {
+  observe::process_query query;
+  if (auto sort = request.query_value("sort")) {
+    auto key = observe::sort_key_from(*sort);
+    if (!key) co_return error_reply(400, "unknown sort key: " + std::string(*sort));
+    query.sort = *key;
+  }
+  if (auto order = request.query_value("order")) {
+    if (*order != "asc" && *order != "desc") co_return error_reply(400, "order is asc or desc");
+    query.descending = *order == "desc";
+  }
+  if (auto offset = request.query_value("offset")) {
+    auto n = parse_count(*offset);
+    if (!n) co_return error_reply(400, "offset is a number");
+    query.offset = *n;
+  }
+  if (auto limit = request.query_value("limit")) {
+    auto n = parse_count(*limit);
+    if (!n || *n > 1000) co_return error_reply(400, "limit is a number up to 1000");
+    query.limit = *n;
+  }
+  if (auto filter = request.query_value("filter")) query.filter = *filter;
+  observe::process_page page = co_await observe::processes(query);
+  json rows = json::array();
+  for (const auto& row : page.rows) rows.push_back(row_json(row));
+  co_return json_reply(200, json{{"matched", page.matched},
+                                 {"offset", query.offset},
+                                 {"sort", observe::to_string(query.sort)},
+                                 {"order", query.descending ? "desc" : "asc"},
+                                 {"rows", rows}});
+}
+
+task<reply> process_reply(pid target, const server_state& state) {
+  const std::size_t max_messages = state.options.manage ? 100 : 0;
+  std::optional<process_info> info = co_await observe::process(target, max_messages);
+  if (!info) co_return error_reply(404, "no such process: " + target.to_string());
+  json body = {{"pid", info->process.to_string()},
+               {"name", name_json(info->registered_name)},
+               {"initial_call", info->initial_call},
+               {"status", info->status},
+               {"reductions", info->reductions},
+               {"messages_in", info->messages_in},
+               {"messages_out", info->messages_out},
+               {"message_queue_len", info->message_queue_len},
+               {"memory", info->memory},
+               {"priority", priority_name(info->priority)},
+               {"trap_exit", info->trap_exit},
+               {"links", pids_json(info->links)},
+               {"monitors", pids_json(info->monitors)},
+               {"monitored_by", pids_json(info->monitored_by)}};
+  if (state.options.manage)
+    body["messages"] = info->messages;
+  else
+    body["messages"] = nullptr;  // reading messages needs manage
+  co_return json_reply(200, body);
+}
+
+// POST /api/processes/PID/kill or /exit ({"reason": "an_existing_atom"}).
+reply action_reply(const http_request& request, pid target, std::string_view action,
+                   const server_state& state) {
+  if (!state.options.manage)
+    return error_reply(403, "actions need the manage permission (--observer-manage)");
+  const auto type = request.header("content-type");
+  if (!type || !type->starts_with("application/json"))
+    return error_reply(415, "actions take a JSON body (Content-Type: application/json)");
+  json body = json::parse(request.body.empty() ? std::string("{}") : request.body, nullptr, false);
+  if (body.is_discarded() || !body.is_object()) return error_reply(400, "malformed JSON body");
+  atom reason("kill");
+  if (action == "exit") {
+    auto given = body.find("reason");
+    if (given == body.end() || !given->is_string())
+      return error_reply(400, "exit needs a reason: {\"reason\": \"...\"}");
+    // Only atoms that exist already: the atom table is never emptied, and a client
+    // must not be able to fill it.
+    auto existing = atom::existing(given->get<std::string>());
+    if (!existing) return error_reply(400, "the reason must be an existing atom");
+    reason = *existing;
+  }
+  if (!is_alive(target)) return error_reply(404, "no such process: " + target.to_string());
+  beamline::exit(target, term(reason));
+  return json_reply(200, json{{"pid", target.to_string()}, {"sent", std::string(reason.name())}});
+}
+
+json index_json() {
+  return {
+      {"routes",
+       {"GET /api/summary", "GET /api/history",
+        "GET /api/processes?sort=KEY&order=desc|asc&offset=N&limit=N&filter=TEXT",
+        "GET /api/processes/PID", "POST /api/processes/PID/kill", "POST /api/processes/PID/exit"}}};
+}
+
+}  // namespace
+
+task<reply> answer(const http_request& request, server_state& state) {
+  if (!state.token_required) {
+    const auto host = request.header("host");
+    if (host && !loopback_host(*host))
+      co_return error_reply(403, "the Host header must name the loopback address");
+  } else if (!authorized(request, state.options.token)) {
+    co_return error_reply(401, "a token is required (Authorization: Bearer TOKEN or ?token=)");
+  }
+  const bool read = request.method == "GET" || request.method == "HEAD";
+  std::string_view path = request.path;
+  if (path == "/api" || path == "/api/") {
+    if (!read) co_return error_reply(405, "GET only");
+    co_return json_reply(200, index_json());
+  }
+  if (path == "/api/summary") {
+    if (!read) co_return error_reply(405, "GET only");
+    co_return co_await summary_reply(state);
+  }
+  if (path == "/api/history") {
+    if (!read) co_return error_reply(405, "GET only");
+    co_return history_reply(state);
+  }
+  if (path == "/api/processes") {
+    if (!read) co_return error_reply(405, "GET only");
+    co_return co_await processes_reply(request);
+  }
+  constexpr std::string_view prefix = "/api/processes/";
+  if (path.starts_with(prefix)) {
+    std::string_view rest = path.substr(prefix.size());
+    const std::size_t slash = rest.find('/');
+    const std::optional<pid> target = parse_pid(rest.substr(0, slash));
+    if (!target) co_return error_reply(400, "not a pid of this node: " + std::string(rest));
+    if (slash == std::string_view::npos) {
+      if (!read) co_return error_reply(405, "GET only");
+      co_return co_await process_reply(*target, state);
+    }
+    const std::string_view action = rest.substr(slash + 1);
+    if (action != "kill" && action != "exit") co_return error_reply(404, "no such route");
+    if (request.method != "POST") co_return error_reply(405, "POST only");
+    co_return action_reply(request, *target, action, state);
+  }
+  co_return error_reply(404, "no such route");
+}
+
+}  // namespace beamline::observer

@@ -1,0 +1,208 @@
+// server.cpp: see server.hpp.
+#include "observer/server.hpp"
+
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <memory>
+#include <random>
+#include <stdexcept>
+#include <utility>
+
+#include "beamline/net.hpp"
+#include "beamline/observe.hpp"
+#include "beamline/receive.hpp"
+#include "beamline/spawn.hpp"
+
+namespace beamline::observer {
+
+namespace {
+
+using namespace std::chrono_literals;
+
+// A request's head must arrive within this of its first byte (a client that
+// trickles bytes holds a connection no longer); an idle kept-alive connection is
+// closed after idle_timeout.
+constexpr auto head_timeout = 10s;
+constexpr auto idle_timeout = 60s;
+constexpr auto write_timeout = 10s;
+
+std::int64_t now_ns() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
+std::string random_token() {
+  std::random_device random;
+  static constexpr char digits[] = "0123456789abcdef";
+  std::string token;
+  for (int i = 0; i < 32; ++i) token.push_back(digits[random() % 16]);
+  return token;
+}
+
+bool is_loopback(const net::address& a) {
+  const std::string ip = a.ip();
+  return ip.starts_with("127.") || ip == "::1";
+}
+
+// Writes `bytes` and reports whether the connection can go on.
+task<bool> send_all(net::tcp_socket& socket, std::string bytes) {
+  auto written = co_await socket.write(bytes, write_timeout);
+  co_return written.has_value();
+}
+
+process serve_connection(net::tcp_socket& socket, std::shared_ptr<server_state> state) {
+  struct counted {
+    server_state& s;
+    ~counted() { s.connections.fetch_sub(1, std::memory_order_relaxed); }
+  } guard{*state};
+  const http_limits limits;
+  std::string buffer;
+  char chunk[4096];
+  for (;;) {
+    http_request request;
+    http_parse parsed = parse_request(buffer, limits, request);
+    auto head_deadline = std::chrono::steady_clock::now() + head_timeout;
+    while (parsed.result == http_parse::outcome::incomplete) {
+      const auto now = std::chrono::steady_clock::now();
+      const std::chrono::nanoseconds wait =
+          buffer.empty() ? std::chrono::nanoseconds(idle_timeout) : head_deadline - now;
+      if (wait <= std::chrono::nanoseconds::zero()) {
+        co_await send_all(socket, http_response(408, "application/json",
+                                                R"({"error":"request timeout"})", false));
+        co_return;
+      }
+      auto n = co_await socket.read_some(chunk, wait);
+      if (!n || *n == 0) {
+        if (!buffer.empty() && !n && n.error() == std::errc::timed_out)
+          co_await send_all(socket, http_response(408, "application/json",
+                                                  R"({"error":"request timeout"})", false));
+        co_return;
+      }
+      if (buffer.empty()) head_deadline = std::chrono::steady_clock::now() + head_timeout;
+      buffer.append(chunk, *n);
+      parsed = parse_request(buffer, limits, request);
+    }
+    if (parsed.result == http_parse::outcome::error) {
+      std::string body = R"({"error":")" + parsed.problem + R"("})";
+      co_await send_all(socket, http_response(parsed.status, "application/json", body, false));
+      co_return;
+    }
+    buffer.erase(0, parsed.consumed);
+    state->last_request_ns.store(now_ns(), std::memory_order_relaxed);
+    reply r = co_await answer(request, *state);
+    const bool keep = request.keep_alive;
+    std::string response = http_response(r.status, r.content_type,
+                                         request.method == "HEAD" ? std::string() : r.body, keep);
+    if (!co_await send_all(socket, std::move(response)) || !keep) co_return;
+  }
+}
+
+process refuse_connection(net::tcp_socket& socket) {
+  co_await send_all(
+      socket, http_response(503, "application/json", R"({"error":"too many connections"})", false));
+}
+
+// Once a second while someone watches: the node's figures, into the history.
+process sample_node(std::shared_ptr<server_state> state) {
+  bool sampling = false;
+  observe::node_summary last;
+  std::int64_t last_ns = 0;
+  for (;;) {
+    co_await sleep(1s);
+    const std::int64_t now = now_ns();
+    if (now - state->last_request_ns.load(std::memory_order_relaxed) >
+        std::chrono::nanoseconds(watched_for).count()) {
+      if (sampling) observe::end();
+      sampling = false;
+      continue;
+    }
+    observe::node_summary s = co_await observe::summary();
+    sample point;
+    point.uptime_ms = s.uptime.count();
+    for (const auto& w : s.workers) point.utilization.push_back(w.utilization);
+    point.processes = s.processes;
+    point.runnable = s.runnable;
+    point.messages_queued = s.messages_queued;
+    point.memory_resident = s.memory_resident;
+    point.memory_processes = s.memory_processes;
+    if (sampling && now > last_ns) {
+      const double seconds = static_cast<double>(now - last_ns) / 1e9;
+      // The live processes' total: those that ended take theirs with them.
+      if (s.reductions >= last.reductions)
+        point.reductions_per_second = static_cast<double>(s.reductions - last.reductions) / seconds;
+      point.spawns_per_second =
+          static_cast<double>(s.processes_spawned - last.processes_spawned) / seconds;
+    }
+    {
+      detail::lock_guard guard(state->history_lock);
+      state->history.push_back(std::move(point));
+      while (state->history.size() > history_length) state->history.pop_front();
+    }
+    last = std::move(s);
+    last_ns = now;
+    sampling = true;
+  }
+}
+
+process accept_connections(int fd, std::shared_ptr<server_state> state) {
+  auto listener = net::tcp_listener::adopt(fd);
+  if (!listener) {
+    ::close(fd);
+    std::fprintf(stderr, "beamline: observer: %s\n", listener.error().message().c_str());
+    co_return;
+  }
+  spawn_link(sample_node, state);
+  for (;;) {
+    auto socket = co_await listener->accept();
+    if (!socket) {
+      co_await sleep(10ms);  // out of descriptors, say: the listener stays usable
+      continue;
+    }
+    if (state->connections.load(std::memory_order_relaxed) >= max_connections) {
+      spawn(refuse_connection, std::move(*socket));
+      continue;
+    }
+    state->connections.fetch_add(1, std::memory_order_relaxed);
+    spawn(serve_connection, std::move(*socket), state);
+  }
+}
+
+}  // namespace
+
+void start(node& node, const observer_options& options) {
+  auto at = net::address::parse(options.address, options.port);
+  if (!at) throw std::runtime_error("observer: not a numeric address: " + options.address);
+  const int fd = ::socket(at->family() == net::family::ipv6 ? AF_INET6 : AF_INET,
+                          SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (fd < 0) throw std::runtime_error("observer: cannot make a socket");
+  const int on = 1;
+  ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof on);
+  if (::bind(fd, static_cast<const sockaddr*>(at->native()), at->native_size()) != 0 ||
+      ::listen(fd, 128) != 0) {
+    const int error = errno;
+    ::close(fd);
+    throw std::runtime_error("observer: cannot listen on " + at->to_string() + ": " +
+                             std::generic_category().message(error));
+  }
+  sockaddr_storage bound{};
+  socklen_t length = sizeof bound;
+  ::getsockname(fd, reinterpret_cast<sockaddr*>(&bound), &length);
+  const net::address local = net::address::from_native(&bound, length);
+
+  auto state = std::make_shared<server_state>();
+  state->options = options;
+  state->port = local.port();
+  state->token_required = !is_loopback(local);
+  if (state->token_required && state->options.token.empty()) state->options.token = random_token();
+  std::string url = "http://" + local.to_string() + "/";
+  if (state->token_required) url += "?token=" + state->options.token;
+  std::fprintf(stderr, "beamline: observer at %s%s\n", url.c_str(),
+               options.manage ? " (manage: on)" : "");
+  std::fflush(stderr);
+  node.spawn(accept_connections, fd, std::move(state));
+}
+
+}  // namespace beamline::observer

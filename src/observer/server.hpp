@@ -1,0 +1,65 @@
+// server.hpp: the observer's web server, a few processes of the node it observes.
+//
+// start() binds the listening socket at once (so that a port in use is an error
+// the program sees, not a line in a log) and spawns the server: an acceptor, one
+// process per connection (at most max_connections; more are answered 503 and
+// closed), and a sampler that keeps the last ten minutes of the node's figures,
+// once a second, while someone has asked for anything in the last 30 s (otherwise
+// it ends the processes' publishing: observe::end()). See docs/observer.md and
+// docs/design/observer.md.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <deque>
+#include <string>
+#include <vector>
+
+#include "beamline/detail/thread_safety.hpp"
+#include "beamline/node.hpp"
+#include "beamline/process.hpp"
+#include "observer/http.hpp"
+
+namespace beamline::observer {
+
+// One second of the node's history.
+struct sample {
+  std::int64_t uptime_ms = 0;
+  std::vector<double> utilization;  // per worker
+  std::uint64_t processes = 0;
+  std::uint64_t runnable = 0;
+  std::uint64_t messages_queued = 0;
+  double reductions_per_second = 0;
+  double spawns_per_second = 0;
+  std::uint64_t memory_resident = 0;
+  std::uint64_t memory_processes = 0;
+};
+
+struct server_state {
+  observer_options options;
+  bool token_required = false;
+  std::uint16_t port = 0;
+  std::atomic<int> connections{0};
+  std::atomic<std::int64_t> last_request_ns{0};
+  detail::mutex history_lock;
+  std::deque<sample> history BL_GUARDED_BY(history_lock);
+};
+
+inline constexpr int max_connections = 64;
+inline constexpr std::size_t history_length = 600;  // samples: ten minutes
+inline constexpr std::chrono::seconds watched_for{30};
+
+// Starts the server on `node` (before node.run()); throws std::runtime_error if
+// the address is not numeric or cannot be listened on.
+void start(node& node, const observer_options& options);
+
+// The answer to one request (api.cpp).
+struct reply {
+  int status = 200;
+  std::string content_type = "application/json";
+  std::string body;
+};
+task<reply> answer(const http_request& request, server_state& state);
+
+}  // namespace beamline::observer

@@ -1,0 +1,291 @@
+"""The observer's JSON API, black-box: observed_node runs with --observer and this
+script asks it over HTTP, as the dashboard, beamline-top and scripts do. Checks the
+figures (summary, process list sorted, filtered and paged, process detail,
+history), the manage permission and its actions, the token on a non-loopback
+address, and bad input: malformed requests, oversized heads, unsupported versions
+and encodings, a foreign Host, too many clients, a client too slow to send its head.
+
+usage: observer_api_test.py OBSERVED_NODE [BEAMLINE_TOP]"""
+import http.client
+import json
+import re
+import socket
+import subprocess
+import sys
+import threading
+import time
+
+NODE = sys.argv[1]
+TOP = sys.argv[2] if len(sys.argv) > 2 else None
+started = []
+failures = []
+
+
+def fail(message):
+    for p in started:
+        if p.poll() is None:
+            p.kill()
+    print("FAIL:", message)
+    sys.exit(1)
+
+
+def check(condition, message):
+    if not condition:
+        failures.append(message)
+        print("  not ok:", message)
+
+
+def start(*args):
+    """Starts observed_node with the observer on a free port; returns (process, port, token)."""
+    p = subprocess.Popen([NODE, "--observer", "0", *args], stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE, text=True)
+    started.append(p)
+    found = {}
+
+    def read_stderr():
+        for line in p.stderr:
+            m = re.search(r"observer at http://[^ ]*:(\d+)/(\?token=([0-9a-f]+))?", line)
+            if m and "port" not in found:
+                found["port"] = int(m.group(1))
+                found["token"] = m.group(3)
+    threading.Thread(target=read_stderr, daemon=True).start()
+    line = p.stdout.readline()
+    if "ready" not in line:
+        fail(f"observed_node did not start: {line!r}")
+    deadline = time.time() + 10
+    while "port" not in found and time.time() < deadline:
+        time.sleep(0.05)
+    if "port" not in found:
+        fail("observed_node did not print the observer's URL")
+    return p, found["port"], found["token"]
+
+
+def request(port, method, path, body=None, headers=None):
+    """(status, parsed JSON body) of one request."""
+    c = http.client.HTTPConnection("127.0.0.1", port, timeout=20)
+    c.request(method, path, body=body, headers=headers or {})
+    r = c.getresponse()
+    data = r.read()
+    c.close()
+    try:
+        return r.status, json.loads(data) if data else None
+    except json.JSONDecodeError:
+        fail(f"{method} {path}: not JSON: {data[:200]!r}")
+
+
+def get(port, path, **kw):
+    return request(port, "GET", path, **kw)
+
+
+def until(what, attempt, timeout=10):
+    """Calls attempt() until it returns a true value; fails after timeout seconds."""
+    deadline = time.time() + timeout
+    while True:
+        value = attempt()
+        if value:
+            return value
+        if time.time() > deadline:
+            fail(f"{what}: not within {timeout} s")
+        time.sleep(0.1)
+
+
+def raw(port, data, read_timeout=15):
+    """Sends bytes on a fresh connection; returns what comes back until it closes."""
+    s = socket.create_connection(("127.0.0.1", port), timeout=read_timeout)
+    s.sendall(data)
+    chunks = []
+    try:
+        while True:
+            chunk = s.recv(65536)
+            if not chunk:
+                break
+            chunks.append(chunk)
+    except socket.timeout:
+        chunks.append(b"<timeout>")
+    s.close()
+    return b"".join(chunks)
+
+
+def status_of(response):
+    m = re.match(rb"HTTP/1\.1 (\d+)", response)
+    return int(m.group(1)) if m else None
+
+
+def row_named(page, name):
+    return next((r for r in page["rows"] if r["name"] == name), None)
+
+
+# --- a read-only observer -----------------------------------------------------------
+node, port, token = start()
+check(token is None, "no token on the loopback address")
+
+status, summary = get(port, "/api/summary")
+check(status == 200, f"summary answers 200 ({status})")
+check(summary["processes"] >= 106, f"summary counts the processes ({summary['processes']})")
+check(len(summary["workers"]) == summary["schedulers"], "one entry per worker")
+check(all(0 <= w["utilization"] <= 1 for w in summary["workers"]), "utilization in [0, 1]")
+check(summary["manage"] is False, "manage is off by default")
+check(summary["node"] == "nonode@nohost", f"the node's name ({summary['node']})")
+
+page = until("loaded on top of the queue lengths", lambda: (
+    lambda p: p if p["rows"] and p["rows"][0]["name"] == "loaded"
+    and p["rows"][0]["message_queue_len"] == 5 else None)(
+        get(port, "/api/processes?sort=message_queue_len&limit=1")[1]))
+loaded = page["rows"][0]
+check(loaded["status"].startswith("waiting: receive ("), f"loaded waits ({loaded['status']})")
+check("observed_node.cpp" in loaded["initial_call"], f"initial call ({loaded['initial_call']})")
+
+page = until("busy on top of the reduction rates", lambda: (
+    lambda p: p if p["rows"] and p["rows"][0]["name"] == "busy"
+    and p["rows"][0]["reductions_per_second"] > 0 else None)(
+        get(port, "/api/processes?sort=reductions_per_second&limit=1")[1]))
+check(page["rows"][0]["status"] == "runnable", f"busy is runnable ({page['rows'][0]['status']})")
+
+status, page = get(port, "/api/processes?filter=loaded")
+check(status == 200 and page["matched"] == 1 and page["rows"][0]["name"] == "loaded",
+      f"filter by name ({page})")
+status, first = get(port, "/api/processes?sort=pid&order=asc&limit=10")
+status, second = get(port, "/api/processes?sort=pid&order=asc&offset=10&limit=10")
+check(len(first["rows"]) == 10 and len(second["rows"]) == 10, "pages of ten")
+check(not {r["pid"] for r in first["rows"]} & {r["pid"] for r in second["rows"]},
+      "pages do not overlap")
+check(first["matched"] >= 106, "matched counts every process")
+
+status, detail = get(port, "/api/processes/" + loaded["pid"].replace("<", "%3C").replace(">", "%3E"))
+check(status == 200 and detail["message_queue_len"] == 5, f"detail of loaded ({status})")
+check(detail["messages"] is None, "messages are not shown without manage")
+status, linked = get(port, "/api/processes?filter=linked_")
+pids = {r["name"]: r["pid"] for r in linked["rows"]}
+status, a = get(port, "/api/processes/" + pids["linked_a"].strip("<>"))
+check(status == 200 and a["links"] == [pids["linked_b"]], f"links in detail ({a})")
+
+status, body = request(port, "POST", "/api/processes/" + pids["linked_a"].strip("<>") + "/kill",
+                       body="{}", headers={"Content-Type": "application/json"})
+check(status == 403, f"kill refused without manage ({status})")
+
+check(get(port, "/api/processes?sort=nonsense")[0] == 400, "unknown sort key: 400")
+check(get(port, "/api/processes?limit=5000")[0] == 400, "limit over 1000: 400")
+check(get(port, "/api/processes?offset=x")[0] == 400, "offset not a number: 400")
+check(get(port, "/api/processes/0.99999.7")[0] == 404, "a dead pid: 404")
+check(get(port, "/api/processes/1.2.3")[0] == 400, "a pid of another node: 400")
+check(get(port, "/api/processes/banana")[0] == 400, "not a pid: 400")
+check(get(port, "/api/nothing")[0] == 404, "unknown route: 404")
+check(request(port, "POST", "/api/summary")[0] == 405, "POST to a read route: 405")
+check(get(port, "/api/summary", headers={"Host": "attacker.example"})[0] == 403,
+      "a Host that is not the loopback: 403")
+
+check(status_of(raw(port, b"\x16\x03\x01\x02\x00garbage\r\n\r\n")) == 400, "garbage: 400")
+check(status_of(raw(port, b"GET /api/summary HTTP/2.0\r\nHost: x\r\n\r\n")) == 505,
+      "HTTP/2.0 over HTTP/1 framing: 505")
+check(status_of(raw(port, b"GET /api/summary HTTP/1.1\r\n\r\n")) == 400, "no Host: 400")
+check(status_of(raw(port, b"POST /api/summary HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                          b"Transfer-Encoding: chunked\r\n\r\n0\r\n\r\n")) == 501,
+      "chunked request bodies: 501")
+check(status_of(raw(port, b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nX: " + b"a" * 20000 +
+                    b"\r\n\r\n")) == 431, "a 20 KiB head: 431")
+check(status_of(raw(port, b"POST /api/processes/0.1.0/kill HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                          b"Content-Length: 1000000\r\n\r\n")) == 413, "a 1 MB body: 413")
+check(status_of(raw(port, b"GET /api/%zz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")) == 400,
+      "a malformed escape: 400")
+
+# Keep-alive: two requests on one connection.
+c = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+for _ in range(2):
+    c.request("GET", "/api/summary")
+    r = c.getresponse()
+    r.read()
+    check(r.status == 200, "keep-alive requests")
+c.close()
+
+# A client that sends part of a head and stops: 408 after the head timeout (10 s).
+slow = raw(port, b"GET /api/summary HTTP/1.1\r\nHo", read_timeout=20)
+check(status_of(slow) == 408, f"a stalled head: 408 ({slow[:40]!r})")
+
+# Too many clients: beyond 64 connections, 503 and closed; the others are served.
+idle = [socket.create_connection(("127.0.0.1", port)) for _ in range(64)]
+time.sleep(0.5)
+extra = raw(port, b"", read_timeout=10)
+check(status_of(extra) == 503, f"the 65th connection: 503 ({extra[:40]!r})")
+for s in idle:
+    s.close()
+until("a connection after the crowd left", lambda: get(port, "/api/summary")[0] == 200)
+
+status, history = until("a sample in the history", lambda: (
+    lambda r: r if r[1]["samples"] else None)(get(port, "/api/history")))
+sample = history["samples"][-1]
+check(len(sample["utilization"]) == summary["schedulers"], "history: utilization per worker")
+check(sample["processes"] >= 106, "history: process count")
+
+if TOP:
+    out = subprocess.run([TOP, "--port", str(port), "--once", "--sort", "queue"],
+                         capture_output=True, text=True, timeout=30)
+    check(out.returncode == 0, f"beamline-top --once exits 0 ({out.returncode}: {out.stderr})")
+    lines = out.stdout.splitlines()
+    check(any("processes" in l for l in lines[:5]), f"beamline-top: summary line ({lines[:5]})")
+    rows = [l for l in lines if "loaded" in l]
+    check(rows and " 5 " in rows[0], f"beamline-top: loaded with its queue ({rows})")
+    bad = subprocess.run([TOP, "--port", "1", "--once"], capture_output=True, text=True,
+                         timeout=30)
+    check(bad.returncode != 0 and bad.stderr, "beamline-top: a clear error without a node")
+
+node.terminate()
+check(node.wait(timeout=20) == 0, "SIGTERM ends the node with the observer on")
+
+# --- manage on ----------------------------------------------------------------------
+node, port, token = start("--observer-manage")
+status, page = get(port, "/api/processes?filter=loaded")
+loaded = page["rows"][0]["pid"].strip("<>")
+detail = until("loaded's messages", lambda: (
+    lambda r: r[1] if r[0] == 200 and r[1]["messages"] else None)(
+        get(port, "/api/processes/" + loaded)))
+check(detail["messages"] == [f'"queued {i}"' for i in range(5)], f"messages ({detail['messages']})")
+
+status, page = get(port, "/api/processes?filter=victim")
+victim = page["rows"][0]["pid"].strip("<>")
+check(request(port, "POST", f"/api/processes/{victim}/kill", body="{}")[0] == 415,
+      "an action without a JSON body: 415")
+status, body = request(port, "POST", f"/api/processes/{victim}/kill", body="{}",
+                       headers={"Content-Type": "application/json"})
+check(status == 200 and body["sent"] == "kill", f"kill ({status} {body})")
+until("the victim gone", lambda: get(port, f"/api/processes/{victim}")[0] == 404)
+check(request(port, "POST", f"/api/processes/{victim}/kill", body="{}",
+              headers={"Content-Type": "application/json"})[0] == 404, "kill a dead pid: 404")
+
+status, page = get(port, "/api/processes?filter=linked_")
+pids = {r["name"]: r["pid"].strip("<>") for r in page["rows"]}
+status, body = request(port, "POST", f"/api/processes/{pids['linked_a']}/exit",
+                       body='{"reason": "no_such_atom_anywhere_42"}',
+                       headers={"Content-Type": "application/json"})
+check(status == 400, f"exit with an atom that does not exist: 400 ({status})")
+status, body = request(port, "POST", f"/api/processes/{pids['linked_a']}/exit",
+                       body='{"reason": "shutdown"}', headers={"Content-Type": "application/json"})
+check(status == 200, f"exit(shutdown) ({status} {body})")
+until("both linked processes gone", lambda: get(port, "/api/processes?filter=linked_")[1]
+      ["matched"] == 0)
+node.terminate()
+node.wait(timeout=20)
+
+# --- a non-loopback address: the token ------------------------------------------------
+node, port, token = start("--observer-address", "0.0.0.0")
+check(token is not None and len(token) == 32, f"a random token is printed ({token})")
+check(get(port, "/api/summary")[0] == 401, "no token: 401")
+check(get(port, "/api/summary?token=wrong")[0] == 401, "a wrong token: 401")
+check(get(port, f"/api/summary?token={token}")[0] == 200, "?token=: 200")
+check(get(port, "/api/summary", headers={"Authorization": f"Bearer {token}"})[0] == 200,
+      "Authorization: Bearer: 200")
+node.terminate()
+node.wait(timeout=20)
+
+# --- a port in use: a clear error at start ---------------------------------------------
+with socket.socket() as s:
+    s.bind(("127.0.0.1", 0))
+    s.listen()
+    busy_port = s.getsockname()[1]
+    out = subprocess.run([NODE, "--observer", str(busy_port)], capture_output=True, text=True,
+                         timeout=30)
+    check(out.returncode != 0 and "cannot listen" in out.stderr,
+          f"a port in use: a clear error ({out.returncode} {out.stderr!r})")
+
+if failures:
+    fail(f"{len(failures)} checks failed")
+print("observer API: all checks passed")
