@@ -79,7 +79,7 @@ void node_runtime::publish_stats(process_control& p) noexcept {
     std::atomic_thread_fence(std::memory_order_release);
     s.initial_function.store(p.initial_function_, relaxed);
     s.initial_site.store(wait_site(p.initial_file_, p.initial_line_).bits(), relaxed);
-    s.seen_reductions.store(0, relaxed);
+    s.seen_reductions.store(p.reductions_, relaxed);  // rates count from here
     s.seen_ns.store(sched::scheduler::now_ns(), relaxed);
   }
   s.epoch.store(observe_epoch_.load(relaxed), relaxed);
