@@ -100,9 +100,9 @@ struct node_options {
   std::chrono::microseconds preempt_after{2000};
   unsigned max_preempted_threads = 256;
   int preemption_signal = 0;
-  // The observer's web server: off unless set (then it runs as a process of the
-  // node, which keeps run() going until stop() or a SIGTERM/SIGINT, as
-  // distribution's services do). Off, it costs nothing.
+  // The observer's web server: off unless set. It runs as processes of the node
+  // that do not keep run() going: a program ends when its own processes have, as
+  // without it. Off, it costs nothing.
   std::optional<observer_options> observer;
 
   static unsigned default_schedulers() noexcept {

@@ -321,7 +321,9 @@ void send_signal(node_runtime& node, const pid& to, signal* s) noexcept {
 // --- the scheduler's hooks (run_process: run_loop.cpp) ------------------------------------
 
 bool node_runtime::on_idle(void* self) {
-  return static_cast<node_runtime*>(self)->live() == 0;
+  auto& node = *static_cast<node_runtime*>(self);
+  const std::uint64_t live = node.live();
+  return live == 0 || live == node.services_.load(std::memory_order_acquire);
 }
 
 void node_runtime::on_worker_started(void* self, unsigned index) {

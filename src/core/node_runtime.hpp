@@ -153,6 +153,20 @@ class node_runtime {
   // --- references ----------------------------------------------------------------
   static ref make_ref() noexcept;
 
+  // --- services ------------------------------------------------------------------
+  // Makes the calling process a service of the node (the observer's web server):
+  // run() returns once every process left is a service, as it does once none is
+  // left. A service is counted from this call until it ends; the idle check
+  // (on_idle) reads the exits, then the spawns, then the services, and a service
+  // is counted as one before it is counted spawned away (unmark_service, then the
+  // exit), so a race only makes the check answer "not yet".
+  void mark_service(process_control& p) noexcept {
+    if (p.service_ != 0) return;
+    p.service_ = 1;
+    services_.fetch_add(1, std::memory_order_acq_rel);
+  }
+  void unmark_service() noexcept { services_.fetch_sub(1, std::memory_order_acq_rel); }
+
   // --- the observer (process_stats.hpp) ---------------------------------------------
   // Has processes publish their figures at each suspension from now on, making the
   // stats table on the first call; a call while they already do changes nothing.
@@ -211,6 +225,7 @@ class node_runtime {
   std::vector<std::unique_ptr<worker_state>> workers_;
   std::atomic<std::uint64_t> outside_spawned_{0};
   std::atomic<std::uint64_t> outside_exited_{0};
+  std::atomic<std::uint64_t> services_{0};
   // Serialises threads that are not workers on the table's shared slot cache.
   mutex outside_lock_;
 

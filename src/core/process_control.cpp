@@ -220,6 +220,7 @@ process_control::~process_control() {
   // is counted the node may find no process left and stop.
   slot_->serial.fetch_add(1, std::memory_order_release);
   node.release_slot(self_id_);
+  if (service_ != 0) node.unmark_service();  // before the exit counts (on_idle)
   node.count_exit();
 }
 

@@ -14,6 +14,7 @@
 #include "beamline/observe.hpp"
 #include "beamline/receive.hpp"
 #include "beamline/spawn.hpp"
+#include "core/node_runtime.hpp"
 
 namespace beamline::observer {
 
@@ -27,6 +28,12 @@ using namespace std::chrono_literals;
 constexpr auto head_timeout = 10s;
 constexpr auto idle_timeout = 60s;
 constexpr auto write_timeout = 10s;
+
+// The server's processes do not keep run() going (node_runtime::mark_service).
+void become_service() {
+  detail::process_control& self = detail::current_process("observer");
+  self.node().mark_service(self);
+}
 
 std::int64_t now_ns() {
   return std::chrono::duration_cast<std::chrono::nanoseconds>(
@@ -54,6 +61,7 @@ task<bool> send_all(net::tcp_socket& socket, std::string bytes) {
 }
 
 process serve_connection(net::tcp_socket& socket, std::shared_ptr<server_state> state) {
+  become_service();
   struct counted {
     server_state& s;
     ~counted() { s.connections.fetch_sub(1, std::memory_order_relaxed); }
@@ -101,12 +109,14 @@ process serve_connection(net::tcp_socket& socket, std::shared_ptr<server_state> 
 }
 
 process refuse_connection(net::tcp_socket& socket) {
+  become_service();
   co_await send_all(
       socket, http_response(503, "application/json", R"({"error":"too many connections"})", false));
 }
 
 // Once a second while someone watches: the node's figures, into the history.
 process sample_node(std::shared_ptr<server_state> state) {
+  become_service();
   bool sampling = false;
   observe::node_summary last;
   std::int64_t last_ns = 0;
@@ -148,6 +158,7 @@ process sample_node(std::shared_ptr<server_state> state) {
 }
 
 process accept_connections(int fd, std::shared_ptr<server_state> state) {
+  become_service();
   auto listener = net::tcp_listener::adopt(fd);
   if (!listener) {
     ::close(fd);

@@ -5,8 +5,9 @@
 // process per connection (at most max_connections; more are answered 503 and
 // closed), and a sampler that keeps the last ten minutes of the node's figures,
 // once a second, while someone has asked for anything in the last 30 s (otherwise
-// it ends the processes' publishing: observe::end()). See docs/observer.md and
-// docs/design/observer.md.
+// it ends the processes' publishing: observe::end()). They are the node's services:
+// run() returns once only they are left, as it would without them. See
+// docs/observer.md and docs/design/observer.md.
 #pragma once
 
 #include <atomic>

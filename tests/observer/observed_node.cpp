@@ -7,6 +7,8 @@
 //   - `linked_a` and `linked_b`: registered, linked to each other;
 //   - `--idle N` more processes that wait (default 100);
 // prints "observed_node: ready" on stdout and runs until stopped (SIGTERM/SIGINT).
+// With --quit it starts one process that sleeps 200 ms and ends: the observer's
+// own processes must not keep the node running.
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -51,11 +53,17 @@ bl::process start(int idle) {
 
 int main(int argc, char** argv) {
   int idle = 100;
-  for (int i = 1; i + 1 < argc; ++i)
-    if (std::strcmp(argv[i], "--idle") == 0) idle = std::atoi(argv[i + 1]);
+  bool quit = false;
+  for (int i = 1; i < argc; ++i) {
+    if (std::strcmp(argv[i], "--idle") == 0 && i + 1 < argc) idle = std::atoi(argv[i + 1]);
+    if (std::strcmp(argv[i], "--quit") == 0) quit = true;
+  }
   try {
     bl::node node(bl::node_options::from_args(argc, argv));
-    node.spawn(start, idle);
+    if (quit)
+      node.spawn([]() -> bl::process { co_await bl::sleep(std::chrono::milliseconds(200)); });
+    else
+      node.spawn(start, idle);
     return node.run();
   } catch (const std::exception& e) {
     std::fprintf(stderr, "observed_node: %s\n", e.what());

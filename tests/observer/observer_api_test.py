@@ -276,6 +276,12 @@ check(get(port, "/api/summary", headers={"Authorization": f"Bearer {token}"})[0]
 node.terminate()
 node.wait(timeout=20)
 
+# --- the observer does not keep a program running ------------------------------------
+out = subprocess.run([NODE, "--observer", "0", "--quit"], capture_output=True, text=True,
+                     timeout=30)
+check(out.returncode == 0 and "observer at" in out.stderr,
+      f"a node whose processes have ended stops, observer or not ({out.returncode})")
+
 # --- a port in use: a clear error at start ---------------------------------------------
 with socket.socket() as s:
     s.bind(("127.0.0.1", 0))
