@@ -44,13 +44,15 @@ struct process_row {
   // observed (it has published nothing yet).
   std::string status;
   std::uint64_t reductions = 0;
-  // Reductions per second between its last two publications, 0 if it has not run
-  // in the last epoch.
+  // Reductions per second since the last snapshot that looked at it (at least
+  // 200 ms before); 0 the first time a snapshot looks.
   double reductions_per_second = 0;
   std::uint64_t messages_in = 0;
   std::uint64_t messages_out = 0;
   std::uint32_t message_queue_len = 0;
-  std::size_t memory = 0;  // bytes: its frame and its queued messages (estimated past 64)
+  // Bytes: its frame and its queued messages (their number times the first one's
+  // size: an estimate).
+  std::size_t memory = 0;
   beamline::priority priority = beamline::priority::normal;
   bool trap_exit = false;
   std::uint32_t links = 0;

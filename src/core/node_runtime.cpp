@@ -250,28 +250,37 @@ delivery node_runtime::deliver(const pid& to, signal* s) noexcept {
   return {};
 }
 
-std::uint32_t node_runtime::begin_observing() {
+node_runtime::observation node_runtime::begin_observing() {
   lock_guard guard(observe_lock_);
   if (stats_owner_ == nullptr) {
     stats_owner_ = std::make_unique<stats_table>(table_.capacity());
     stats_.store(stats_owner_.get(), std::memory_order_release);
   }
   std::uint32_t epoch = observe_epoch_.load(std::memory_order_relaxed);
-  if (!publishing_.load(std::memory_order_relaxed)) {
-    observe_epoch_.store(++epoch, std::memory_order_release);
-    publishing_.store(true, std::memory_order_release);
-  }
-  return epoch;
+  if (publishing_.load(std::memory_order_relaxed)) return {epoch, false};
+  observe_epoch_.store(++epoch, std::memory_order_release);
+  publishing_.store(true, std::memory_order_release);
+  return {epoch, true};
 }
 
-void node_runtime::wake(const pid& to) noexcept {
+std::vector<pid> node_runtime::take_unpublished() {
+  lock_guard guard(observe_lock_);
+  return std::exchange(unpublished_, {});
+}
+
+void node_runtime::keep_unpublished(std::vector<pid> pids) {
+  lock_guard guard(observe_lock_);
+  unpublished_ = std::move(pids);
+}
+
+void node_runtime::wake(const pid& to, bool observe) noexcept {
   process_slot* slot = table_.find(to.id);
   if (slot == nullptr || slot->serial.load(std::memory_order_acquire) != to.serial) return;
   if (slot->wake_queued.exchange(true, std::memory_order_acq_rel)) return;  // one is pending
   signal& s = slot->wake_node;
   s.type = &slot_wake_type;
   s.kind = signal_kind::wake;
-  s.flags = 0;
+  s.flags = observe ? observe_wake_flag : 0;
   s.target_serial = to.serial;
   switch (inbox_push(*slot, &s)) {
     case push_result::queued:

@@ -136,8 +136,13 @@ class node_runtime {
   // for the addressee's backlog (see process_slot::backlog).
   delivery deliver(const pid& to, signal* s) noexcept;
   // Asks a waiting process of this node to check its wait again, without
-  // allocating (the slot's own wake signal; a pending one is enough).
-  void wake(const pid& to) noexcept;
+  // allocating (the slot's own wake signal; a pending one is enough). With
+  // `observe`, it also asks for its figures (a pending wake-up without the flag
+  // leaves it unasked: the next snapshot asks again).
+  void wake(const pid& to, bool observe = false) noexcept;
+  // Blocked processes a snapshot found unpublished, to be asked by the next one.
+  std::vector<pid> take_unpublished() BL_EXCLUDES(observe_lock_);
+  void keep_unpublished(std::vector<pid> pids) BL_EXCLUDES(observe_lock_);
   // Installs the transport that takes signals for other nodes (null: none, and such
   // signals fail). It must outlive every delivery: distribution installs it for the
   // node's life.
@@ -170,8 +175,12 @@ class node_runtime {
   // --- the observer (process_stats.hpp) ---------------------------------------------
   // Has processes publish their figures at each suspension from now on, making the
   // stats table on the first call; a call while they already do changes nothing.
-  // Returns the epoch: one more each time publishing starts.
-  std::uint32_t begin_observing() BL_EXCLUDES(observe_lock_);
+  // The epoch: one more each time publishing starts (started: this call started it).
+  struct observation {
+    std::uint32_t epoch;
+    bool started;
+  };
+  observation begin_observing() BL_EXCLUDES(observe_lock_);
   // Stops the publishing (nobody watches).
   void end_observing() noexcept { publishing_.store(false, std::memory_order_relaxed); }
   std::uint32_t observe_epoch() const noexcept {
@@ -195,10 +204,17 @@ class node_runtime {
   void note_remote_send(std::uint32_t tag) noexcept;
   bool deliver_remote(const pid& to, signal* s) noexcept;
   sched::run_outcome yield_outcome(process_control& p, std::int32_t start_budget) noexcept;
-  // At each suspension: publishes p's figures while the node is observed.
+  // At each suspension while the node is observed: publishes p's figures once it
+  // is no longer young (young_reductions spent), has published before, or a
+  // snapshot has asked it to. Short-lived processes (a tree of workers spawned for
+  // one computation) then never touch the stats table, whose entries would be cold
+  // lines for them; a snapshot wakes the blocked processes it has seen unpublished
+  // before (they have lived a snapshot interval) and asks them (observe.cpp).
+  static constexpr std::uint64_t young_reductions = 1000;
   void maybe_publish(process_control& p) noexcept {
     if (publishing_.load(std::memory_order_relaxed)) [[unlikely]]
-      publish_stats(p);
+      if (p.published_ != 0 || p.publish_requested_ != 0 || p.reductions_ >= young_reductions)
+        publish_stats(p);
   }
   void publish_stats(process_control& p) noexcept;
 
@@ -241,6 +257,7 @@ class node_runtime {
     std::int64_t wall_ns = 0;
   };
   std::vector<worker_sample> worker_samples_ BL_GUARDED_BY(observe_lock_);
+  std::vector<pid> unpublished_ BL_GUARDED_BY(observe_lock_);
   std::atomic<stats_table*> stats_{nullptr};
   std::atomic<std::uint32_t> observe_epoch_{0};
   std::atomic<bool> publishing_{false};

@@ -1,8 +1,9 @@
 // observe.cpp: see beamline/observe.hpp; the published figures are described in
 // core/process_stats.hpp.
 //
-// Scans run on the node's dirty cpu pool (bl::blocking): a million entries take
-// tens of milliseconds, which a worker should spend on processes.
+// Scans run in the observing process itself, a chunk of the process table at a
+// time (for_each_live): a million entries take tens of milliseconds, and a worker
+// goes on with its other processes between chunks.
 #include "beamline/observe.hpp"
 
 #include <unistd.h>
@@ -95,13 +96,18 @@ published read_entry(const process_stats& s, std::uint32_t serial, std::uint32_t
 }
 
 // Reductions per second since the snapshot that last looked at this process (at
-// least min_interval before), or since its first publication; that snapshot's
-// baseline moves to now.
+// least min_interval before; that snapshot's baseline moves to now); 0 the first
+// time one looks.
 double rate_of(process_stats& s, const published& p, std::int64_t now) noexcept {
   constexpr std::int64_t min_interval = 200'000'000;
   if (!p.present) return 0;
   const std::uint64_t seen = s.seen_reductions.load(relaxed);
   const std::int64_t seen_ns = s.seen_ns.load(relaxed);
+  if (seen_ns == 0) {  // the first snapshot to look at this process: rates from now
+    s.seen_reductions.store(p.reductions, relaxed);
+    s.seen_ns.store(now, relaxed);
+    return 0;
+  }
   if (now <= seen_ns || p.reductions < seen) return 0;
   const double rate =
       static_cast<double>(p.reductions - seen) * 1e9 / static_cast<double>(now - seen_ns);
@@ -217,53 +223,57 @@ std::uint64_t key_of(observe::sort_key key, const published& p, double rate,
   return 0;
 }
 
-// Calls f(pid, slot) for each live process of the node.
+// Scans go through the process table in chunks, charging reductions and checking
+// for signals and the end of the time slice between chunks, as any process's loop
+// does: the observing process shares its worker and the others stay free.
+constexpr std::uint32_t scan_chunk = 4096;
+
+// Calls f(pid, slot) for each live process of the node, `scan_chunk` slots at a time.
 template <class F>
-void for_each_live(const node_runtime& node, F&& f) {
+task<void> for_each_live(const node_runtime& node, F f) {
   const process_table& table = const_cast<node_runtime&>(node).table();
+  process_control& self = current_process("observe");
   const std::uint32_t end = table.high_water();
-  for (std::uint32_t i = 1; i < end; ++i) {
-    const process_slot& slot = table.at(i);
-    if (slot.inbox.load(std::memory_order_acquire) == closed_tag()) continue;
-    f(pid{i, slot.serial.load(std::memory_order_acquire), 0, 0}, slot);
+  for (std::uint32_t base = 1; base < end; base += scan_chunk) {
+    const std::uint32_t stop = std::min(end, base + scan_chunk);
+    for (std::uint32_t i = base; i < stop; ++i) {
+      const process_slot& slot = table.at(i);
+      if (slot.inbox.load(std::memory_order_acquire) == closed_tag()) continue;
+      f(pid{i, slot.serial.load(std::memory_order_acquire), 0, 0}, slot);
+    }
+    self.charge(scan_chunk / 4);
+    co_await check();
   }
 }
 
-observe::process_page scan_processes(const node_runtime& node, const observe::process_query& q,
-                                     std::uint32_t epoch) {
-  const stats_table& stats = *node.stats();
-  const std::int64_t now = sched::scheduler::now_ns();
-  std::vector<candidate> kept;
-  for_each_live(node, [&](const pid& id, const process_slot& slot) {
-    process_stats& entry = stats.at(id.id);
-    const published p = read_entry(entry, id.serial, epoch);
-    const std::optional<atom> name = name_of(slot);
-    if (!matches(q.filter, p, name)) return;
-    const double rate = rate_of(entry, p, now);
-    kept.push_back({key_of(q.sort, p, rate, id), rate, id.id, id.serial,
-                    name ? name->name() : std::string_view()});
-  });
-  observe::process_page page;
-  page.matched = kept.size();
-  if (q.offset >= kept.size() || q.limit == 0) return page;
-  const std::size_t end = std::min(kept.size(), q.offset + q.limit);
-  auto before = [&q](const candidate& a, const candidate& b) {
-    if (q.sort == observe::sort_key::name && a.name != b.name)
-      return q.descending ? a.name > b.name : a.name < b.name;
-    if (a.key != b.key) return q.descending ? a.key > b.key : a.key < b.key;
-    // Ties in pid order, whichever the direction.
-    return (std::uint64_t{a.serial} << 32 | a.index) < (std::uint64_t{b.serial} << 32 | b.index);
-  };
-  std::partial_sort(kept.begin(), kept.begin() + static_cast<std::ptrdiff_t>(end), kept.end(),
-                    before);
-  const process_table& table = const_cast<node_runtime&>(node).table();
-  for (std::size_t i = q.offset; i < end; ++i) {
-    const candidate& c = kept[i];
-    const pid id{c.index, c.serial, 0, 0};
-    page.rows.push_back(row_of(id, read_entry(stats.at(c.index), c.serial, epoch), c.rate,
-                               name_of(table.at(c.index))));
+// The sort key of a published entry without reading the rest (0: not published in
+// this epoch).
+std::uint64_t read_key(const process_stats& s, std::uint32_t serial, std::uint32_t epoch,
+                       observe::sort_key key) noexcept {
+  const std::uint32_t tag = serial + 1;
+  if (s.serial.load(std::memory_order_acquire) != tag || s.epoch.load(relaxed) != epoch) return 0;
+  std::uint64_t value = 0;
+  switch (key) {
+    case observe::sort_key::reductions:
+      value = s.reductions.load(relaxed);
+      break;
+    case observe::sort_key::memory:
+      value = s.memory.load(relaxed);
+      break;
+    case observe::sort_key::message_queue_len:
+      value = s.queue_len.load(relaxed);
+      break;
+    case observe::sort_key::messages_in:
+      value = s.messages_in.load(relaxed);
+      break;
+    case observe::sort_key::messages_out:
+      value = s.messages_out.load(relaxed);
+      break;
+    default:
+      break;
   }
-  return page;
+  std::atomic_thread_fence(std::memory_order_acquire);
+  return s.serial.load(relaxed) == tag ? value : 0;
 }
 
 // Whether a process has published in this epoch.
@@ -272,14 +282,88 @@ bool published_in(const process_stats& s, const pid& id, std::uint32_t epoch) no
          s.epoch.load(relaxed) == epoch;
 }
 
-// The live processes that have not published in this epoch.
-std::vector<pid> unpublished(const node_runtime& node, std::uint32_t epoch) {
+// A blocked process that has not published: the next snapshot asks it
+// (observe_and_settle), if it has lived that long.
+void note_unpublished(std::vector<pid>& found, const process_stats& s, const pid& id,
+                      const process_slot& slot, std::uint32_t epoch) {
+  if (slot.inbox.load(std::memory_order_relaxed) == blocked_tag() && !published_in(s, id, epoch))
+    found.push_back(id);
+}
+
+task<observe::process_page> scan_processes(const node_runtime& node, observe::process_query q,
+                                           std::uint32_t epoch) {
   const stats_table& stats = *node.stats();
-  std::vector<pid> found;
-  for_each_live(node, [&](const pid& id, const process_slot&) {
-    if (!published_in(stats.at(id.id), id, epoch)) found.push_back(id);
+  const std::int64_t now = sched::scheduler::now_ns();
+  const bool by_name = q.sort == observe::sort_key::name;
+  const bool by_pid = q.sort == observe::sort_key::pid;
+  const bool by_rate = q.sort == observe::sort_key::reductions_per_second;
+  // Without a filter or the rate, a scan reads each entry's key alone.
+  const bool plain = q.filter.empty() && !by_rate;
+  const std::size_t wanted = q.offset + q.limit;
+  // A short page keeps its best candidates in a heap (the worst on top); a deep one
+  // sorts them all.
+  const bool heap = wanted <= 4096;
+  auto before = [&q](const candidate& a, const candidate& b) {
+    if (q.sort == observe::sort_key::name && a.name != b.name)
+      return q.descending ? a.name > b.name : a.name < b.name;
+    if (a.key != b.key) return q.descending ? a.key > b.key : a.key < b.key;
+    // Ties in pid order, whichever the direction.
+    return (std::uint64_t{a.serial} << 32 | a.index) < (std::uint64_t{b.serial} << 32 | b.index);
+  };
+  std::vector<candidate> kept;
+  std::vector<pid> unpublished;
+  std::uint64_t matched = 0;
+  co_await for_each_live(node, [&](const pid& id, const process_slot& slot) {
+    process_stats& entry = stats.at(id.id);
+    note_unpublished(unpublished, entry, id, slot, epoch);
+    candidate c{0, 0, id.id, id.serial, {}};
+    if (plain) {
+      c.key = by_pid || by_name ? key_of(q.sort, published{}, 0, id)
+                                : read_key(entry, id.serial, epoch, q.sort);
+      if (by_name) {
+        const std::optional<atom> name = name_of(slot);
+        c.name = name ? name->name() : std::string_view();
+      }
+    } else {
+      const published p = read_entry(entry, id.serial, epoch);
+      const std::optional<atom> name = name_of(slot);
+      if (!matches(q.filter, p, name)) return;
+      if (by_rate) c.rate = rate_of(entry, p, now);
+      c.key = key_of(q.sort, p, c.rate, id);
+      c.name = name ? name->name() : std::string_view();
+    }
+    ++matched;
+    if (!heap) {
+      kept.push_back(c);
+    } else if (kept.size() < wanted) {
+      kept.push_back(c);
+      std::push_heap(kept.begin(), kept.end(), before);
+    } else if (before(c, kept.front())) {
+      std::pop_heap(kept.begin(), kept.end(), before);
+      kept.back() = c;
+      std::push_heap(kept.begin(), kept.end(), before);
+    }
   });
-  return found;
+  const_cast<node_runtime&>(node).keep_unpublished(std::move(unpublished));
+  observe::process_page page;
+  page.matched = matched;
+  if (heap) {
+    std::sort_heap(kept.begin(), kept.end(), before);
+  } else {
+    const std::size_t end = std::min(kept.size(), wanted);
+    std::partial_sort(kept.begin(), kept.begin() + static_cast<std::ptrdiff_t>(end), kept.end(),
+                      before);
+  }
+  const process_table& table = const_cast<node_runtime&>(node).table();
+  for (std::size_t i = q.offset; i < std::min(kept.size(), wanted); ++i) {
+    const candidate& c = kept[i];
+    const pid id{c.index, c.serial, 0, 0};
+    process_stats& entry = stats.at(c.index);
+    const published p = read_entry(entry, c.serial, epoch);
+    const double rate = by_rate ? c.rate : rate_of(entry, p, now);
+    page.rows.push_back(row_of(id, p, rate, name_of(table.at(c.index))));
+  }
+  co_return page;
 }
 
 std::size_t resident_bytes() {
@@ -363,28 +447,41 @@ std::optional<sort_key> sort_key_from(std::string_view name) noexcept {
 
 namespace {
 
-// Starts observing if nobody was, and gives the processes that have not published in
-// this epoch (the first time: all of them) up to `settle` to do it: each is woken,
-// checks its wait again, and publishes. Returns the epoch.
+// Starts observing if nobody was. Then (publishing has just started: the first
+// snapshot, or the first after end()) the processes whose figures are not of this
+// epoch are woken, each checks its wait again and publishes, and they get up to
+// `settle` to do it. Returns the epoch.
 task<std::uint32_t> observe_and_settle(detail::node_runtime* node,
                                        std::chrono::milliseconds settle) {
-  const std::uint32_t epoch = node->begin_observing();
-  std::vector<pid> waiting =
-      co_await blocking([node, epoch] { return detail::unpublished(*node, epoch); });
-  if (waiting.empty()) co_return epoch;
+  const detail::node_runtime::observation o = node->begin_observing();
   const pid self = detail::current_process("observe").self();
-  for (const pid& p : waiting)
-    if (p != self) node->wake(p);
-  const auto deadline = std::chrono::steady_clock::now() + settle;
-  while (std::chrono::steady_clock::now() < deadline) {
-    co_await sleep(std::chrono::milliseconds(5));
-    const detail::stats_table& stats = *node->stats();
-    std::erase_if(waiting, [&](const pid& p) {
-      return p == self || !node->alive(p) || detail::published_in(stats.at(p.id), p, epoch);
+  const detail::stats_table& stats = *node->stats();
+  auto unasked = [&](const pid& p, const detail::process_slot& slot) {
+    return p != self && slot.inbox.load(std::memory_order_acquire) == detail::blocked_tag() &&
+           !detail::published_in(stats.at(p.id), p, o.epoch);
+  };
+  std::vector<pid> waiting;
+  if (o.started) {
+    // Every blocked process: a runnable one publishes when it next suspends.
+    co_await detail::for_each_live(*node, [&](const pid& p, const detail::process_slot& slot) {
+      if (unasked(p, slot)) waiting.push_back(p);
     });
-    if (waiting.empty()) break;
+  } else {
+    // Those the previous snapshot found blocked and unpublished, if they still are.
+    for (const pid& p : node->take_unpublished()) {
+      const detail::process_slot* slot = node->table().find(p.id);
+      if (slot != nullptr && node->alive(p) && unasked(p, *slot)) waiting.push_back(p);
+    }
   }
-  co_return epoch;
+  for (const pid& p : waiting) node->wake(p, true);
+  const auto deadline = std::chrono::steady_clock::now() + settle;
+  while (!waiting.empty() && std::chrono::steady_clock::now() < deadline) {
+    co_await sleep(std::chrono::milliseconds(5));
+    std::erase_if(waiting, [&](const pid& p) {
+      return !node->alive(p) || detail::published_in(stats.at(p.id), p, o.epoch);
+    });
+  }
+  co_return o.epoch;
 }
 
 }  // namespace
@@ -392,52 +489,53 @@ task<std::uint32_t> observe_and_settle(detail::node_runtime* node,
 task<process_page> processes(process_query query, std::chrono::milliseconds settle) {
   detail::node_runtime* node = &detail::current_process("observe::processes").node();
   const std::uint32_t epoch = co_await observe_and_settle(node, settle);
-  co_return co_await blocking([node, query = std::move(query), epoch] {
-    return detail::scan_processes(*node, query, epoch);
-  });
+  co_return co_await detail::scan_processes(*node, std::move(query), epoch);
 }
 
 task<node_summary> summary(std::chrono::milliseconds settle) {
   detail::node_runtime* node = &detail::current_process("observe::summary").node();
   const std::uint32_t epoch = co_await observe_and_settle(node, settle);
-  co_return co_await blocking([node, epoch] {
-    node_summary s;
-    const node_statistics counts = node->statistics();
-    s.uptime =
-        std::chrono::milliseconds((sched::scheduler::now_ns() - node->started_ns()) / 1'000'000);
-    s.schedulers = node->scheduler().worker_count();
-    s.processes = counts.live_processes;
-    s.process_limit = node->options().max_processes;
-    s.processes_spawned = counts.processes_spawned;
-    s.processes_exited = counts.processes_exited;
-    s.preemptions = counts.preemptions;
-    s.preempted_threads = counts.preempted_threads;
-    s.flood_migrations = counts.flood_migrations;
-    const detail::stats_table& stats = *node->stats();
-    detail::for_each_live(*node, [&](const pid& id, const detail::process_slot&) {
-      const detail::published p = detail::read_entry(stats.at(id.id), id.serial, epoch);
-      switch (static_cast<detail::published_state>(detail::state_of(p))) {
-        case detail::published_state::runnable:
-          ++s.runnable;
-          break;
-        case detail::published_state::none:
-          ++s.unpublished;
-          break;
-        case detail::published_state::waiting:
-          ++s.waiting;
-          break;
-      }
-      s.reductions += p.reductions;
-      s.messages_queued += p.queue_len;
-      s.memory_processes += p.memory;
-    });
-    s.memory_resident = detail::resident_bytes();
-    s.atoms = atom::count();
-    const std::vector<double> shares = node->worker_utilization();
-    for (unsigned i = 0; i < s.schedulers; ++i)
-      s.workers.push_back({node->scheduler().worker_runs(i), shares[i]});
-    return s;
+  node_summary s;
+  const node_statistics counts = node->statistics();
+  s.uptime =
+      std::chrono::milliseconds((sched::scheduler::now_ns() - node->started_ns()) / 1'000'000);
+  s.schedulers = node->scheduler().worker_count();
+  s.processes = counts.live_processes;
+  s.process_limit = node->options().max_processes;
+  s.processes_spawned = counts.processes_spawned;
+  s.processes_exited = counts.processes_exited;
+  s.preemptions = counts.preemptions;
+  s.preempted_threads = counts.preempted_threads;
+  s.flood_migrations = counts.flood_migrations;
+  const detail::stats_table& stats = *node->stats();
+  std::vector<pid> unpublished;
+  co_await detail::for_each_live(*node, [&](const pid& id, const detail::process_slot& slot) {
+    detail::note_unpublished(unpublished, stats.at(id.id), id, slot, epoch);
+    const detail::published p = detail::read_entry(stats.at(id.id), id.serial, epoch);
+    switch (static_cast<detail::published_state>(detail::state_of(p))) {
+      case detail::published_state::runnable:
+        ++s.runnable;
+        break;
+      case detail::published_state::none:
+        ++s.unpublished;
+        break;
+      case detail::published_state::waiting:
+        ++s.waiting;
+        break;
+    }
+    s.reductions += p.reductions;
+    s.messages_queued += p.queue_len;
+    s.memory_processes += p.memory;
   });
+  node->keep_unpublished(std::move(unpublished));
+  s.memory_resident = detail::resident_bytes();
+  s.atoms = atom::count();
+  // Reading /proc for each worker's CPU time: off the schedulers.
+  const std::vector<double> shares =
+      co_await blocking([node] { return node->worker_utilization(); }, dirty_pool::io);
+  for (unsigned i = 0; i < s.schedulers; ++i)
+    s.workers.push_back({node->scheduler().worker_runs(i), shares[i]});
+  co_return s;
 }
 
 void end() {

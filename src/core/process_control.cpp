@@ -85,7 +85,10 @@ void process_control::handle_signal(signal* s) {
       break;
     }
     case signal_kind::wake:
-      break;  // taking it was the point: the run loop asks the wait again
+      // Taking it was the point: the run loop asks the wait again. The observer's
+      // asks for the process's figures too (node_runtime::maybe_publish).
+      if ((s->flags & observe_wake_flag) != 0) publish_requested_ = 1;
+      break;
     case signal_kind::info:
       answer_info(s);
       break;

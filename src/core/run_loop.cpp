@@ -71,6 +71,8 @@ void node_runtime::publish_stats(process_control& p) noexcept {
   constexpr auto relaxed = std::memory_order_relaxed;
   const stats_table* table = stats_.load(std::memory_order_acquire);
   if (table == nullptr) return;
+  p.published_ = 1;
+  p.publish_requested_ = 0;
   process_stats& s = table->at(p.self_id_);
   const std::uint32_t tag = p.self_serial_ + 1;  // 0 means "being written"
   const bool first = s.serial.load(relaxed) != tag;
@@ -79,8 +81,7 @@ void node_runtime::publish_stats(process_control& p) noexcept {
     std::atomic_thread_fence(std::memory_order_release);
     s.initial_function.store(p.initial_function_, relaxed);
     s.initial_site.store(wait_site(p.initial_file_, p.initial_line_).bits(), relaxed);
-    s.seen_reductions.store(p.reductions_, relaxed);  // rates count from here
-    s.seen_ns.store(sched::scheduler::now_ns(), relaxed);
+    s.seen_ns.store(0, relaxed);  // no snapshot has seen it yet (observe.cpp's rate_of)
   }
   s.epoch.store(observe_epoch_.load(relaxed), relaxed);
   s.reductions.store(p.reductions_, relaxed);
@@ -89,7 +90,7 @@ void node_runtime::publish_stats(process_control& p) noexcept {
   const bool waiting = p.state_ == run_state::waiting && p.waiter_ != nullptr;
   s.wait_site.store(waiting ? p.waiter_->where.bits() : 0, relaxed);
   s.queue_len.store(p.messages_.length(), relaxed);
-  const std::size_t bytes = p.frame_bytes_ + p.messages_.bytes_estimate(8);
+  const std::size_t bytes = p.frame_bytes_ + p.messages_.bytes_estimate(1);
   s.memory.store(bytes > 0xffffffffu ? 0xffffffffu : static_cast<std::uint32_t>(bytes), relaxed);
   std::uint32_t links = 0;
   std::uint32_t monitors = 0;

@@ -110,8 +110,25 @@ bool authorized(const http_request& request, const std::string& token) {
   return false;
 }
 
-task<reply> summary_reply(const server_state& state) {
-  observe::node_summary s = co_await observe::summary();
+// The sampler's summary if it is less than a second old, else a fresh one.
+std::optional<observe::node_summary> recent_summary(server_state& state) {
+  detail::lock_guard guard(state.history_lock);
+  const std::int64_t now = std::chrono::duration_cast<std::chrono::nanoseconds>(
+                               std::chrono::steady_clock::now().time_since_epoch())
+                               .count();
+  if (state.last_summary_ns != 0 && now - state.last_summary_ns < 1'000'000'000)
+    return state.last_summary;
+  return std::nullopt;
+}
+
+task<observe::node_summary> current_summary(server_state& state) {
+  std::optional<observe::node_summary> recent = recent_summary(state);
+  if (recent) co_return std::move(*recent);
+  co_return co_await observe::summary();
+}
+
+task<reply> summary_reply(server_state& state) {
+  observe::node_summary s = co_await current_summary(state);
   json workers = json::array();
   for (const auto& w : s.workers)
     workers.push_back({{"runs", w.runs}, {"utilization", w.utilization}});

@@ -150,6 +150,8 @@ process sample_node(std::shared_ptr<server_state> state) {
       detail::lock_guard guard(state->history_lock);
       state->history.push_back(std::move(point));
       while (state->history.size() > history_length) state->history.pop_front();
+      state->last_summary = s;
+      state->last_summary_ns = now_ns();
     }
     last = std::move(s);
     last_ns = now;

@@ -19,6 +19,7 @@
 
 #include "beamline/detail/thread_safety.hpp"
 #include "beamline/node.hpp"
+#include "beamline/observe.hpp"
 #include "beamline/process.hpp"
 #include "observer/http.hpp"
 
@@ -45,6 +46,10 @@ struct server_state {
   std::atomic<std::int64_t> last_request_ns{0};
   detail::mutex history_lock;
   std::deque<sample> history BL_GUARDED_BY(history_lock);
+  // The sampler's last summary and when it was taken: /api/summary answers with it
+  // while it is younger than a sampling interval, rather than scan the node again.
+  observe::node_summary last_summary BL_GUARDED_BY(history_lock);
+  std::int64_t last_summary_ns BL_GUARDED_BY(history_lock) = 0;
 };
 
 inline constexpr int max_connections = 64;

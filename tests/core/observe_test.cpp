@@ -110,6 +110,29 @@ TEST_P(observe_test, figures_follow_a_process_that_runs_again_after_publishing) 
   EXPECT_GT(after->memory, before->memory);
 }
 
+TEST_P(observe_test, a_young_process_spawned_while_observed_is_asked_by_a_later_snapshot) {
+  static int receive_line = 0;
+  std::optional<observe::process_row> row;
+  run([&]() -> bl::process {
+    co_await observe::processes();  // the node is observed from here on
+    bl::pid young = bl::spawn([]() -> bl::process {
+      receive_line = __LINE__ + 1;
+      co_await bl::receive([](stop) {});
+    });
+    // It has spent few reductions, so it does not publish on its own; a snapshot
+    // finds it blocked and unpublished, and the next one asks it.
+    auto page = co_await until({.sort = observe::sort_key::pid, .limit = 100000},
+                               [&](const observe::process_page& p) {
+                                 const auto* r = find_row(p, young);
+                                 return r != nullptr && r->status.starts_with("waiting");
+                               });
+    if (const auto* r = find_row(page, young)) row = *r;
+    bl::send(young, stop{});
+  });
+  ASSERT_TRUE(row.has_value());
+  EXPECT_EQ(row->status, "waiting: receive (" + site(receive_line) + ")");
+}
+
 TEST_P(observe_test, sorts_and_pages_by_any_key) {
   std::vector<bl::pid> loaded;  // loaded[k] has k + 1 messages no handler takes
   observe::process_page top, second, ascending;

@@ -135,9 +135,11 @@ class process_control : public schedulable {
   // are the process body's (its initial call: process_info, crash reports).
   explicit process_control(const char* function = nullptr, const char* file = nullptr,
                            unsigned line = 0) noexcept
-      : initial_line_(line & 0x3fffffffu),
+      : initial_line_(line & 0x0fffffffu),
         crash_reported_(0),
         service_(0),
+        published_(0),
+        publish_requested_(0),
         frame_bytes_(this_thread.new_frame_bytes),
         initial_function_(function),
         initial_file_(file) {}
@@ -293,9 +295,13 @@ class process_control : public schedulable {
   std::uint32_t self_id_ = 0;
   std::uint32_t self_serial_ = 0;
   // (Beside the ids, in what would be a hole in the layout.)
-  std::uint32_t initial_line_ : 30;
+  std::uint32_t initial_line_ : 28;
   std::uint32_t crash_reported_ : 1;  // its own code logged its abnormal end (mark_reported)
   std::uint32_t service_ : 1;         // does not keep run() going (node_runtime::mark_service)
+  // The observer (core/process_stats.hpp): it has published its figures, and a
+  // snapshot has asked it to (a wake-up with observe_wake_flag).
+  std::uint32_t published_ : 1;
+  std::uint32_t publish_requested_ : 1;
   process_slot* slot_ = nullptr;
   node_runtime* node_ = nullptr;
 
