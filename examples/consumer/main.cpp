@@ -22,9 +22,9 @@ bl::process client(bl::pid server_pid) {
   std::printf("the server says \"beamline\" has %ld letters\n", length);
 }
 
-int main() {
+int main(int argc, char** argv) {
   std::printf("beamline %s\n", BEAMLINE_VERSION_STRING);
-  bl::node node;
+  bl::node node(bl::node_options::from_args(argc, argv));
   node.spawn(client, node.spawn(server));
   return node.run();
 }

@@ -43,8 +43,8 @@ bl::process parent() {
               linked.to_string().c_str());
 }
 
-int main() {
-  bl::node_options options;
+int main(int argc, char** argv) {
+  bl::node_options options = bl::node_options::from_args(argc, argv);  // --observer PORT...
   options.log_crashes = false;  // the DOWN messages show the crashes
   bl::node node(options);
   node.spawn(parent);

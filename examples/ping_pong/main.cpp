@@ -33,8 +33,9 @@ bl::process ping(long rounds) {
 }
 
 int main(int argc, char** argv) {
-  long rounds = argc > 1 ? std::atol(argv[1]) : 1'000'000;
-  bl::node node;
+  // ping_pong [ROUNDS] [node options: --schedulers N, --observer PORT...]
+  long rounds = argc > 1 && argv[1][0] != '-' ? std::atol(argv[1]) : 1'000'000;
+  bl::node node(bl::node_options::from_args(argc, argv));
   node.spawn(ping, rounds);
   return node.run();
 }

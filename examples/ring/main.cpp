@@ -39,9 +39,11 @@ bl::process leader(long size, long laps) {
 }
 
 int main(int argc, char** argv) {
-  long size = argc > 1 ? std::atol(argv[1]) : 10'000;
-  long laps = argc > 2 ? std::atol(argv[2]) : 100;
-  bl::node node;
+  // ring [SIZE [LAPS]] [node options: --schedulers N, --observer PORT...]
+  const bool size_given = argc > 1 && argv[1][0] != '-';
+  long size = size_given ? std::atol(argv[1]) : 10'000;
+  long laps = size_given && argc > 2 && argv[2][0] != '-' ? std::atol(argv[2]) : 100;
+  bl::node node(bl::node_options::from_args(argc, argv));
   node.spawn(leader, size, laps);
   return node.run();
 }

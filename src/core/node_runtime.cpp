@@ -44,7 +44,7 @@ node_runtime::node_runtime(const node_options& options)
       table_(options.max_processes),
       poller_(io::poller_hooks{this, &on_io_ready}),
       scheduler_(scheduler_options_from(options),
-                 sched::scheduler_hooks{this, &run_process, &on_idle, &on_timer_expired,
+                 sched::scheduler_hooks{this, &run_process<false>, &on_idle, &on_timer_expired,
                                         &on_timers_fired, &on_worker_started, &on_worker_stopping}),
       names_(table_),
       dirty_(*this,
@@ -260,7 +260,14 @@ node_runtime::observation node_runtime::begin_observing() {
   if (publishing_.load(std::memory_order_relaxed)) return {epoch, false};
   observe_epoch_.store(++epoch, std::memory_order_release);
   publishing_.store(true, std::memory_order_release);
+  scheduler_.set_run(&run_process<true>);
   return {epoch, true};
+}
+
+void node_runtime::end_observing() noexcept {
+  lock_guard guard(observe_lock_);
+  publishing_.store(false, std::memory_order_relaxed);
+  scheduler_.set_run(&run_process<false>);
 }
 
 std::vector<pid> node_runtime::take_unpublished() {

@@ -182,7 +182,7 @@ class node_runtime {
   };
   observation begin_observing() BL_EXCLUDES(observe_lock_);
   // Stops the publishing (nobody watches).
-  void end_observing() noexcept { publishing_.store(false, std::memory_order_relaxed); }
+  void end_observing() noexcept BL_EXCLUDES(observe_lock_);
   std::uint32_t observe_epoch() const noexcept {
     return observe_epoch_.load(std::memory_order_acquire);
   }
@@ -203,21 +203,26 @@ class node_runtime {
   }
   void note_remote_send(std::uint32_t tag) noexcept;
   bool deliver_remote(const pid& to, signal* s) noexcept;
+  template <bool Observed>
   sched::run_outcome yield_outcome(process_control& p, std::int32_t start_budget) noexcept;
-  // At each suspension while the node is observed: publishes p's figures once it
-  // is no longer young (young_reductions spent), has published before, or a
-  // snapshot has asked it to. Short-lived processes (a tree of workers spawned for
-  // one computation) then never touch the stats table, whose entries would be cold
-  // lines for them; a snapshot wakes the blocked processes it has seen unpublished
-  // before (they have lived a snapshot interval) and asks them (observe.cpp).
+  // At each suspension while the node is observed (the run loop's Observed
+  // instance, which the scheduler runs only then: the plain one has no trace of
+  // this): publishes p's figures once it is no longer young (young_reductions
+  // spent), has published before, or a snapshot has asked it to. Short-lived processes (a tree of
+  // workers spawned for one computation) then never touch the stats table, whose entries would be
+  // cold lines for them; a snapshot wakes the blocked processes it has seen unpublished before
+  // (they have lived a snapshot interval) and asks them (observe.cpp).
   static constexpr std::uint64_t young_reductions = 1000;
+  template <bool Observed>
   void maybe_publish(process_control& p) noexcept {
-    if (publishing_.load(std::memory_order_relaxed)) [[unlikely]]
+    if constexpr (Observed) {
       if (p.published_ != 0 || p.publish_requested_ != 0 || p.reductions_ >= young_reductions)
         publish_stats(p);
+    }
   }
-  void publish_stats(process_control& p) noexcept;
+  [[gnu::noinline, gnu::cold]] void publish_stats(process_control& p) noexcept;
 
+  template <bool Observed>
   static sched::run_outcome run_process(void* self, sched::schedulable* task);
   static bool on_idle(void* self);
   static void on_timer_expired(void* self, sched::timer_node* timer)
@@ -228,6 +233,7 @@ class node_runtime {
   static void on_io_ready(void* self, std::uint64_t token) noexcept;
 
   enum class receive_step : std::uint8_t { resume, wait, yield, ended };
+  template <bool Observed>
   receive_step advance_receive(process_control& p) noexcept;
   void fire_send_timer(send_timer& t) noexcept;
 

@@ -42,9 +42,10 @@ constexpr std::uint32_t flood_min_sends = 256;
 // stays where it is. Either way it stays on its worker, out of thieves' reach,
 // while it keeps streaming to a neighbour or being flooded, and at the latest
 // until it next waits.
+template <bool Observed>
 sched::run_outcome node_runtime::yield_outcome(process_control& p,
                                                std::int32_t start_budget) noexcept {
-  maybe_publish(p);
+  maybe_publish<Observed>(p);
   if (p.priority != priority::normal || workers_.size() < 2 || !options_.flood_affinity)
     return sched::run_outcome::yield;
   worker_state* w = this_worker_state();
@@ -122,6 +123,7 @@ void node_runtime::destroy_process(process_control& p) noexcept {
   this_thread.process = previous == &p ? nullptr : previous;
 }
 
+template <bool Observed>
 node_runtime::receive_step node_runtime::advance_receive(process_control& p) noexcept {
   for (;;) {
     if (p.inbox_nonempty()) p.drain_inbox();
@@ -146,12 +148,13 @@ node_runtime::receive_step node_runtime::advance_receive(process_control& p) noe
     if (this_thread.budget <= 0) return receive_step::yield;
     --this_thread.budget;
     p.affine = 0;  // a process that waits is woken wherever its waker runs
-    maybe_publish(p);
+    maybe_publish<Observed>(p);
     // On success another thread may wake and run p at once: do not touch it again.
     if (inbox_try_block(*p.slot_)) return receive_step::wait;
   }
 }
 
+template <bool Observed>
 sched::run_outcome node_runtime::run_process(void* self, sched::schedulable* task) {
   auto& node = *static_cast<node_runtime*>(self);
   auto& p = static_cast<process_control&>(*task);
@@ -176,7 +179,7 @@ sched::run_outcome node_runtime::run_process(void* self, sched::schedulable* tas
       case receive_step::wait:
         return run_outcome::wait;
       case receive_step::yield:
-        return node.yield_outcome(p, start_budget);
+        return node.template yield_outcome<Observed>(p, start_budget);
       default:
         return run_outcome::done;
     }
@@ -197,7 +200,7 @@ sched::run_outcome node_runtime::run_process(void* self, sched::schedulable* tas
       break;
     case run_state::waiting:
     case run_state::receive_yield: {
-      receive_step step = node.advance_receive(p);
+      receive_step step = node.template advance_receive<Observed>(p);
       if (step != receive_step::resume) return outcome_of(step);
       break;
     }
@@ -228,9 +231,9 @@ sched::run_outcome node_runtime::run_process(void* self, sched::schedulable* tas
         return run_outcome::done;
       case run_state::yielded:
       case run_state::receive_yield:
-        return node.yield_outcome(p, start_budget);
+        return node.template yield_outcome<Observed>(p, start_budget);
       case run_state::waiting: {
-        receive_step step = node.advance_receive(p);
+        receive_step step = node.template advance_receive<Observed>(p);
         if (step != receive_step::resume) return outcome_of(step);
         continue;
       }
@@ -243,5 +246,10 @@ sched::run_outcome node_runtime::run_process(void* self, sched::schedulable* tas
     }
   }
 }
+
+// The plain run loop, and the one the scheduler runs while the node is observed
+// (node_runtime::begin_observing).
+template sched::run_outcome node_runtime::run_process<false>(void*, sched::schedulable*);
+template sched::run_outcome node_runtime::run_process<true>(void*, sched::schedulable*);
 
 }  // namespace beamline::detail

@@ -166,7 +166,7 @@ void scheduler::worker_main(worker& w) {
     w.runs_.store(w.runs_.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
     w.running_priority_ = task->priority;
     w.running_.store(true, std::memory_order_relaxed);
-    run_outcome outcome = hooks_.run(hooks_.context, task);
+    run_outcome outcome = run_.load(std::memory_order_acquire)(hooks_.context, task);
     if (this_thread.worker != &w) {
       // Preempted: a spare thread runs this worker now. This thread finished the
       // task it kept, and ends.

@@ -175,6 +175,11 @@ class scheduler {
   std::optional<unsigned> current_worker() const noexcept;
   unsigned worker_count() const noexcept { return static_cast<unsigned>(workers_.size()); }
   const scheduler_options& options() const noexcept { return options_; }
+  // Replaces the hooks' run function (the node's observed and plain run loops);
+  // each worker takes the new one for the next task it runs.
+  void set_run(run_outcome (*run)(void* context, schedulable* task)) noexcept {
+    run_.store(run, std::memory_order_release);
+  }
 
   // Forgets every queued task (teardown, when the tasks are being destroyed).
   void discard_queued() noexcept;
@@ -256,6 +261,7 @@ class scheduler {
 
   scheduler_options options_;
   scheduler_hooks hooks_;
+  std::atomic<run_outcome (*)(void*, schedulable*)> run_{hooks_.run};  // set_run
   std::vector<std::unique_ptr<worker>> workers_;
 
   std::atomic<bool> stopping_{false};
