@@ -131,7 +131,8 @@ struct node_summary {
 task<node_summary> summary(std::chrono::milliseconds settle = std::chrono::milliseconds(100));
 
 // A page of the process list, sorted and filtered as asked (settle: as summary's).
-task<process_page> processes(process_query query = {},
+// The query is read while the call runs (co_await it where it is made).
+task<process_page> processes(const process_query& query = {},
                              std::chrono::milliseconds settle = std::chrono::milliseconds(100));
 
 // Stops the publishing until the next snapshot: the processes no longer pay for it

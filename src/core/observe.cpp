@@ -290,8 +290,8 @@ void note_unpublished(std::vector<pid>& found, const process_stats& s, const pid
     found.push_back(id);
 }
 
-task<observe::process_page> scan_processes(const node_runtime& node, observe::process_query q,
-                                           std::uint32_t epoch) {
+task<observe::process_page> scan_processes(const node_runtime& node,
+                                           const observe::process_query& q, std::uint32_t epoch) {
   const stats_table& stats = *node.stats();
   const std::int64_t now = sched::scheduler::now_ns();
   const bool by_name = q.sort == observe::sort_key::name;
@@ -486,10 +486,10 @@ task<std::uint32_t> observe_and_settle(detail::node_runtime* node,
 
 }  // namespace
 
-task<process_page> processes(process_query query, std::chrono::milliseconds settle) {
+task<process_page> processes(const process_query& query, std::chrono::milliseconds settle) {
   detail::node_runtime* node = &detail::current_process("observe::processes").node();
   const std::uint32_t epoch = co_await observe_and_settle(node, settle);
-  co_return co_await detail::scan_processes(*node, std::move(query), epoch);
+  co_return co_await detail::scan_processes(*node, query, epoch);
 }
 
 task<node_summary> summary(std::chrono::milliseconds settle) {

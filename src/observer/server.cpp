@@ -55,9 +55,16 @@ bool is_loopback(const net::address& a) {
 }
 
 // Writes `bytes` and reports whether the connection can go on.
-task<bool> send_all(net::tcp_socket& socket, std::string bytes) {
+task<bool> send_all(net::tcp_socket& socket, const std::string& bytes) {
   auto written = co_await socket.write(bytes, write_timeout);
   co_return written.has_value();
+}
+
+// The same for an error answer, after which the connection closes. (Named locals,
+// not temporaries, in co_await expressions: docs/coroutines.md#g-12.)
+task<void> send_error(net::tcp_socket& socket, int status, const std::string& body) {
+  const std::string response = http_response(status, "application/json", body, false);
+  co_await send_all(socket, response);
 }
 
 process serve_connection(net::tcp_socket& socket, std::shared_ptr<server_state> state) {
@@ -67,6 +74,7 @@ process serve_connection(net::tcp_socket& socket, std::shared_ptr<server_state> 
     ~counted() { s.connections.fetch_sub(1, std::memory_order_relaxed); }
   } guard{*state};
   const http_limits limits;
+  const std::string timeout_body = R"({"error":"request timeout"})";
   std::string buffer;
   char chunk[4096];
   for (;;) {
@@ -78,15 +86,13 @@ process serve_connection(net::tcp_socket& socket, std::shared_ptr<server_state> 
       const std::chrono::nanoseconds wait =
           buffer.empty() ? std::chrono::nanoseconds(idle_timeout) : head_deadline - now;
       if (wait <= std::chrono::nanoseconds::zero()) {
-        co_await send_all(socket, http_response(408, "application/json",
-                                                R"({"error":"request timeout"})", false));
+        co_await send_error(socket, 408, timeout_body);
         co_return;
       }
       auto n = co_await socket.read_some(chunk, wait);
       if (!n || *n == 0) {
         if (!buffer.empty() && !n && n.error() == std::errc::timed_out)
-          co_await send_all(socket, http_response(408, "application/json",
-                                                  R"({"error":"request timeout"})", false));
+          co_await send_error(socket, 408, timeout_body);
         co_return;
       }
       if (buffer.empty()) head_deadline = std::chrono::steady_clock::now() + head_timeout;
@@ -94,24 +100,25 @@ process serve_connection(net::tcp_socket& socket, std::shared_ptr<server_state> 
       parsed = parse_request(buffer, limits, request);
     }
     if (parsed.result == http_parse::outcome::error) {
-      std::string body = R"({"error":")" + parsed.problem + R"("})";
-      co_await send_all(socket, http_response(parsed.status, "application/json", body, false));
+      const std::string body = R"({"error":")" + parsed.problem + R"("})";
+      co_await send_error(socket, parsed.status, body);
       co_return;
     }
     buffer.erase(0, parsed.consumed);
     state->last_request_ns.store(now_ns(), std::memory_order_relaxed);
     reply r = co_await answer(request, *state);
     const bool keep = request.keep_alive;
-    std::string response = http_response(r.status, r.content_type,
-                                         request.method == "HEAD" ? std::string() : r.body, keep);
-    if (!co_await send_all(socket, std::move(response)) || !keep) co_return;
+    const std::string response = http_response(
+        r.status, r.content_type, request.method == "HEAD" ? std::string() : r.body, keep);
+    const bool sent = co_await send_all(socket, response);
+    if (!sent || !keep) co_return;
   }
 }
 
 process refuse_connection(net::tcp_socket& socket) {
   become_service();
-  co_await send_all(
-      socket, http_response(503, "application/json", R"({"error":"too many connections"})", false));
+  const std::string body = R"({"error":"too many connections"})";
+  co_await send_error(socket, 503, body);
 }
 
 // Once a second while someone watches: the node's figures, into the history.

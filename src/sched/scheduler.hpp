@@ -177,8 +177,8 @@ class scheduler {
   const scheduler_options& options() const noexcept { return options_; }
   // Replaces the hooks' run function (the node's observed and plain run loops);
   // each worker takes the new one for the next task it runs.
-  void set_run(run_outcome (*run)(void* context, schedulable* task)) noexcept {
-    run_.store(run, std::memory_order_release);
+  void set_run(run_outcome (*step)(void* context, schedulable* task)) noexcept {
+    run_.store(step, std::memory_order_release);
   }
 
   // Forgets every queued task (teardown, when the tasks are being destroyed).
