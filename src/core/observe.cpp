@@ -25,31 +25,11 @@ namespace {
 constexpr auto relaxed = std::memory_order_relaxed;
 
 const char* reason_text(std::uint32_t reason, bool write_side) noexcept {
-  switch (static_cast<wait_reason>(reason)) {
-    case wait_reason::receive:
-      return "receive";
-    case wait_reason::sleep:
-      return "sleep";
-    case wait_reason::io:
-      return write_side ? "io write" : "io read";
-    case wait_reason::blocking:
-      return "blocking";
-    case wait_reason::call:
-      return "call";
-    case wait_reason::channel:
-      return "channel";
-  }
-  return "unknown";
+  return wait_reason_name(static_cast<wait_reason>(reason), write_side);
 }
 
 std::string with_site(std::string text, wait_site site) {
-  if (site.file() == nullptr) return text;
-  text += " (";
-  text += site.file();
-  text += ':';
-  text += std::to_string(site.line());
-  text += ')';
-  return text;
+  return detail::with_site(std::move(text), site.file(), site.line());
 }
 
 // One entry's figures, read consistently (see process_stats.hpp). Present only if

@@ -26,14 +26,16 @@ struct info_answer {
   beamline::process_info info;
 };
 
-const char* reason_name(const wait_base& w) noexcept {
-  switch (w.reason) {
+}  // namespace
+
+const char* wait_reason_name(wait_reason reason, bool write_side) noexcept {
+  switch (reason) {
     case wait_reason::receive:
       return "receive";
     case wait_reason::sleep:
       return "sleep";
     case wait_reason::io:
-      return w.io_side == 0 ? "io read" : "io write";
+      return write_side ? "io write" : "io read";
     case wait_reason::blocking:
       return "blocking";
     case wait_reason::call:
@@ -44,34 +46,26 @@ const char* reason_name(const wait_base& w) noexcept {
   return "unknown";
 }
 
-}  // namespace
+std::string with_site(std::string text, const char* file, unsigned line) {
+  if (file == nullptr) return text;
+  text += " (";
+  text += file;
+  text += ':';
+  text += std::to_string(line);
+  text += ')';
+  return text;
+}
 
 std::string process_control::status() const {
   if (waiter_ == nullptr) return "running";
   std::string s = "waiting: ";
-  s += reason_name(*waiter_);
-  const wait_site& where = waiter_->where;
-  if (where.file() != nullptr) {
-    s += " (";
-    s += where.file();
-    s += ':';
-    s += std::to_string(where.line());
-    s += ')';
-  }
-  return s;
+  s += wait_reason_name(waiter_->reason, waiter_->io_side != 0);
+  return with_site(std::move(s), waiter_->where.file(), waiter_->where.line());
 }
 
 std::string process_control::initial_call() const {
   if (initial_function_ == nullptr) return "unknown";
-  std::string s = initial_function_;
-  if (initial_file_ != nullptr) {
-    s += " (";
-    s += initial_file_;
-    s += ':';
-    s += std::to_string(initial_line_);
-    s += ')';
-  }
-  return s;
+  return with_site(initial_function_, initial_file_, initial_line_);
 }
 
 std::optional<atom> process_control::registered_name() const {

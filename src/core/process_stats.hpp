@@ -35,8 +35,16 @@
 #include <atomic>
 #include <cstdint>
 #include <new>
+#include <string>
+
+#include "beamline/detail/process_control.hpp"
 
 namespace beamline::detail {
+
+// How process_info and the observer print a wait (process_info.cpp): "receive",
+// "io read", ...; and `text (file:line)` when the file is known.
+const char* wait_reason_name(wait_reason reason, bool write_side) noexcept;
+std::string with_site(std::string text, const char* file, unsigned line);
 
 // signal::flags of the slot's wake-up when a snapshot sends it: publish.
 inline constexpr std::uint8_t observe_wake_flag = 1;
