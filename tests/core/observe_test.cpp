@@ -3,6 +3,7 @@
 // sorted, filtered and paged as asked; the summary counts them; a process's detail
 // prints its queued messages.
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <optional>
 #include <string>
@@ -45,7 +46,7 @@ bl::task<observe::process_page> until(observe::process_query q, Ok ok) {
 }
 
 TEST_P(observe_test, lists_processes_that_were_waiting_before_the_node_was_observed) {
-  static int receive_line = 0;
+  static std::atomic<int> receive_line{0};  // written by each of the twenty
   std::vector<bl::pid> waiters;
   observe::process_page page;
   run([&]() -> bl::process {
