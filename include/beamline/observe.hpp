@@ -7,11 +7,13 @@
 //
 // Snapshots, never a stop-the-world: while a node is observed, each process
 // publishes its own figures each time it suspends (it waits or yields), and a
-// snapshot reads what was published, off the schedulers (docs/design/observer.md).
+// snapshot reads what was published, a chunk at a time, yielding between chunks as
+// any process's loop does (docs/design/observer.md).
 // A process shows its figures as of its last suspension: one that runs without
 // suspending (a long computation, preempted) shows them as of before it started.
-// Until a node is first observed, and after end(), nothing is published and each
-// suspension costs one load and a branch.
+// Until a node is first observed, and after end(), nothing is published and the
+// processes pay nothing for it. A young process (under 1,000 reductions) publishes
+// only when a snapshot asks it.
 //
 // Every call here runs inside a process (std::logic_error elsewhere) and reads the
 // calling process's node.

@@ -183,9 +183,6 @@ class node_runtime {
   observation begin_observing() BL_EXCLUDES(observe_lock_);
   // Stops the publishing (nobody watches).
   void end_observing() noexcept BL_EXCLUDES(observe_lock_);
-  std::uint32_t observe_epoch() const noexcept {
-    return observe_epoch_.load(std::memory_order_acquire);
-  }
   // The table (null until the node is first observed).
   const stats_table* stats() const noexcept { return stats_.load(std::memory_order_acquire); }
   std::int64_t started_ns() const noexcept { return started_ns_; }

@@ -10,8 +10,10 @@
 // cache line. A process that has not run since shows figures that are still true.
 //
 // Observation starts with the first snapshot (node_runtime::begin_observing) and
-// stops when the observer says nobody watches (end_observing); meanwhile each
-// suspension costs one relaxed load and a branch. Each start begins a new epoch:
+// stops when the observer says nobody watches (end_observing); meanwhile the
+// scheduler runs the run loop's observed instance, and otherwise the plain one,
+// which has no trace of this. Young processes publish only when asked
+// (node_runtime::maybe_publish). Each start begins a new epoch:
 // figures from an earlier one may be out of date, and the snapshot wakes those
 // processes (a wake-up costs no allocation: node_runtime::wake) so that they check
 // their wait again and publish. See docs/design/observer.md.

@@ -214,7 +214,6 @@ void start(node& node, const observer_options& options) {
 
   auto state = std::make_shared<server_state>();
   state->options = options;
-  state->port = local.port();
   state->token_required = !is_loopback(local);
   if (state->token_required && state->options.token.empty()) state->options.token = random_token();
   std::string url = "http://" + local.to_string() + "/";

@@ -41,7 +41,6 @@ struct sample {
 struct server_state {
   observer_options options;
   bool token_required = false;
-  std::uint16_t port = 0;
   std::atomic<int> connections{0};
   std::atomic<std::int64_t> last_request_ns{0};
   detail::mutex history_lock;
