@@ -239,6 +239,11 @@ std::vector<std::string> render(const options& o, int rows, int width) {
                   std::round(w["utilization"].get<double>() * 100));
     workers += line;
   }
+  if (summary.contains("program_cores")) {
+    std::snprintf(line, sizeof line, "   whole program %.2f cores",
+                  summary["program_cores"].get<double>());
+    workers += line;
+  }
   lines.push_back(workers);
   std::snprintf(line, sizeof line, "%-14s %-18s %9s %11s %6s %9s %8s %8s  %s", "PID", "NAME",
                 "REDS/S", "REDUCTIONS", "QUEUE", "MEMORY", "IN", "OUT", "STATUS");

@@ -122,6 +122,10 @@ struct node_summary {
   std::size_t memory_processes = 0;
   std::uint64_t atoms = 0;
   std::vector<worker_summary> workers;
+  // The whole program's CPU time since the previous summary, in cores (1.5: one
+  // and a half cores busy): the workers, and the threads they do not count, those
+  // running preempted processes (docs/design/preemption.md) and the blocking pools.
+  double program_cores = 0;
 };
 
 // The node's figures, from every process's published ones.

@@ -187,8 +187,14 @@ class node_runtime {
   const stats_table* stats() const noexcept { return stats_.load(std::memory_order_acquire); }
   std::int64_t started_ns() const noexcept { return started_ns_; }
   // Each worker's share of the time since the previous call spent on the CPU
-  // (running processes or looking for work), from its thread's CPU time.
-  std::vector<double> worker_utilization() BL_EXCLUDES(observe_lock_);
+  // (running processes or looking for work), from its thread's CPU time; and the
+  // whole program's CPU time over the same interval, in cores (its workers, the
+  // threads running preempted processes, the blocking pools, every other thread).
+  struct utilization {
+    std::vector<double> workers;
+    double program_cores = 0;
+  };
+  utilization worker_utilization() BL_EXCLUDES(observe_lock_);
 
   // Ends a process's coroutine frame (its destructor does the rest).
   void destroy_process(process_control& p) noexcept;
@@ -260,6 +266,7 @@ class node_runtime {
     std::int64_t wall_ns = 0;
   };
   std::vector<worker_sample> worker_samples_ BL_GUARDED_BY(observe_lock_);
+  worker_sample program_sample_ BL_GUARDED_BY(observe_lock_);
   std::vector<pid> unpublished_ BL_GUARDED_BY(observe_lock_);
   std::atomic<stats_table*> stats_{nullptr};
   std::atomic<std::uint32_t> observe_epoch_{0};

@@ -6,6 +6,7 @@
 // goes on with its other processes between chunks.
 #include "beamline/observe.hpp"
 
+#include <sys/resource.h>
 #include <unistd.h>
 #include <algorithm>
 #include <cstdio>
@@ -367,9 +368,22 @@ std::int64_t thread_cpu_ns(int tid) {
 
 }  // namespace
 
-std::vector<double> node_runtime::worker_utilization() {
+// Nanoseconds the whole program has run, on every thread.
+std::int64_t program_cpu_ns() {
+  rusage usage{};
+  if (::getrusage(RUSAGE_SELF, &usage) != 0) return -1;
+  auto ns = [](const timeval& t) {
+    return static_cast<std::int64_t>(t.tv_sec) * 1'000'000'000 +
+           static_cast<std::int64_t>(t.tv_usec) * 1000;
+  };
+  return ns(usage.ru_utime) + ns(usage.ru_stime);
+}
+
+node_runtime::utilization node_runtime::worker_utilization() {
   const unsigned n = scheduler_.worker_count();
-  std::vector<double> shares(n, 0.0);
+  utilization result;
+  std::vector<double>& shares = result.workers;
+  shares.assign(n, 0.0);
   const std::int64_t now = sched::scheduler::now_ns();
   lock_guard guard(observe_lock_);
   worker_samples_.resize(n);
@@ -388,7 +402,15 @@ std::vector<double> node_runtime::worker_utilization() {
     }
     last = {tid, cpu, now};
   }
-  return shares;
+  const std::int64_t cpu = program_cpu_ns();
+  const worker_sample& last = program_sample_;
+  const std::int64_t since_cpu = last.cpu_ns >= 0 ? last.cpu_ns : 0;
+  const std::int64_t since_wall = last.cpu_ns >= 0 ? last.wall_ns : started_ns_;
+  if (cpu >= since_cpu && now > since_wall)
+    result.program_cores =
+        static_cast<double>(cpu - since_cpu) / static_cast<double>(now - since_wall);
+  program_sample_ = {0, cpu, now};
+  return result;
 }
 
 }  // namespace detail
@@ -511,10 +533,11 @@ task<node_summary> summary(std::chrono::milliseconds settle) {
   s.memory_resident = detail::resident_bytes();
   s.atoms = atom::count();
   // Reading /proc for each worker's CPU time: off the schedulers.
-  const std::vector<double> shares =
+  const detail::node_runtime::utilization used =
       co_await blocking([node] { return node->worker_utilization(); }, dirty_pool::io);
   for (unsigned i = 0; i < s.schedulers; ++i)
-    s.workers.push_back({node->scheduler().worker_runs(i), shares[i]});
+    s.workers.push_back({node->scheduler().worker_runs(i), used.workers[i]});
+  s.program_cores = used.program_cores;
   co_return s;
 }
 
