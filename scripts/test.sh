@@ -11,7 +11,17 @@
 #   scripts/test.sh release    only the named ones
 set -euo pipefail
 cd "$(dirname "$0")/.."
-scripts/deps.sh
+# What only the tests need besides: Debian's chromium, and Node.js and npm (Debian's,
+# unless the machine has them) for the observer dashboard's browser test, which
+# drives chromium with the npm package playwright-core, as its lock file pins it.
+test_packages=(chromium)
+command -v npm >/dev/null 2>&1 || test_packages+=(nodejs npm)
+scripts/deps.sh "${test_packages[@]}"
+browser_tests=tests/observer/browser
+if [ ! -d "$browser_tests/node_modules" ] ||
+   [ "$browser_tests/package-lock.json" -nt "$browser_tests/node_modules/.package-lock.json" ]; then
+  (cd "$browser_tests" && npm ci --no-audit --no-fund --loglevel=error)
+fi
 
 presets=("$@")
 [ ${#presets[@]} -gt 0 ] || presets=(tsan asan-ubsan debug release gcc-warnings)

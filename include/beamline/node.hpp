@@ -171,6 +171,9 @@ class node {
   // The processes alive now, in pid order (a snapshot; bl::processes() inside one).
   std::vector<pid> processes() const;
   const node_options& options() const noexcept;
+  // The dashboard's address, as printed when the node started ("http://127.0.0.1:
+  // PORT/", with "?token=..." when one is needed); empty when the observer is off.
+  const std::string& observer_url() const noexcept { return observer_url_; }
 
   // Kills every remaining process (their frames are destroyed, RAII runs) without
   // running the node; run() must not be active.
@@ -194,6 +197,7 @@ class node {
   };
 
   std::unique_ptr<detail::node_runtime> runtime_;
+  std::string observer_url_;
 };
 
 }  // namespace beamline

@@ -62,7 +62,7 @@ node_options node_options::from_args(int argc, char** argv) {
 }
 
 node::node(node_options options) : runtime_(std::make_unique<detail::node_runtime>(options)) {
-  if (options.observer) observer::start(*this, *options.observer);
+  if (options.observer) observer_url_ = observer::start(*this, *options.observer);
 }
 
 node::~node() {

@@ -127,47 +127,82 @@ task<observe::node_summary> current_summary(server_state& state) {
   co_return co_await observe::summary();
 }
 
-task<reply> summary_reply(server_state& state) {
-  observe::node_summary s = co_await current_summary(state);
+json summary_json(const observe::node_summary& s, const server_state& state) {
   json workers = json::array();
   for (const auto& w : s.workers)
     workers.push_back({{"runs", w.runs}, {"utilization", w.utilization}});
-  json body = {{"node", std::string(dist::node_name().name())},
-               {"uptime_ms", s.uptime.count()},
-               {"schedulers", s.schedulers},
-               {"processes", s.processes},
-               {"process_limit", s.process_limit},
-               {"processes_spawned", s.processes_spawned},
-               {"processes_exited", s.processes_exited},
-               {"runnable", s.runnable},
-               {"waiting", s.waiting},
-               {"unpublished", s.unpublished},
-               {"reductions", s.reductions},
-               {"messages_queued", s.messages_queued},
-               {"preemptions", s.preemptions},
-               {"preempted_threads", s.preempted_threads},
-               {"flood_migrations", s.flood_migrations},
-               {"memory", {{"resident", s.memory_resident}, {"processes", s.memory_processes}}},
-               {"atoms", s.atoms},
-               {"workers", workers},
-               {"manage", state.options.manage}};
-  co_return json_reply(200, body);
+  return {{"node", std::string(dist::node_name().name())},
+          {"uptime_ms", s.uptime.count()},
+          {"schedulers", s.schedulers},
+          {"processes", s.processes},
+          {"process_limit", s.process_limit},
+          {"processes_spawned", s.processes_spawned},
+          {"processes_exited", s.processes_exited},
+          {"runnable", s.runnable},
+          {"waiting", s.waiting},
+          {"unpublished", s.unpublished},
+          {"reductions", s.reductions},
+          {"messages_queued", s.messages_queued},
+          {"preemptions", s.preemptions},
+          {"preempted_threads", s.preempted_threads},
+          {"flood_migrations", s.flood_migrations},
+          {"memory", {{"resident", s.memory_resident}, {"processes", s.memory_processes}}},
+          {"atoms", s.atoms},
+          {"workers", workers},
+          {"program_cores", s.program_cores},
+          {"manage", state.options.manage}};
+}
+
+task<reply> summary_reply(server_state& state) {
+  observe::node_summary s = co_await current_summary(state);
+  co_return json_reply(200, summary_json(s, state));
+}
+
+json sample_json(const sample& s) {
+  return {{"uptime_ms", s.uptime_ms},
+          {"utilization", s.utilization},
+          {"program_cores", s.program_cores},
+          {"processes", s.processes},
+          {"runnable", s.runnable},
+          {"messages_queued", s.messages_queued},
+          {"reductions_per_second", s.reductions_per_second},
+          {"spawns_per_second", s.spawns_per_second},
+          {"memory_resident", s.memory_resident},
+          {"memory_processes", s.memory_processes}};
+}
+
+// Under state.history_lock.
+json alarms_json(const std::vector<mailbox_alarm>& alarms) {
+  json out = json::array();
+  for (const mailbox_alarm& a : alarms)
+    out.push_back({{"pid", a.process.to_string()},
+                   {"name", name_json(a.registered_name)},
+                   {"initial_call", a.initial_call},
+                   {"message_queue_len", a.message_queue_len},
+                   {"peak", a.peak},
+                   {"growth_per_second", a.growth_per_second},
+                   {"raised_uptime_ms", a.raised_uptime_ms}});
+  return out;
+}
+
+reply alarms_reply(server_state& state) {
+  detail::lock_guard guard(state.history_lock);
+  return json_reply(
+      200,
+      json{{"raise", alarm_raise}, {"clear", alarm_clear}, {"alarms", alarms_json(state.alarms)}});
+}
+
+json nodes_json() {
+  json out = json::array();
+  for (const atom& n : dist::nodes()) out.push_back(std::string(n.name()));
+  return out;
 }
 
 reply history_reply(server_state& state) {
   json samples = json::array();
   {
     detail::lock_guard guard(state.history_lock);
-    for (const sample& s : state.history)
-      samples.push_back({{"uptime_ms", s.uptime_ms},
-                         {"utilization", s.utilization},
-                         {"processes", s.processes},
-                         {"runnable", s.runnable},
-                         {"messages_queued", s.messages_queued},
-                         {"reductions_per_second", s.reductions_per_second},
-                         {"spawns_per_second", s.spawns_per_second},
-                         {"memory_resident", s.memory_resident},
-                         {"memory_processes", s.memory_processes}});
+    for (const sample& s : state.history) samples.push_back(sample_json(s));
   }
   return json_reply(200, json{{"interval_ms", 1000}, {"samples", samples}});
 }
@@ -260,21 +295,55 @@ json index_json() {
       {"routes",
        {"GET /api/summary", "GET /api/history",
         "GET /api/processes?sort=KEY&order=desc|asc&offset=N&limit=N&filter=TEXT",
-        "GET /api/processes/PID", "POST /api/processes/PID/kill", "POST /api/processes/PID/exit"}}};
+        "GET /api/processes/PID", "POST /api/processes/PID/kill", "POST /api/processes/PID/exit",
+        "GET /api/alarms", "GET /ws (WebSocket: an update a second)"}}};
+}
+
+const asset* find_asset(std::string_view path) {
+  if (path == "/index.html") path = "/";
+  for (const asset& a : dashboard_assets())
+    if (a.path == path) return &a;
+  return nullptr;
 }
 
 }  // namespace
 
-task<reply> answer(const http_request& request, server_state& state) {
+std::optional<reply> refusal(const http_request& request, const server_state& state) {
   if (!state.token_required) {
     const auto host = request.header("host");
     if (host && !loopback_host(*host))
-      co_return error_reply(403, "the Host header must name the loopback address");
+      return error_reply(403, "the Host header must name the loopback address");
   } else if (!authorized(request, state.options.token)) {
-    co_return error_reply(401, "a token is required (Authorization: Bearer TOKEN or ?token=)");
+    return error_reply(401, "a token is required (Authorization: Bearer TOKEN or ?token=)");
   }
+  return std::nullopt;
+}
+
+task<std::string> live_update(server_state& state) {
+  observe::node_summary s = co_await current_summary(state);
+  json update = {{"type", "update"}, {"summary", summary_json(s, state)}, {"nodes", nodes_json()}};
+  {
+    detail::lock_guard guard(state.history_lock);
+    update["sample"] = state.history.empty() ? json(nullptr) : sample_json(state.history.back());
+    update["alarms"] = alarms_json(state.alarms);
+  }
+  co_return update.dump(-1, ' ', false, json::error_handler_t::replace);
+}
+
+task<reply> answer(const http_request& request, server_state& state) {
   const bool read = request.method == "GET" || request.method == "HEAD";
   std::string_view path = request.path;
+  // The dashboard's files hold nothing of the node: they need no token (the page
+  // takes it from its own address and sends it with every API request).
+  if (!path.starts_with("/api")) {
+    const asset* file = find_asset(path);
+    if (file == nullptr) co_return error_reply(404, "no such route");
+    if (!read) co_return error_reply(405, "GET only");
+    if (!state.token_required)  // then refusal() checks only the Host header
+      if (std::optional<reply> refused = refusal(request, state)) co_return std::move(*refused);
+    co_return reply{200, std::string(file->content_type), std::string(file->body)};
+  }
+  if (std::optional<reply> refused = refusal(request, state)) co_return std::move(*refused);
   if (path == "/api" || path == "/api/") {
     if (!read) co_return error_reply(405, "GET only");
     co_return json_reply(200, index_json());
@@ -286,6 +355,10 @@ task<reply> answer(const http_request& request, server_state& state) {
   if (path == "/api/history") {
     if (!read) co_return error_reply(405, "GET only");
     co_return history_reply(state);
+  }
+  if (path == "/api/alarms") {
+    if (!read) co_return error_reply(405, "GET only");
+    co_return alarms_reply(state);
   }
   if (path == "/api/processes") {
     if (!read) co_return error_reply(405, "GET only");

@@ -4,17 +4,21 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <cctype>
 #include <cstdio>
 #include <memory>
 #include <random>
 #include <stdexcept>
 #include <utility>
+#include <variant>
 
 #include "beamline/net.hpp"
 #include "beamline/observe.hpp"
 #include "beamline/receive.hpp"
 #include "beamline/spawn.hpp"
 #include "core/node_runtime.hpp"
+#include "observer/websocket.hpp"
 
 namespace beamline::observer {
 
@@ -67,6 +71,106 @@ task<void> send_error(net::tcp_socket& socket, int status, const std::string& bo
   co_await send_all(socket, response);
 }
 
+// What a browser may send on the dashboard's WebSocket: pings, a close, and
+// nothing the server reads beyond that; larger messages close it (1009).
+constexpr std::size_t max_client_message = 4096;
+
+std::string lower(std::string_view text) {
+  std::string out(text);
+  std::transform(out.begin(), out.end(), out.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  return out;
+}
+
+// The WebSocket handshake's checks (RFC 6455 4.2.1) and, since a page of any site
+// may open a WebSocket to the loopback and browsers apply no CORS to it, an Origin
+// that is the dashboard's own (clients that are not browsers send none). Returns
+// the Sec-WebSocket-Accept value, or the refusal to answer with.
+std::variant<std::string, reply> accept_websocket(const http_request& request,
+                                                  const server_state& state) {
+  auto refuse = [](int status, std::string_view why) {
+    return reply{status, "application/json", R"({"error":")" + std::string(why) + R"("})"};
+  };
+  if (std::optional<reply> refused = refusal(request, state)) return std::move(*refused);
+  if (request.method != "GET") return refuse(405, "GET only");
+  const auto upgrade = request.header("upgrade");
+  if (!upgrade || lower(*upgrade).find("websocket") == std::string::npos)
+    return refuse(426, "this route is a WebSocket (Upgrade: websocket)");
+  const auto version = request.header("sec-websocket-version");
+  if (!version || *version != "13") return refuse(426, "WebSocket version 13 only");
+  const auto origin = request.header("origin");
+  const auto host = request.header("host");
+  if (origin && (!host || *origin != "http://" + std::string(*host)))
+    return refuse(403, "the Origin must be the dashboard's own");
+  const auto key = request.header("sec-websocket-key");
+  std::string accept = key ? ws_accept_key(*key) : std::string();
+  if (accept.empty()) return refuse(400, "a Sec-WebSocket-Key of 16 bytes in base64 is required");
+  return accept;
+}
+
+// GET /ws: after the handshake, an update (live_update) at once and then every
+// second, until the client closes or stops reading.
+task<void> serve_websocket(net::tcp_socket& socket, const http_request& request,
+                           server_state& state, std::string buffer) {
+  auto accepted = accept_websocket(request, state);
+  if (auto* refused = std::get_if<reply>(&accepted)) {
+    const std::string response =
+        http_response(refused->status, refused->content_type, refused->body, false);
+    co_await send_all(socket, response);
+    co_return;
+  }
+  const std::string handshake =
+      "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+      "Sec-WebSocket-Accept: " +
+      std::get<std::string>(accepted) + "\r\n\r\n";
+  const bool shook = co_await send_all(socket, handshake);
+  if (!shook) co_return;
+  char chunk[4096];
+  auto next_update = std::chrono::steady_clock::now();
+  for (;;) {
+    if (std::chrono::steady_clock::now() >= next_update) {
+      state.last_request_ns.store(now_ns(), std::memory_order_relaxed);
+      const std::string update = co_await live_update(state);
+      const std::string frame = ws_server_frame(ws_opcode::text, update);
+      const bool sent = co_await send_all(socket, frame);
+      if (!sent) co_return;
+      next_update = std::max(next_update + 1s, std::chrono::steady_clock::now());
+    }
+    for (;;) {
+      ws_frame frame;
+      const ws_parse parsed = parse_client_frame(buffer, max_client_message, frame);
+      if (parsed.result == ws_parse::outcome::incomplete) break;
+      if (parsed.result == ws_parse::outcome::error) {
+        const std::string close = ws_close_frame(parsed.close_code, parsed.problem);
+        co_await send_all(socket, close);
+        co_return;
+      }
+      buffer.erase(0, parsed.consumed);
+      if (frame.opcode == ws_opcode::close) {
+        const std::string close = ws_close_frame(1000, "");
+        co_await send_all(socket, close);
+        co_return;
+      }
+      if (frame.opcode == ws_opcode::ping) {
+        const std::string pong = ws_server_frame(ws_opcode::pong, frame.payload);
+        const bool sent = co_await send_all(socket, pong);
+        if (!sent) co_return;
+      }
+      // Data frames and pongs: nothing the dashboard sends asks for an answer.
+    }
+    const auto wait = next_update - std::chrono::steady_clock::now();
+    if (wait <= std::chrono::nanoseconds::zero()) continue;
+    auto n = co_await socket.read_some(chunk, wait);
+    if (!n) {
+      if (n.error() == std::errc::timed_out) continue;
+      co_return;
+    }
+    if (*n == 0) co_return;
+    if (buffer.size() + *n > 2 * max_client_message + 16) co_return;  // unread frames pile up
+    buffer.append(chunk, *n);
+  }
+}
+
 process serve_connection(net::tcp_socket& socket, std::shared_ptr<server_state> state) {
   become_service();
   struct counted {
@@ -106,6 +210,10 @@ process serve_connection(net::tcp_socket& socket, std::shared_ptr<server_state> 
     }
     buffer.erase(0, parsed.consumed);
     state->last_request_ns.store(now_ns(), std::memory_order_relaxed);
+    if (request.path == "/ws") {
+      co_await serve_websocket(socket, request, *state, std::move(buffer));
+      co_return;
+    }
     reply r = co_await answer(request, *state);
     const bool keep = request.keep_alive;
     const std::string response = http_response(
@@ -121,12 +229,50 @@ process refuse_connection(net::tcp_socket& socket) {
   co_await send_error(socket, 503, body);
 }
 
+}  // namespace
+
+void update_alarms(std::vector<mailbox_alarm>& alarms, const std::vector<observe::process_row>& top,
+                   std::int64_t uptime_ms, double seconds) {
+  const bool complete = top.size() < alarm_rows;
+  const std::uint32_t shortest_seen = top.empty() ? 0 : top.back().message_queue_len;
+  std::vector<mailbox_alarm> next;
+  for (mailbox_alarm& a : alarms) {
+    auto row = std::find_if(top.begin(), top.end(),
+                            [&](const observe::process_row& r) { return r.process == a.process; });
+    if (row == top.end()) {
+      // Not among the longest queues: gone, or shorter than the shortest seen.
+      if (complete || shortest_seen < alarm_clear) continue;
+      next.push_back(std::move(a));  // still above alarm_clear, maybe: kept as it was
+      continue;
+    }
+    if (row->message_queue_len < alarm_clear) continue;
+    if (seconds > 0)
+      a.growth_per_second =
+          (static_cast<double>(row->message_queue_len) - a.message_queue_len) / seconds;
+    a.message_queue_len = row->message_queue_len;
+    a.peak = std::max(a.peak, a.message_queue_len);
+    next.push_back(std::move(a));
+  }
+  for (const observe::process_row& r : top) {
+    if (r.message_queue_len < alarm_raise) break;
+    const bool known = std::any_of(next.begin(), next.end(),
+                                   [&](const mailbox_alarm& a) { return a.process == r.process; });
+    if (known) continue;
+    next.push_back({r.process, r.registered_name, r.initial_call, r.message_queue_len,
+                    r.message_queue_len, 0, uptime_ms});
+  }
+  alarms = std::move(next);
+}
+
+namespace {
+
 // Once a second while someone watches: the node's figures, into the history.
 process sample_node(std::shared_ptr<server_state> state) {
   become_service();
   bool sampling = false;
   observe::node_summary last;
   std::int64_t last_ns = 0;
+  std::vector<mailbox_alarm> alarms;
   for (;;) {
     co_await sleep(1s);
     const std::int64_t now = now_ns();
@@ -134,12 +280,14 @@ process sample_node(std::shared_ptr<server_state> state) {
         std::chrono::nanoseconds(watched_for).count()) {
       if (sampling) observe::end();
       sampling = false;
+      alarms.clear();
       continue;
     }
     observe::node_summary s = co_await observe::summary();
     sample point;
     point.uptime_ms = s.uptime.count();
     for (const auto& w : s.workers) point.utilization.push_back(w.utilization);
+    point.program_cores = s.program_cores;
     point.processes = s.processes;
     point.runnable = s.runnable;
     point.messages_queued = s.messages_queued;
@@ -153,8 +301,19 @@ process sample_node(std::shared_ptr<server_state> state) {
       point.spawns_per_second =
           static_cast<double>(s.processes_spawned - last.processes_spawned) / seconds;
     }
+    // Only a node with that many messages queued in all can hold a process with
+    // that many: otherwise no scan.
+    if (s.messages_queued >= alarm_raise || !alarms.empty()) {
+      observe::process_query longest;
+      longest.sort = observe::sort_key::message_queue_len;
+      longest.limit = alarm_rows;
+      observe::process_page top = co_await observe::processes(longest);
+      const double seconds = sampling ? static_cast<double>(now - last_ns) / 1e9 : 0;
+      update_alarms(alarms, top.rows, point.uptime_ms, seconds);
+    }
     {
       detail::lock_guard guard(state->history_lock);
+      state->alarms = alarms;
       state->history.push_back(std::move(point));
       while (state->history.size() > history_length) state->history.pop_front();
       state->last_summary = s;
@@ -192,7 +351,7 @@ process accept_connections(int fd, std::shared_ptr<server_state> state) {
 
 }  // namespace
 
-void start(node& node, const observer_options& options) {
+std::string start(node& node, const observer_options& options) {
   auto at = net::address::parse(options.address, options.port);
   if (!at) throw std::runtime_error("observer: not a numeric address: " + options.address);
   const int fd = ::socket(at->family() == net::family::ipv6 ? AF_INET6 : AF_INET,
@@ -222,6 +381,7 @@ void start(node& node, const observer_options& options) {
                options.manage ? " (manage: on)" : "");
   std::fflush(stderr);
   node.spawn(accept_connections, fd, std::move(state));
+  return url;
 }
 
 }  // namespace beamline::observer

@@ -14,7 +14,10 @@
 #include <chrono>
 #include <cstdint>
 #include <deque>
+#include <optional>
+#include <span>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "beamline/detail/thread_safety.hpp"
@@ -29,6 +32,7 @@ namespace beamline::observer {
 struct sample {
   std::int64_t uptime_ms = 0;
   std::vector<double> utilization;  // per worker
+  double program_cores = 0;         // the whole program's CPU, in cores
   std::uint64_t processes = 0;
   std::uint64_t runnable = 0;
   std::uint64_t messages_queued = 0;
@@ -37,6 +41,30 @@ struct sample {
   std::uint64_t memory_resident = 0;
   std::uint64_t memory_processes = 0;
 };
+
+// A process whose mailbox grew past alarm_raise messages; it stays alarmed until its
+// queue falls under alarm_clear (hysteresis: a queue that hovers at the threshold
+// does not make the alarm blink).
+struct mailbox_alarm {
+  pid process;
+  std::optional<atom> registered_name;
+  std::string initial_call;
+  std::uint32_t message_queue_len = 0;
+  std::uint32_t peak = 0;
+  double growth_per_second = 0;  // since the previous sample
+  std::int64_t raised_uptime_ms = 0;
+};
+
+inline constexpr std::uint32_t alarm_raise = 1000;
+inline constexpr std::uint32_t alarm_clear = 100;
+inline constexpr std::size_t alarm_rows = 50;  // the sampler's top by queue length
+
+// The mailbox alarms after a sample: raised for a queue of alarm_raise messages or
+// more, cleared under alarm_clear, or when the process is gone. `top` is the
+// processes with the longest queues, longest first (alarm_rows of them, or all
+// there are if fewer); `seconds` since the previous sample (0: none).
+void update_alarms(std::vector<mailbox_alarm>& alarms, const std::vector<observe::process_row>& top,
+                   std::int64_t uptime_ms, double seconds);
 
 struct server_state {
   observer_options options;
@@ -49,15 +77,17 @@ struct server_state {
   // while it is younger than a sampling interval, rather than scan the node again.
   observe::node_summary last_summary BL_GUARDED_BY(history_lock);
   std::int64_t last_summary_ns BL_GUARDED_BY(history_lock) = 0;
+  std::vector<mailbox_alarm> alarms BL_GUARDED_BY(history_lock);
 };
 
 inline constexpr int max_connections = 64;
 inline constexpr std::size_t history_length = 600;  // samples: ten minutes
 inline constexpr std::chrono::seconds watched_for{30};
 
-// Starts the server on `node` (before node.run()); throws std::runtime_error if
-// the address is not numeric or cannot be listened on.
-void start(node& node, const observer_options& options);
+// Starts the server on `node` (before node.run()) and returns its URL (the one it
+// prints); throws std::runtime_error if the address is not numeric or cannot be
+// listened on.
+std::string start(node& node, const observer_options& options);
 
 // The answer to one request (api.cpp).
 struct reply {
@@ -66,5 +96,21 @@ struct reply {
   std::string body;
 };
 task<reply> answer(const http_request& request, server_state& state);
+
+// Why a request may not be answered (a Host header not naming the loopback, a
+// token missing), or nullopt if it may; the WebSocket upgrade checks it too.
+std::optional<reply> refusal(const http_request& request, const server_state& state);
+
+// One WebSocket update: {"type":"update","summary":…,"sample":…,"alarms":…,"nodes":…}.
+task<std::string> live_update(server_state& state);
+
+// The dashboard's files, compiled into the library (dashboard/, assets.cpp is
+// generated from them at build time).
+struct asset {
+  std::string_view path;  // "/", "/app.js", …
+  std::string_view content_type;
+  std::string_view body;
+};
+std::span<const asset> dashboard_assets() noexcept;
 
 }  // namespace beamline::observer

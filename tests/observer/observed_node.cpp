@@ -6,6 +6,8 @@
 //   - `victim`: registered, waits forever (for the kill action);
 //   - `linked_a` and `linked_b`: registered, linked to each other;
 //   - `--idle N` more processes that wait (default 100);
+//   - with `--flood N`, `flooded`: registered, N messages queued that it never
+//     reads (a mailbox alarm);
 // prints "observed_node: ready" on stdout and runs until stopped (SIGTERM/SIGINT).
 // With --quit it starts one process that sleeps 200 ms and ends: the observer's
 // own processes must not keep the node running.
@@ -36,7 +38,7 @@ bl::process linked_pair() {
   co_await bl::receive([](never) {});
 }
 
-bl::process start(int idle) {
+bl::process start(int idle, int flood) {
   bl::pid loaded = bl::spawn(wait_forever);
   bl::register_name(bl::atom("loaded"), loaded);
   for (int i = 0; i < 5; ++i) bl::send(loaded, std::string("queued ") + std::to_string(i));
@@ -44,6 +46,11 @@ bl::process start(int idle) {
   bl::register_name(bl::atom("victim"), bl::spawn(wait_forever));
   bl::register_name(bl::atom("linked_a"), bl::spawn(linked_pair));
   for (int i = 0; i < idle; ++i) bl::spawn(wait_forever);
+  if (flood > 0) {
+    bl::pid flooded = bl::spawn(wait_forever);
+    bl::register_name(bl::atom("flooded"), flooded);
+    for (int i = 0; i < flood; ++i) bl::send(flooded, i);
+  }
   std::printf("observed_node: ready\n");
   std::fflush(stdout);
   co_await bl::receive([](never) {});
@@ -53,9 +60,11 @@ bl::process start(int idle) {
 
 int main(int argc, char** argv) {
   int idle = 100;
+  int flood = 0;
   bool quit = false;
   for (int i = 1; i < argc; ++i) {
     if (std::strcmp(argv[i], "--idle") == 0 && i + 1 < argc) idle = std::atoi(argv[i + 1]);
+    if (std::strcmp(argv[i], "--flood") == 0 && i + 1 < argc) flood = std::atoi(argv[i + 1]);
     if (std::strcmp(argv[i], "--quit") == 0) quit = true;
   }
   try {
@@ -63,7 +72,7 @@ int main(int argc, char** argv) {
     if (quit)
       node.spawn([]() -> bl::process { co_await bl::sleep(std::chrono::milliseconds(200)); });
     else
-      node.spawn(start, idle);
+      node.spawn(start, idle, flood);
     return node.run();
   } catch (const std::exception& e) {
     std::fprintf(stderr, "observed_node: %s\n", e.what());

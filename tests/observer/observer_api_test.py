@@ -10,6 +10,7 @@ import http.client
 import json
 import re
 import socket
+import struct
 import subprocess
 import sys
 import threading
@@ -109,6 +110,55 @@ def raw(port, data, read_timeout=15):
 def status_of(response):
     m = re.match(rb"HTTP/1\.1 (\d+)", response)
     return int(m.group(1)) if m else None
+
+
+WS_KEY = "dGhlIHNhbXBsZSBub25jZQ=="
+
+
+def ws_open(port, extra=""):
+    """A WebSocket handshake on /ws; returns (socket, response head, bytes after it)."""
+    s = socket.create_connection(("127.0.0.1", port), timeout=15)
+    s.sendall((f"GET /ws HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nUpgrade: websocket\r\n"
+               f"Connection: Upgrade\r\nSec-WebSocket-Version: 13\r\n{extra}\r\n").encode())
+    data = b""
+    while b"\r\n\r\n" not in data:
+        chunk = s.recv(65536)
+        if not chunk:
+            break
+        data += chunk
+    head, _, rest = data.partition(b"\r\n\r\n")
+    return s, head, rest
+
+
+def ws_frame(s, buffered):
+    """Reads one server frame: (opcode, payload, bytes left over)."""
+    def need(n):
+        nonlocal buffered
+        while len(buffered) < n:
+            chunk = s.recv(65536)
+            if not chunk:
+                fail("the WebSocket closed in the middle of a frame")
+            buffered += chunk
+    need(2)
+    if buffered[1] & 0x80:
+        fail("a server frame is masked")
+    length, at = buffered[1] & 0x7F, 2
+    if length == 126:
+        need(4)
+        length, at = struct.unpack(">H", buffered[2:4])[0], 4
+    elif length == 127:
+        need(10)
+        length, at = struct.unpack(">Q", buffered[2:10])[0], 10
+    need(at + length)
+    return buffered[0] & 0x0F, buffered[at:at + length], buffered[at + length:]
+
+
+def ws_client_frame(opcode, payload, masked=True):
+    key = b"\x01\x02\x03\x04"
+    head = bytes([0x80 | opcode, (0x80 if masked else 0) | len(payload)])
+    if not masked:
+        return head + payload
+    return head + key + bytes(b ^ key[i % 4] for i, b in enumerate(payload))
 
 
 def row_named(page, name):
@@ -227,6 +277,55 @@ if TOP:
     bad = subprocess.run([TOP, "--port", "1", "--once"], capture_output=True, text=True,
                          timeout=30)
     check(bad.returncode != 0 and bad.stderr, "beamline-top: a clear error without a node")
+
+# --- the WebSocket: an update a second -----------------------------------------------
+ws, head, rest = ws_open(port, f"Sec-WebSocket-Key: {WS_KEY}\r\n")
+check(head.startswith(b"HTTP/1.1 101") and b"Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo="
+      in head, f"the handshake answers 101 with RFC 6455's accept key ({head[:80]!r})")
+updates = []
+first_update = time.time()
+while len(updates) < 3:
+    opcode, payload, rest = ws_frame(ws, rest)
+    check(opcode == 1, "updates are text frames")
+    updates.append(json.loads(payload))
+elapsed = time.time() - first_update
+check(all(u["type"] == "update" and u["summary"]["processes"] > 100 for u in updates),
+      "each update carries the summary")
+check(1.2 < elapsed < 10, f"an update a second ({elapsed:.1f} s for the second and third)")
+check(any(u["sample"] is not None for u in updates), "updates carry the last sample")
+ws.sendall(ws_client_frame(9, b"are you there"))
+while True:
+    opcode, payload, rest = ws_frame(ws, rest)
+    if opcode != 1:
+        break
+check(opcode == 10 and payload == b"are you there", "a ping gets its pong")
+ws.sendall(ws_client_frame(8, b"\x03\xe8"))
+while True:
+    opcode, payload, rest = ws_frame(ws, rest)
+    if opcode != 1:
+        break
+check(opcode == 8 and payload[:2] == b"\x03\xe8", "a close is answered with a close (1000)")
+ws.close()
+ws, head, rest = ws_open(port, f"Sec-WebSocket-Key: {WS_KEY}\r\n")
+ws.sendall(ws_client_frame(1, b"unmasked", masked=False))
+while True:
+    opcode, payload, rest = ws_frame(ws, rest)
+    if opcode != 1:
+        break
+check(opcode == 8 and payload[:2] == b"\x03\xea", "an unmasked client frame: closed with 1002")
+ws.close()
+for extra, expected, what in [
+        ("", 400, "no key"),
+        ("Sec-WebSocket-Key: short\r\n", 400, "a malformed key"),
+        (f"Sec-WebSocket-Key: {WS_KEY}\r\nOrigin: http://evil.example\r\n", 403,
+         "another site's Origin")]:
+    ws, head, rest = ws_open(port, extra)
+    check(status_of(head) == expected, f"/ws with {what}: {expected} ({head[:40]!r})")
+    ws.close()
+check(get(port, "/ws")[0] == 426, "/ws without Upgrade: 426")
+status, alarms = get(port, "/api/alarms")
+check(status == 200 and alarms["alarms"] == [] and alarms["raise"] > alarms["clear"],
+      f"/api/alarms: none, with the hysteresis thresholds ({alarms})")
 
 node.terminate()
 check(node.wait(timeout=20) == 0, "SIGTERM ends the node with the observer on")
