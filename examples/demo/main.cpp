@@ -1,12 +1,22 @@
 // demo: the README's tour. A million processes (skynet), then a thousand workers
 // of which some crash, watched through monitors, then a supervision tree that
 // heals crashed workers until its restart intensity is exceeded.
+//
+// With --observe (scripts/demo.sh --observe) the observer's dashboard is on (port
+// 8080, or any free one if 8080 is taken; --observer PORT chooses) and, after the
+// tour, the demo keeps running a small live system to watch until Ctrl-C: a ring
+// passing a token, a busy process, a supervised worker that crashes every few
+// seconds, and a consumer that falls behind its producer for a while (its mailbox
+// alarm is raised, then cleared as it catches up).
 #include <beamline/beamline.hpp>
 #include <beamline/otp.hpp>
 
 #include <chrono>
 #include <cstdio>
+#include <cstring>
+#include <memory>
 #include <stdexcept>
+#include <string>
 
 namespace bl = beamline;
 using namespace std::chrono_literals;
@@ -72,7 +82,91 @@ bl::task<void> supervision_demo() {
               end.from.to_string().c_str(), end.reason.to_string().c_str());
 }
 
-bl::process main_process(unsigned schedulers) {
+// ---- the live system of --observe
+
+bl::process ring_member(bl::pid next) {
+  for (;;) {
+    const long hops = co_await bl::receive<long>();
+    if (hops % 1000 == 0) co_await bl::sleep(1ms);  // a steady, visible load
+    bl::send(next, hops + 1);
+  }
+}
+
+bl::process ring_head(int size) {
+  bl::pid next = bl::self();
+  for (int i = 1; i < size; ++i) next = bl::spawn_link(ring_member, next);
+  bl::send(next, 0L);
+  for (;;) {
+    const long hops = co_await bl::receive<long>();
+    bl::send(next, hops + 1);
+  }
+}
+
+bl::process busy() {
+  for (unsigned long long x = 1;; x = x * 6364136223846793005ULL + 1) co_await bl::check();
+}
+
+struct flaky_worker {
+  struct tick {};
+  int ticks = 0;
+  void handle_cast(tick) {
+    if (++ticks == 8) throw std::runtime_error("flaky_worker: crashed on purpose");
+  }
+};
+
+bl::process tick_flaky(bl::pid tree) {
+  namespace sup = bl::supervisor;
+  for (;;) {
+    co_await bl::sleep(500ms);
+    for (const sup::child_info& c : co_await sup::which_children(tree))
+      if (c.child) bl::server<flaky_worker>(*c.child).cast(flaky_worker::tick{});
+  }
+}
+
+bl::process supervised() {
+  namespace sup = bl::supervisor;
+  auto tree = co_await sup::start_link(
+      {.strategy = sup::strategy::one_for_one, .intensity = 5, .period = 10s},
+      sup::children(sup::worker<flaky_worker>(bl::atom("flaky"))));
+  bl::spawn_link(tick_flaky, tree.pid());
+  co_await bl::receive([](bl::exit_message) {});
+}
+
+// Reads 100 messages a second while its producer sends 300 for ten seconds out of
+// every thirty: the queue grows past the alarm's 1,000, then drains.
+bl::process slow_consumer() {
+  for (;;) {
+    co_await bl::receive<int>();
+    co_await bl::sleep(10ms);
+  }
+}
+
+bl::process producer(bl::pid consumer) {
+  for (int cycle = 0;; ++cycle) {
+    for (int i = 0; i < 3000; ++i) {
+      bl::send(consumer, i);
+      if (i % 30 == 29) co_await bl::sleep(100ms);
+    }
+    co_await bl::sleep(20s);
+  }
+}
+
+bl::task<void> live_system(const std::string& url) {
+  bl::register_name(bl::atom("ring"), bl::spawn(ring_head, 1000));
+  bl::register_name(bl::atom("busy"), bl::spawn(busy));
+  bl::register_name(bl::atom("supervised"), bl::spawn(supervised));
+  bl::pid consumer = bl::spawn(slow_consumer);
+  bl::register_name(bl::atom("slow_consumer"), consumer);
+  bl::register_name(bl::atom("producer"), bl::spawn(producer, consumer));
+  std::printf("\nthe dashboard: %s\n", url.c_str());
+  std::printf(
+      "the demo keeps running a live system to watch (a ring, a busy process, a\n"
+      "crashing supervised worker, a consumer that falls behind); Ctrl-C stops it\n");
+  std::fflush(stdout);
+  co_await bl::receive([](bl::exit_message) {});
+}
+
+bl::process main_process(unsigned schedulers, std::string observer_url) {
   std::printf("beamline demo on %u schedulers\n", schedulers);
 
   auto start = clock_type::now();
@@ -102,12 +196,24 @@ bl::process main_process(unsigned schedulers) {
   std::printf("  each crash ended only its own process; the node kept running\n");
 
   co_await supervision_demo();
+  if (!observer_url.empty()) co_await live_system(observer_url);
 }
 
 int main(int argc, char** argv) {
   bl::node_options options = bl::node_options::from_args(argc, argv);
   options.log_crashes = false;  // the monitors report the crashes
-  bl::node node(options);
-  node.spawn(main_process, options.schedulers);
-  return node.run();
+  bool observe = false;
+  for (int i = 1; i < argc; ++i) observe = observe || std::strcmp(argv[i], "--observe") == 0;
+  const bool port_given = options.observer.has_value();
+  if (observe && !port_given) options.observer = bl::observer_options{.port = 8080};
+  std::unique_ptr<bl::node> node;
+  try {
+    node = std::make_unique<bl::node>(options);
+  } catch (const std::runtime_error& e) {
+    if (!observe || port_given) throw;
+    options.observer->port = 0;  // 8080 is taken: any free port
+    node = std::make_unique<bl::node>(options);
+  }
+  node->spawn(main_process, options.schedulers, observe ? node->observer_url() : std::string());
+  return node->run();
 }
