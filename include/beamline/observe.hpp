@@ -90,6 +90,10 @@ struct process_query {
 
 struct process_page {
   std::uint64_t matched = 0;  // processes the filter kept, of which rows is a page
+  // Processes found waiting that had not published yet (status "new", initial call
+  // "unknown": a filter on their initial call or status cannot keep them). The next
+  // snapshot asks them, so it sees them.
+  std::uint64_t unpublished = 0;
   std::vector<process_row> rows;
 };
 
@@ -144,6 +148,41 @@ task<process_page> processes(const process_query& query = {},
 // Stops the publishing until the next snapshot: the processes no longer pay for it
 // (the web observer calls it when nobody has asked for a while).
 void end();
+
+// ---- the supervision tree
+
+struct supervisor_child {
+  std::string id;              // the child spec's id, printed (`undefined` when dynamic)
+  std::optional<pid> process;  // while it runs
+  bool supervisor = false;     // its child type: a supervisor (its tree is in `supervisors`)
+  bool restarting = false;     // a restart is pending (its start failed)
+  std::uint64_t restarts = 0;  // restarted this many times because it ended
+};
+
+struct supervisor_view {
+  pid process;
+  std::optional<atom> registered_name;
+  // false: it did not answer within the timeout (busy starting or stopping a child,
+  // say); only its pid and name are known.
+  bool answered = false;
+  std::string strategy;  // "one_for_one", ...
+  int intensity = 0;
+  std::chrono::seconds period{0};
+  std::size_t restarts_in_period = 0;  // the intensity used: it gives up above `intensity`
+  std::uint64_t restarts = 0;          // since it started
+  std::vector<supervisor_child> children;
+};
+
+struct supervision {
+  std::vector<supervisor_view> supervisors;  // in pid order
+  // The supervisors that no other one lists as a child: the trees' roots.
+  std::vector<pid> roots;
+};
+
+// Every supervisor of the node (bl::supervisor's, found by their initial call with
+// one process-table scan) and what each says of itself (supervisor::describe, each
+// given `timeout`): the supervision trees, as Erlang's observer draws them.
+task<supervision> supervisors(std::chrono::milliseconds timeout = std::chrono::seconds(1));
 
 // One process in detail: process_info (links, monitors) with up to max_messages of
 // its queued messages printed; nullopt if it is not alive or does not answer within

@@ -325,9 +325,10 @@ task<observe::process_page> scan_processes(const node_runtime& node,
       std::push_heap(kept.begin(), kept.end(), before);
     }
   });
-  const_cast<node_runtime&>(node).keep_unpublished(std::move(unpublished));
   observe::process_page page;
   page.matched = matched;
+  page.unpublished = unpublished.size();
+  const_cast<node_runtime&>(node).keep_unpublished(std::move(unpublished));
   if (heap) {
     std::sort_heap(kept.begin(), kept.end(), before);
   } else {

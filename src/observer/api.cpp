@@ -5,6 +5,8 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <unordered_map>
+#include <unordered_set>
 
 #include "beamline/dist.hpp"
 #include "beamline/observe.hpp"
@@ -192,6 +194,44 @@ reply alarms_reply(server_state& state) {
       json{{"raise", alarm_raise}, {"clear", alarm_clear}, {"alarms", alarms_json(state.alarms)}});
 }
 
+// One supervisor and, nested under its children, the supervisors among them.
+json supervisor_json(const pid& p,
+                     const std::unordered_map<pid, const observe::supervisor_view*>& by_pid,
+                     std::unordered_set<pid>& drawn) {
+  const observe::supervisor_view& v = *by_pid.at(p);
+  drawn.insert(p);
+  json children = json::array();
+  for (const observe::supervisor_child& c : v.children) {
+    json child = {{"id", c.id},
+                  {"pid", c.process ? json(c.process->to_string()) : json(nullptr)},
+                  {"type", c.supervisor ? "supervisor" : "worker"},
+                  {"restarting", c.restarting},
+                  {"restarts", c.restarts}};
+    if (c.process && by_pid.contains(*c.process) && !drawn.contains(*c.process))
+      child["tree"] = supervisor_json(*c.process, by_pid, drawn);
+    children.push_back(std::move(child));
+  }
+  return {{"pid", v.process.to_string()},
+          {"name", name_json(v.registered_name)},
+          {"answered", v.answered},
+          {"strategy", v.strategy},
+          {"intensity", v.intensity},
+          {"period_s", v.period.count()},
+          {"restarts_in_period", v.restarts_in_period},
+          {"restarts", v.restarts},
+          {"children", children}};
+}
+
+task<reply> supervisors_reply() {
+  observe::supervision all = co_await observe::supervisors();
+  std::unordered_map<pid, const observe::supervisor_view*> by_pid;
+  for (const auto& v : all.supervisors) by_pid.emplace(v.process, &v);
+  std::unordered_set<pid> drawn;
+  json roots = json::array();
+  for (const pid& root : all.roots) roots.push_back(supervisor_json(root, by_pid, drawn));
+  co_return json_reply(200, json{{"supervisors", all.supervisors.size()}, {"roots", roots}});
+}
+
 json nodes_json() {
   json out = json::array();
   for (const atom& n : dist::nodes()) out.push_back(std::string(n.name()));
@@ -296,7 +336,7 @@ json index_json() {
        {"GET /api/summary", "GET /api/history",
         "GET /api/processes?sort=KEY&order=desc|asc&offset=N&limit=N&filter=TEXT",
         "GET /api/processes/PID", "POST /api/processes/PID/kill", "POST /api/processes/PID/exit",
-        "GET /api/alarms", "GET /ws (WebSocket: an update a second)"}}};
+        "GET /api/alarms", "GET /api/supervisors", "GET /ws (WebSocket: an update a second)"}}};
 }
 
 const asset* find_asset(std::string_view path) {
@@ -355,6 +395,10 @@ task<reply> answer(const http_request& request, server_state& state) {
   if (path == "/api/history") {
     if (!read) co_return error_reply(405, "GET only");
     co_return history_reply(state);
+  }
+  if (path == "/api/supervisors") {
+    if (!read) co_return error_reply(405, "GET only");
+    co_return co_await supervisors_reply();
   }
   if (path == "/api/alarms") {
     if (!read) co_return error_reply(405, "GET only");

@@ -64,6 +64,7 @@ struct delete_child_request {
 };
 struct which_children_request {};
 struct count_children_request {};
+struct describe_request {};
 struct try_again_restart {
   std::uint64_t key;
 };
@@ -73,6 +74,7 @@ struct child_record {
   pid running;              // null: not running
   bool restarting = false;  // its restart failed; a retry is queued
   std::uint64_t key = 0;
+  std::uint64_t restarts = 0;  // restarts because it ended (describe)
 };
 
 // --- helpers -------------------------------------------------------------------------------
@@ -138,6 +140,12 @@ term unlink_flush(const pid& child, term down_reason) {
 
 // --- the server ------------------------------------------------------------------------------
 
+}  // namespace
+
+const char* const supervisor_initial_call = "supervisor (supervisor)";
+
+namespace {
+
 class supervisor_server {
  public:
   supervisor_server(flags how, std::vector<child_spec> specs)
@@ -145,6 +153,10 @@ class supervisor_server {
 
   task<gen_server::init_result> init() {
     trap_exit(true);
+    // What observe::supervisors() looks for (rather than a compiler's type name).
+    detail::process_control& me = detail::current_process("supervisor");
+    me.set_initial_call(supervisor_initial_call);
+    me.request_publication();
     if (auto bad = check_flags(flags_))
       co_return gen_server::init_result::stop(term::tuple({atom("supervisor_data"), *bad}));
     if (dynamic()) {
@@ -252,6 +264,7 @@ class supervisor_server {
       if (!c.running.is_null()) info.child = c.running;
       info.restarting = c.restarting;
       info.type = c.spec.type;
+      info.restarts = c.restarts;
       return info;
     };
     if (dynamic()) {
@@ -260,6 +273,17 @@ class supervisor_server {
       for (const auto& c : children_) rows.push_back(row(*c, c->spec.id));
     }
     return rows;
+  }
+
+  description handle_call(describe_request) {
+    description d;
+    d.how = flags_;
+    const std::int64_t threshold = now_seconds() - flags_.period.count();
+    d.restarts_in_period = static_cast<std::size_t>(std::count_if(
+        restarts_.begin(), restarts_.end(), [&](std::int64_t t) { return t >= threshold; }));
+    d.restarts = restarts_total_;
+    d.children = handle_call(which_children_request{});
+    return d;
   }
 
   child_counts handle_call(count_children_request) {
@@ -505,11 +529,16 @@ class supervisor_server {
   }
 
   // OTP's add_restart: true when the intensity is exceeded.
+  static std::int64_t now_seconds() {
+    return std::chrono::duration_cast<std::chrono::seconds>(
+               std::chrono::steady_clock::now().time_since_epoch())
+        .count();
+  }
+
   bool add_restart() {
-    const std::int64_t now = std::chrono::duration_cast<std::chrono::seconds>(
-                                 std::chrono::steady_clock::now().time_since_epoch())
-                                 .count();
+    const std::int64_t now = now_seconds();
     const std::int64_t threshold = now - flags_.period.count();
+    ++restarts_total_;
     while (!restarts_.empty() && restarts_.back() < threshold) restarts_.pop_back();
     restarts_.push_front(now);
     return restarts_.size() > static_cast<std::size_t>(flags_.intensity);
@@ -522,6 +551,7 @@ class supervisor_server {
 
   // Restarts `c` (whose process has ended) by the strategy.
   task<gen_server::result> restart(child_record* c) {
+    ++c->restarts;
     if (add_restart()) {
       report("reached the maximum restart intensity (" + std::to_string(flags_.intensity) +
              " restarts in " + std::to_string(flags_.period.count()) + " s); shutting down");
@@ -561,6 +591,7 @@ class supervisor_server {
   std::unordered_map<std::uint64_t, std::unique_ptr<child_record>> dynamic_;
   std::unordered_map<pid, child_record*> running_;  // every running child
   std::deque<std::int64_t> restarts_;               // restart times (s), newest first
+  std::uint64_t restarts_total_ = 0;
   std::uint64_t last_key_ = 0;
 };
 
@@ -616,6 +647,24 @@ task<status> delete_child(server_ref sup, term id) {
 
 task<std::vector<child_info>> which_children(server_ref sup) {
   co_return co_await as_supervisor(std::move(sup)).call(which_children_request{}, infinity);
+}
+
+task<description> describe(server_ref sup, std::chrono::milliseconds timeout) {
+  co_return co_await as_supervisor(std::move(sup)).call(describe_request{}, timeout);
+}
+
+std::string_view to_string(strategy s) noexcept {
+  switch (s) {
+    case strategy::one_for_one:
+      return "one_for_one";
+    case strategy::one_for_all:
+      return "one_for_all";
+    case strategy::rest_for_one:
+      return "rest_for_one";
+    case strategy::simple_one_for_one:
+      return "simple_one_for_one";
+  }
+  return "one_for_one";
 }
 
 task<child_counts> count_children(server_ref sup) {

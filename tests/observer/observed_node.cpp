@@ -8,6 +8,9 @@
 //   - `--idle N` more processes that wait (default 100);
 //   - with `--flood N`, `flooded`: registered, N messages queued that it never
 //     reads (a mailbox alarm);
+//   - with `--supervisors`, a supervision tree: `observed_sup` (one_for_one, 5
+//     restarts in 10 s) over a worker `steady` (registered `steady`) and a
+//     supervisor `inner` (one_for_all) over two workers, `left` and `right`;
 // prints "observed_node: ready" on stdout and runs until stopped (SIGTERM/SIGINT).
 // With --quit it starts one process that sleeps 200 ms and ends: the observer's
 // own processes must not keep the node running.
@@ -17,8 +20,10 @@
 #include <string>
 
 #include "beamline/beamline.hpp"
+#include "beamline/otp.hpp"
 
 namespace bl = beamline;
+using namespace std::chrono_literals;
 
 namespace {
 
@@ -38,7 +43,26 @@ bl::process linked_pair() {
   co_await bl::receive([](never) {});
 }
 
-bl::process start(int idle, int flood) {
+struct idle_worker {};
+
+bl::process supervised_tree() {
+  namespace sup = bl::supervisor;
+  namespace gs = bl::gen_server;
+  auto inner = sup::supervisor_child(
+      bl::atom("inner"), {.strategy = sup::strategy::one_for_all, .intensity = 5, .period = 10s},
+      sup::children(sup::worker<idle_worker>(bl::atom("left")),
+                    sup::worker<idle_worker>(bl::atom("right"))));
+  auto tree = co_await sup::start_link(
+      {.strategy = sup::strategy::one_for_one, .intensity = 5, .period = 10s},
+      sup::children(
+          sup::worker<idle_worker>(bl::atom("steady"), gs::start_options(bl::atom("steady"))),
+          inner),
+      gs::start_options(bl::atom("observed_sup")));
+  if (!tree.is_ok()) std::fprintf(stderr, "observed_node: the supervisor did not start\n");
+  co_await bl::receive([](never) {});
+}
+
+bl::process start(int idle, int flood, bool supervisors) {
   bl::pid loaded = bl::spawn(wait_forever);
   bl::register_name(bl::atom("loaded"), loaded);
   for (int i = 0; i < 5; ++i) bl::send(loaded, std::string("queued ") + std::to_string(i));
@@ -51,6 +75,10 @@ bl::process start(int idle, int flood) {
     bl::register_name(bl::atom("flooded"), flooded);
     for (int i = 0; i < flood; ++i) bl::send(flooded, i);
   }
+  if (supervisors) {
+    bl::spawn(supervised_tree);
+    while (!bl::whereis(bl::atom("steady"))) co_await bl::sleep(std::chrono::milliseconds(1));
+  }
   std::printf("observed_node: ready\n");
   std::fflush(stdout);
   co_await bl::receive([](never) {});
@@ -61,18 +89,20 @@ bl::process start(int idle, int flood) {
 int main(int argc, char** argv) {
   int idle = 100;
   int flood = 0;
+  bool supervisors = false;
   bool quit = false;
   for (int i = 1; i < argc; ++i) {
     if (std::strcmp(argv[i], "--idle") == 0 && i + 1 < argc) idle = std::atoi(argv[i + 1]);
     if (std::strcmp(argv[i], "--flood") == 0 && i + 1 < argc) flood = std::atoi(argv[i + 1]);
     if (std::strcmp(argv[i], "--quit") == 0) quit = true;
+    if (std::strcmp(argv[i], "--supervisors") == 0) supervisors = true;
   }
   try {
     bl::node node(bl::node_options::from_args(argc, argv));
     if (quit)
       node.spawn([]() -> bl::process { co_await bl::sleep(std::chrono::milliseconds(200)); });
     else
-      node.spawn(start, idle, flood);
+      node.spawn(start, idle, flood, supervisors);
     return node.run();
   } catch (const std::exception& e) {
     std::fprintf(stderr, "observed_node: %s\n", e.what());

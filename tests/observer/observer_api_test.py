@@ -323,6 +323,9 @@ for extra, expected, what in [
     check(status_of(head) == expected, f"/ws with {what}: {expected} ({head[:40]!r})")
     ws.close()
 check(get(port, "/ws")[0] == 426, "/ws without Upgrade: 426")
+status, trees = get(port, "/api/supervisors")
+check(status == 200 and trees == {"supervisors": 0, "roots": []},
+      f"/api/supervisors: none on a node without supervisors ({trees})")
 status, alarms = get(port, "/api/alarms")
 check(status == 200 and alarms["alarms"] == [] and alarms["raise"] > alarms["clear"],
       f"/api/alarms: none, with the hysteresis thresholds ({alarms})")

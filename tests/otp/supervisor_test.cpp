@@ -1,9 +1,11 @@
 // supervisor_*: the supervisor behaviour (reference section 11): start and shutdown
 // order, strategies, restart types, restart intensity, shutdown escalation, start
 // failures, child operations, bad specs, dynamic children, nesting.
+#include <algorithm>
 #include <string>
 #include <vector>
 
+#include "beamline/observe.hpp"
 #include "beamline/otp.hpp"
 #include "support/otp_helpers.hpp"
 
@@ -576,6 +578,54 @@ TEST_P(supervisor, supervisors_of_supervisors_escalate_a_storm_upwards) {
     bl::pid new_inner = co_await pid_of(top, A("inner"));
     EXPECT_NE(new_inner, inner_pid);
     EXPECT_FALSE(new_inner.is_null());
+    co_await gs::stop(top);
+  });
+}
+
+TEST_P(supervisor, describe_and_the_observers_tree_count_restarts_and_nest_supervisors) {
+  run([&]() -> bl::process {
+    auto inner = sup::supervisor_child(bl::atom("inner"), {.intensity = 3, .period = 10s},
+                                       sup::children(member_spec("leaf")));
+    auto top = (co_await sup::start_link(
+                    {.strategy = sup::strategy::rest_for_one, .intensity = 5, .period = 10s},
+                    sup::children(member_spec("sibling"), inner)))
+                   .pid();
+    co_await names("start", 2);
+    bl::pid inner_pid = co_await pid_of(top, A("inner"));
+    bl::server<member>(co_await pid_of(inner_pid, A("leaf"))).cast(member::crash{A("boom")});
+    EXPECT_EQ(co_await names("start", 1), strings("leaf"));
+
+    sup::description d = co_await sup::describe(inner_pid);
+    EXPECT_EQ(d.how.intensity, 3);
+    EXPECT_EQ(d.restarts_in_period, 1u);
+    EXPECT_EQ(d.restarts, 1u);
+    CO_ASSERT_TRUE(d.children.size() == 1u);
+    EXPECT_EQ(d.children[0].id, A("leaf"));
+    EXPECT_EQ(d.children[0].restarts, 1u);
+    sup::description t = co_await sup::describe(top);
+    EXPECT_EQ(t.how.strategy, sup::strategy::rest_for_one);
+    EXPECT_EQ(t.restarts, 0u);
+
+    bl::observe::supervision all = co_await bl::observe::supervisors();
+    const bl::observe::supervisor_view* top_view = nullptr;
+    const bl::observe::supervisor_view* inner_view = nullptr;
+    for (const auto& v : all.supervisors) {
+      if (v.process == top) top_view = &v;
+      if (v.process == inner_pid) inner_view = &v;
+    }
+    CO_ASSERT_TRUE(top_view != nullptr && inner_view != nullptr);
+    EXPECT_TRUE(top_view->answered);
+    EXPECT_EQ(top_view->strategy, "rest_for_one");
+    EXPECT_EQ(top_view->period, 10s);
+    CO_ASSERT_TRUE(top_view->children.size() == 2u);
+    EXPECT_EQ(top_view->children[1].id, "inner");
+    EXPECT_TRUE(top_view->children[1].supervisor);
+    EXPECT_EQ(top_view->children[1].process, inner_pid);
+    EXPECT_EQ(inner_view->restarts_in_period, 1u);
+    EXPECT_EQ(inner_view->children[0].restarts, 1u);
+    // The top supervisor is a root, the inner one is not.
+    EXPECT_NE(std::find(all.roots.begin(), all.roots.end(), top), all.roots.end());
+    EXPECT_EQ(std::find(all.roots.begin(), all.roots.end(), inner_pid), all.roots.end());
     co_await gs::stop(top);
   });
 }

@@ -254,6 +254,10 @@ class process_control : public schedulable {
   void mark_reported() noexcept { crash_reported_ = 1; }
   // Names the initial call by a text that lives as long as the program (a behaviour
   // names its callback type rather than its loop).
+  // Makes the process publish its figures at each suspension while its node is
+  // observed, young or not (observe.hpp): for the processes a snapshot must find by
+  // their initial call (supervisors). The process itself calls it.
+  void request_publication() noexcept { publish_requested_ = 1; }
   void set_initial_call(const char* text) noexcept {
     initial_function_ = text;
     initial_file_ = nullptr;

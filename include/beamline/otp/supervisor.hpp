@@ -96,6 +96,9 @@ struct child_info {
   std::optional<pid> child;  // the running process, if any
   bool restarting = false;   // a restart is pending (its start failed)
   child_type type = child_type::worker;
+  // How many times the supervisor restarted it because it ended (describe() only;
+  // not part of which_children's OTP shape).
+  std::uint64_t restarts = 0;
 
   term to_term() const;
 };
@@ -206,6 +209,22 @@ task<start_result> restart_child(server_ref sup, term id);
 task<status> delete_child(server_ref sup, term id);
 task<std::vector<child_info>> which_children(server_ref sup);
 task<child_counts> count_children(server_ref sup);
+
+// What the observer shows of a supervisor: its flags, the restarts that count
+// against its intensity now, and its children with their restart counts.
+struct description {
+  flags how;
+  std::size_t restarts_in_period = 0;  // of at most how.intensity before it gives up
+  std::uint64_t restarts = 0;          // since it started
+  std::vector<child_info> children;
+};
+// Throws call_exit (noproc, timeout, ...) as a call does.
+task<description> describe(server_ref sup,
+                           std::chrono::milliseconds timeout = gen_server::default_timeout);
+std::string_view to_string(strategy s) noexcept;
+
+// Every supervisor's initial call, as process_info and the observer show it.
+extern const char* const supervisor_initial_call;
 
 // Stops the supervisor (its children in reverse start order, each within its
 // shutdown time) and returns once it has ended: OTP's supervisor:stop/1,3, which is

@@ -180,6 +180,47 @@ function showNodes(nodes) {
   $("nodes-empty").hidden = nodes.length > 0;
 }
 
+// ---- the supervision trees
+
+function pidLink(pid) {
+  const link = element("span", { className: "pid", textContent: pid });
+  link.onclick = () => showDetail(pid);
+  return link;
+}
+
+function supervisorItem(sup) {
+  const title = element("div", {}, [
+    element("span", { className: "sup", textContent: sup.name || "supervisor" }), pidLink(sup.pid)]);
+  if (!sup.answered) {
+    title.append(element("span", { className: "down", textContent: "not answering" }));
+    return element("li", {}, [title]);
+  }
+  title.append(element("span", { className: "meta" + (sup.restarts_in_period ? " restarted" : ""),
+    textContent: sup.strategy + ", " + sup.restarts_in_period + " of " + sup.intensity +
+                 " restarts in " + sup.period_s + " s, " + sup.restarts + " in all" }));
+  const children = element("ul", {}, sup.children.map((c) => {
+    if (c.tree) return supervisorItem(Object.assign({}, c.tree, { name: c.tree.name || c.id }));
+    const item = element("li", {}, [element("span", { textContent: c.id })]);
+    if (c.pid) item.append(pidLink(c.pid));
+    else item.append(element("span", { className: "down", textContent: c.restarting ? "restarting" : "not running" }));
+    if (c.type === "supervisor") item.append(element("span", { className: "meta", textContent: "supervisor" }));
+    if (c.restarts) item.append(element("span", { className: "meta restarted", textContent: "restarted " + c.restarts + "×" }));
+    return item;
+  }));
+  return element("li", { }, [title, children]);
+}
+
+async function refreshSupervision() {
+  let all;
+  try {
+    all = await api("/api/supervisors");
+  } catch (e) {
+    return;
+  }
+  $("supervision").replaceChildren(element("ul", {}, all.roots.map(supervisorItem)));
+  $("supervision-empty").hidden = all.roots.length > 0;
+}
+
 // ---- the process table
 
 async function refreshTable() {
@@ -286,6 +327,7 @@ async function act(action, body) {
     $("detail-note").textContent = e.message;
   }
   refreshTable();
+  setTimeout(refreshSupervision, 300);
 }
 
 function setupDetail() {
@@ -329,6 +371,8 @@ async function start() {
     $("link").textContent = e.message;
   }
   refreshTable();
+  refreshSupervision();
+  setInterval(() => { if (!document.hidden) refreshSupervision(); }, 5000);
   connect();
 }
 

@@ -8,6 +8,8 @@
 // that keep arriving, lists the processes and sorts, filters and pages them, raises
 // a mailbox alarm for the flooded process, shows a process's detail with its queued
 // messages, kills a process from the detail panel (and the process count changes),
+// draws the supervision tree and shows a restart in it after a supervised worker
+// is killed,
 // and works with a token on a non-loopback address, where manage is off: no Kill
 // button, and a kill is refused. Reports every check; exits non-zero if one failed.
 import { spawn } from "node:child_process";
@@ -56,7 +58,7 @@ async function main() {
                                           args: ["--no-sandbox"] });
   try {
     // ---- loopback, manage on
-    const url = await startNode("--observer", "0", "--observer-manage");
+    const url = await startNode("--observer", "0", "--observer-manage", "--supervisors");
     const origin = new URL(url).origin;
     const page = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
     const foreign = [];
@@ -133,6 +135,24 @@ async function main() {
     check(true, "Kill ends `victim`: the filter finds nothing");
     await page.waitForFunction((b) => document.querySelector("#figures .value").textContent !== b, before);
     check(true, "the process count changes: " + before + " -> " + await page.evaluate(processesFigure));
+
+    await page.waitForFunction(() => {
+      const tree = document.getElementById("supervision").textContent;
+      return tree.includes("observed_sup") && tree.includes("one_for_all") && tree.includes("left") && tree.includes("right");
+    });
+    const nested = await page.$$eval("#supervision li li li", (items) => items.map((i) => i.textContent));
+    check(nested.some((t) => t.startsWith("left")) && nested.some((t) => t.startsWith("right")),
+          "the supervision tree: observed_sup > inner > left, right");
+    await page.fill("#filter", "steady");
+    await page.waitForFunction(() => {
+      const rows = document.querySelectorAll("#processes tbody tr");
+      return rows.length === 1 && rows[0].children[1].textContent === "steady";
+    });
+    await page.click("#processes tbody tr");
+    await page.waitForSelector("#detail-actions:not([hidden])");
+    await page.click("#kill");
+    await page.waitForFunction(() => document.getElementById("supervision").textContent.includes("restarted 1×"));
+    check(true, "killing a supervised worker: the tree shows its restart");
 
     check(errors.length === 0, "no script errors" + (errors.length ? ": " + errors.join("; ") : ""));
     check(foreign.length === 0, "every request went to the node" + (foreign.length ? ": " + foreign.join(" ") : ""));
