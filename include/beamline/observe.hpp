@@ -59,6 +59,11 @@ struct process_row {
   bool trap_exit = false;
   std::uint32_t links = 0;
   std::uint32_t monitors = 0;
+  // Runs of it preempted (its worker handed to a spare thread after 2 ms without
+  // yielding: docs/design/preemption.md) while the node was observed, and how long
+  // ago the last one was (nullopt: none). The "hogs".
+  std::uint32_t preemptions = 0;
+  std::optional<std::chrono::milliseconds> last_preempted;
 };
 
 enum class sort_key : std::uint8_t {
@@ -70,6 +75,7 @@ enum class sort_key : std::uint8_t {
   message_queue_len,
   messages_in,
   messages_out,
+  preemptions,
 };
 
 // The key's name as the JSON API spells it ("pid", "name", "reductions",

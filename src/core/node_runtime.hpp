@@ -224,6 +224,7 @@ class node_runtime {
     }
   }
   [[gnu::noinline, gnu::cold]] void publish_stats(process_control& p) noexcept;
+  [[gnu::noinline, gnu::cold]] void note_preemption(process_control& p) noexcept;
 
   template <bool Observed>
   static sched::run_outcome run_process(void* self, sched::schedulable* task);

@@ -47,6 +47,8 @@ struct published {
   std::uint32_t memory = 0;
   std::uint32_t relations = 0;
   std::uint32_t flags = 0;
+  std::uint32_t preemptions = 0;
+  std::int64_t preempted_ns = 0;
 };
 
 published read_entry(const process_stats& s, std::uint32_t serial, std::uint32_t epoch) noexcept {
@@ -64,6 +66,8 @@ published read_entry(const process_stats& s, std::uint32_t serial, std::uint32_t
   p.memory = s.memory.load(relaxed);
   p.relations = s.relations.load(relaxed);
   p.flags = s.flags.load(relaxed);
+  p.preemptions = s.preemptions.load(relaxed);
+  p.preempted_ns = s.preempted_ns.load(relaxed);
   std::atomic_thread_fence(std::memory_order_acquire);
   if (s.serial.load(relaxed) != tag) return published{};
   if (published_epoch == epoch) {
@@ -155,7 +159,7 @@ bool matches(std::string_view filter, const published& p, std::optional<atom> na
 }
 
 observe::process_row row_of(const pid& id, const published& p, double rate,
-                            std::optional<atom> name) {
+                            std::optional<atom> name, std::int64_t now) {
   observe::process_row row;
   row.process = id;
   row.registered_name = name;
@@ -171,6 +175,10 @@ observe::process_row row_of(const pid& id, const published& p, double rate,
   row.trap_exit = ((p.flags >> 8) & 1u) != 0;
   row.links = p.relations >> 16;
   row.monitors = p.relations & 0xffffu;
+  row.preemptions = p.preemptions;
+  if (p.preemptions != 0 && now >= p.preempted_ns)
+    row.last_preempted = std::chrono::duration_cast<std::chrono::milliseconds>(
+        std::chrono::nanoseconds(now - p.preempted_ns));
   return row;
 }
 
@@ -200,6 +208,8 @@ std::uint64_t key_of(observe::sort_key key, const published& p, double rate,
       return p.messages_in;
     case observe::sort_key::messages_out:
       return p.messages_out;
+    case observe::sort_key::preemptions:
+      return p.preemptions;
   }
   return 0;
 }
@@ -249,6 +259,9 @@ std::uint64_t read_key(const process_stats& s, std::uint32_t serial, std::uint32
       break;
     case observe::sort_key::messages_out:
       value = s.messages_out.load(relaxed);
+      break;
+    case observe::sort_key::preemptions:
+      value = s.preemptions.load(relaxed);
       break;
     default:
       break;
@@ -343,7 +356,7 @@ task<observe::process_page> scan_processes(const node_runtime& node,
     process_stats& entry = stats.at(c.index);
     const published p = read_entry(entry, c.serial, epoch);
     const double rate = by_rate ? c.rate : rate_of(entry, p, now);
-    page.rows.push_back(row_of(id, p, rate, name_of(table.at(c.index))));
+    page.rows.push_back(row_of(id, p, rate, name_of(table.at(c.index)), now));
   }
   co_return page;
 }
@@ -436,6 +449,8 @@ std::string_view to_string(sort_key key) noexcept {
       return "messages_in";
     case sort_key::messages_out:
       return "messages_out";
+    case sort_key::preemptions:
+      return "preemptions";
   }
   return "pid";
 }
@@ -443,7 +458,7 @@ std::string_view to_string(sort_key key) noexcept {
 std::optional<sort_key> sort_key_from(std::string_view name) noexcept {
   for (sort_key k : {sort_key::pid, sort_key::name, sort_key::reductions,
                      sort_key::reductions_per_second, sort_key::memory, sort_key::message_queue_len,
-                     sort_key::messages_in, sort_key::messages_out})
+                     sort_key::messages_in, sort_key::messages_out, sort_key::preemptions})
     if (to_string(k) == name) return k;
   return std::nullopt;
 }

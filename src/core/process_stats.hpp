@@ -70,6 +70,11 @@ struct alignas(64) process_stats {
   // Written at the occupant's first publication.
   std::atomic<const char*> initial_function{nullptr};
   std::atomic<std::uint64_t> initial_site{0};  // wait_site's bits for the body's file:line
+  // Written by the process when a run of it was preempted while observed (its
+  // worker handed to a spare thread: docs/design/preemption.md): how many times,
+  // and when last (scheduler::now_ns). Zeroed at the occupant's first publication.
+  std::atomic<std::uint32_t> preemptions{0};
+  std::atomic<std::int64_t> preempted_ns{0};
   // Written by snapshots: the reductions they saw last and when (rates).
   std::atomic<std::uint64_t> seen_reductions{0};
   std::atomic<std::int64_t> seen_ns{0};

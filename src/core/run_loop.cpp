@@ -66,6 +66,18 @@ sched::run_outcome node_runtime::yield_outcome(process_control& p,
   return sched::run_outcome::yield;
 }
 
+// A run of p was preempted while the node is observed: counted in its entry (which
+// it publishes first if it has not yet), from p's own thread, the entry's only writer.
+void node_runtime::note_preemption(process_control& p) noexcept {
+  constexpr auto relaxed = std::memory_order_relaxed;
+  const stats_table* table = stats_.load(std::memory_order_acquire);
+  if (table == nullptr) return;
+  process_stats& s = table->at(p.self_id_);
+  if (s.serial.load(relaxed) != p.self_serial_ + 1) publish_stats(p);
+  s.preemptions.store(s.preemptions.load(relaxed) + 1, relaxed);
+  s.preempted_ns.store(sched::scheduler::now_ns(), relaxed);
+}
+
 // The figures the observer reads (process_stats.hpp), from p's own thread as it
 // suspends: waiting (waiter_ set, state waiting) or runnable.
 void node_runtime::publish_stats(process_control& p) noexcept {
@@ -83,6 +95,8 @@ void node_runtime::publish_stats(process_control& p) noexcept {
     s.initial_function.store(p.initial_function_, relaxed);
     s.initial_site.store(wait_site(p.initial_file_, p.initial_line_).bits(), relaxed);
     s.seen_ns.store(0, relaxed);  // no snapshot has seen it yet (observe.cpp's rate_of)
+    s.preemptions.store(0, relaxed);
+    s.preempted_ns.store(0, relaxed);
   }
   s.epoch.store(observe_epoch_.load(relaxed), relaxed);
   s.reductions.store(p.reductions_, relaxed);
@@ -212,6 +226,8 @@ sched::run_outcome node_runtime::run_process(void* self, sched::schedulable* tas
       std::abort();
   }
 
+  // Observed: whether this run started on a worker, which a preemption takes away.
+  [[maybe_unused]] bool on_worker = Observed && this_thread.node_worker != nullptr;
   for (;;) {
     // The process's own code runs outside any critical section: there, and only
     // there, a preemption signal hands this thread's worker to a spare.
@@ -221,6 +237,12 @@ sched::run_outcome node_runtime::run_process(void* self, sched::schedulable* tas
     p.resume_.resume();
     std::atomic_signal_fence(std::memory_order_seq_cst);
     this_thread.critical_depth.store(1, std::memory_order_relaxed);
+    if constexpr (Observed) {
+      if (on_worker && this_thread.node_worker == nullptr) {
+        node.note_preemption(p);
+        on_worker = false;
+      }
+    }
     if (p.body_.done()) {
       node.destroy_process(p);
       return run_outcome::done;

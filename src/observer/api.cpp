@@ -65,7 +65,10 @@ json row_json(const observe::process_row& row) {
           {"priority", priority_name(row.priority)},
           {"trap_exit", row.trap_exit},
           {"links", row.links},
-          {"monitors", row.monitors}};
+          {"monitors", row.monitors},
+          {"preemptions", row.preemptions},
+          {"last_preempted_ms",
+           row.last_preempted ? json(row.last_preempted->count()) : json(nullptr)}};
 }
 
 // "<0.12.0>" or "0.12.0": a process of this node.

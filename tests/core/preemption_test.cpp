@@ -13,10 +13,12 @@
 #include <cstdio>
 #include <cstdlib>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include "beamline/observe.hpp"
 #include "support/node_fixture.hpp"
 
 namespace {
@@ -179,6 +181,41 @@ TEST_P(preemption, a_preempted_process_that_ends_lets_the_node_finish) {
   wait_for_preempted_threads(node);
   EXPECT_EQ(node.statistics().preemptions, 1u);
   EXPECT_EQ(node.statistics().live_processes, 0u);
+}
+
+// The observer's "hogs": each preempted run of a process, while the node is
+// observed, counts in its row, and sorting by preemptions finds it first.
+TEST_P(preemption, an_observed_hog_counts_its_preemptions) {
+  bl::node node(options());
+  std::optional<bl::observe::process_row> top;
+  node.spawn([&]() -> bl::process {
+    co_await bl::observe::summary();  // the node is observed from here on
+    bl::pid hog_pid = bl::spawn([&node]() -> bl::process {
+      for (int round = 0; round < 2; ++round) {
+        hog_until_preempted(node, node.statistics().preemptions);
+        co_await bl::yield();  // back on a worker: the next round can be preempted again
+      }
+      co_await bl::receive([](int) {});
+    });
+    const auto until = clock_type::now() + 30s;
+    while (clock_type::now() < until) {
+      bl::observe::process_page page =
+          co_await bl::observe::processes({.sort = bl::observe::sort_key::preemptions, .limit = 1});
+      if (!page.rows.empty() && page.rows[0].preemptions >= 2) {
+        top = page.rows[0];
+        break;
+      }
+      co_await bl::sleep(5ms);
+    }
+    EXPECT_TRUE(top && top->process == hog_pid);
+    bl::send(hog_pid, 1);
+  });
+  node.run();
+  wait_for_preempted_threads(node);
+  ASSERT_TRUE(top.has_value());
+  EXPECT_GE(top->preemptions, 2u);
+  ASSERT_TRUE(top->last_preempted.has_value());
+  EXPECT_LT(*top->last_preempted, 30s);
 }
 
 TEST_P(preemption, a_kill_ends_a_hog_at_its_next_check) {

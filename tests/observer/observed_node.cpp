@@ -8,12 +8,16 @@
 //   - `--idle N` more processes that wait (default 100);
 //   - with `--flood N`, `flooded`: registered, N messages queued that it never
 //     reads (a mailbox alarm);
+//   - with `--hog`, `hog`: registered, runs native code for 5 ms without yielding
+//     (preempted each time), then sleeps 100 ms, over and over;
 //   - with `--supervisors`, a supervision tree: `observed_sup` (one_for_one, 5
 //     restarts in 10 s) over a worker `steady` (registered `steady`) and a
 //     supervisor `inner` (one_for_all) over two workers, `left` and `right`;
 // prints "observed_node: ready" on stdout and runs until stopped (SIGTERM/SIGINT).
 // With --quit it starts one process that sleeps 200 ms and ends: the observer's
 // own processes must not keep the node running.
+#include <chrono>
+#include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -45,6 +49,15 @@ bl::process linked_pair() {
 
 struct idle_worker {};
 
+bl::process hog() {
+  for (;;) {
+    const auto until = std::chrono::steady_clock::now() + 5ms;
+    volatile std::uint64_t spins = 0;
+    while (std::chrono::steady_clock::now() < until) spins = spins + 1;
+    co_await bl::sleep(100ms);
+  }
+}
+
 bl::process supervised_tree() {
   namespace sup = bl::supervisor;
   namespace gs = bl::gen_server;
@@ -62,7 +75,7 @@ bl::process supervised_tree() {
   co_await bl::receive([](never) {});
 }
 
-bl::process start(int idle, int flood, bool supervisors) {
+bl::process start(int idle, int flood, bool supervisors, bool hogging) {
   bl::pid loaded = bl::spawn(wait_forever);
   bl::register_name(bl::atom("loaded"), loaded);
   for (int i = 0; i < 5; ++i) bl::send(loaded, std::string("queued ") + std::to_string(i));
@@ -75,6 +88,7 @@ bl::process start(int idle, int flood, bool supervisors) {
     bl::register_name(bl::atom("flooded"), flooded);
     for (int i = 0; i < flood; ++i) bl::send(flooded, i);
   }
+  if (hogging) bl::register_name(bl::atom("hog"), bl::spawn(hog));
   if (supervisors) {
     bl::spawn(supervised_tree);
     while (!bl::whereis(bl::atom("steady"))) co_await bl::sleep(std::chrono::milliseconds(1));
@@ -90,19 +104,21 @@ int main(int argc, char** argv) {
   int idle = 100;
   int flood = 0;
   bool supervisors = false;
+  bool hogging = false;
   bool quit = false;
   for (int i = 1; i < argc; ++i) {
     if (std::strcmp(argv[i], "--idle") == 0 && i + 1 < argc) idle = std::atoi(argv[i + 1]);
     if (std::strcmp(argv[i], "--flood") == 0 && i + 1 < argc) flood = std::atoi(argv[i + 1]);
     if (std::strcmp(argv[i], "--quit") == 0) quit = true;
     if (std::strcmp(argv[i], "--supervisors") == 0) supervisors = true;
+    if (std::strcmp(argv[i], "--hog") == 0) hogging = true;
   }
   try {
     bl::node node(bl::node_options::from_args(argc, argv));
     if (quit)
       node.spawn([]() -> bl::process { co_await bl::sleep(std::chrono::milliseconds(200)); });
     else
-      node.spawn(start, idle, flood, supervisors);
+      node.spawn(start, idle, flood, supervisors, hogging);
     return node.run();
   } catch (const std::exception& e) {
     std::fprintf(stderr, "observed_node: %s\n", e.what());

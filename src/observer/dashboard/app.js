@@ -180,6 +180,24 @@ function showNodes(nodes) {
   $("nodes-empty").hidden = nodes.length > 0;
 }
 
+// ---- the hogs: the processes preempted most
+
+async function refreshHogs() {
+  let page;
+  try {
+    page = await api("/api/processes?sort=preemptions&order=desc&limit=10");
+  } catch (e) {
+    return;
+  }
+  const hogs = page.rows.filter((r) => r.preemptions > 0);
+  $("hogs").tBodies[0].replaceChildren(...hogs.map((r) => element("tr", {}, [
+    element("td", {}, [pidLink(r.pid)]),
+    element("td", { className: "call", textContent: r.name || r.initial_call }),
+    element("td", { className: "num", textContent: count(r.preemptions) }),
+    element("td", { textContent: r.last_preempted_ms === null ? "" : duration(r.last_preempted_ms) + " ago" })])));
+  $("hogs-empty").hidden = hogs.length > 0;
+}
+
 // ---- the supervision trees
 
 function pidLink(pid) {
@@ -245,7 +263,8 @@ async function refreshTable() {
       element("td", { className: "num", textContent: count(r.message_queue_len) }),
       element("td", { className: "num", textContent: bytes(r.memory) }),
       element("td", { className: "num", textContent: count(r.messages_in) }),
-      element("td", { className: "num", textContent: count(r.messages_out) })]);
+      element("td", { className: "num", textContent: count(r.messages_out) }),
+      element("td", { className: "num", textContent: count(r.preemptions) })]);
     row.dataset.pid = r.pid;
     if (r.pid === selected) row.classList.add("selected");
     row.onclick = () => showDetail(r.pid);
@@ -372,7 +391,12 @@ async function start() {
   }
   refreshTable();
   refreshSupervision();
-  setInterval(() => { if (!document.hidden) refreshSupervision(); }, 5000);
+  refreshHogs();
+  setInterval(() => {
+    if (document.hidden) return;
+    refreshSupervision();
+    refreshHogs();
+  }, 5000);
   connect();
 }
 

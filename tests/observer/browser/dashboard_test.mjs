@@ -9,7 +9,7 @@
 // a mailbox alarm for the flooded process, shows a process's detail with its queued
 // messages, kills a process from the detail panel (and the process count changes),
 // draws the supervision tree and shows a restart in it after a supervised worker
-// is killed,
+// is killed, lists the preempted process among the hogs,
 // and works with a token on a non-loopback address, where manage is off: no Kill
 // button, and a kill is refused. Reports every check; exits non-zero if one failed.
 import { spawn } from "node:child_process";
@@ -58,7 +58,7 @@ async function main() {
                                           args: ["--no-sandbox"] });
   try {
     // ---- loopback, manage on
-    const url = await startNode("--observer", "0", "--observer-manage", "--supervisors");
+    const url = await startNode("--observer", "0", "--observer-manage", "--supervisors", "--hog");
     const origin = new URL(url).origin;
     const page = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
     const foreign = [];
@@ -153,6 +153,9 @@ async function main() {
     await page.click("#kill");
     await page.waitForFunction(() => document.getElementById("supervision").textContent.includes("restarted 1×"));
     check(true, "killing a supervised worker: the tree shows its restart");
+
+    await page.waitForFunction(() => document.querySelector("#hogs tbody")?.textContent.includes("hog"));
+    check(true, "the hogs list the process preempted over and over");
 
     check(errors.length === 0, "no script errors" + (errors.length ? ": " + errors.join("; ") : ""));
     check(foreign.length === 0, "every request went to the node" + (foreign.length ? ": " + foreign.join(" ") : ""));
