@@ -13,8 +13,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 # What only the tests need besides: Debian's chromium, and Node.js and npm (Debian's,
 # unless the machine has them) for the observer dashboard's browser test, which
-# drives chromium with the npm package playwright-core, as its lock file pins it.
-test_packages=(chromium)
+# drives chromium with the npm package playwright-core, as its lock file pins it;
+# Erlang's observer application (etop) for the test of Erlang's tools.
+test_packages=(chromium erlang-observer)
 command -v npm >/dev/null 2>&1 || test_packages+=(nodejs npm)
 scripts/deps.sh "${test_packages[@]}"
 browser_tests=tests/observer/browser

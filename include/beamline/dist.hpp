@@ -150,5 +150,9 @@ task<term> call(atom node, atom module, atom function, term arguments,
 // Exporting a name again replaces the function.
 using exported_function = std::function<term(const term& arguments)>;
 void export_function(std::string_view module, std::string_view function, exported_function f);
+// The same for a function that waits (receives, sleeps, calls): a coroutine run in
+// the call's process, which may co_await anything a process can.
+using exported_task = std::function<task<term>(term arguments)>;
+void export_task(std::string_view module, std::string_view function, exported_task f);
 
 }  // namespace beamline::dist

@@ -141,20 +141,21 @@ struct spawn_go {};
 // The functions exported to other nodes (export_function), by {module, function}.
 class export_table {
  public:
-  void put(atom module, atom function, exported_function f) {
+  void put(atom module, atom function, exported_task f) {
     beamline::detail::lock_guard<beamline::detail::shared_mutex> held(lock_);
     functions_[key(module, function)] = std::move(f);
   }
-  exported_function find(atom module, atom function) {
+  exported_task find(atom module, atom function) {
     beamline::detail::shared_lock held(lock_);
     auto found = functions_.find(key(module, function));
-    return found != functions_.end() ? found->second : exported_function{};
+    return found != functions_.end() ? found->second : exported_task{};
   }
 
  private:
   static std::uint64_t key(atom m, atom f) { return std::uint64_t{m.index()} << 32 | f.index(); }
   beamline::detail::shared_mutex lock_;
-  std::unordered_map<std::uint64_t, exported_function> functions_ BL_GUARDED_BY(lock_);
+  // Plain functions are kept as tasks too (export_function wraps them).
+  std::unordered_map<std::uint64_t, exported_task> functions_ BL_GUARDED_BY(lock_);
 };
 
 inline export_table& exports() {

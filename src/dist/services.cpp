@@ -8,6 +8,7 @@
 
 #include "beamline/otp/gen_server.hpp"
 #include "dist/distribution.hpp"
+#include "observer/erlang_tools.hpp"
 
 namespace beamline::dist::internal {
 
@@ -31,7 +32,7 @@ term call_stack(const term& m, const term& f, const term& a) {
 process spawned_function(spawn_kind kind, term module, term function, term arguments,
                          term result_ref) {
   co_await receive([](const spawn_go&) {});
-  exported_function f = exports().find(module.as_atom(), function.as_atom());
+  exported_task f = exports().find(module.as_atom(), function.as_atom());
   if (kind == spawn_kind::erpc_call) {
     term reply;
     if (!f) {
@@ -39,7 +40,8 @@ process spawned_function(spawn_kind kind, term module, term function, term argum
           {result_ref, atoms::error, atoms::undef, call_stack(module, function, arguments)});
     } else {
       try {
-        reply = term::tuple({result_ref, atom("return"), f(arguments)});
+        term value = co_await f(arguments);
+        reply = term::tuple({result_ref, atom("return"), value});
       } catch (...) {
         bool exited = false;
         const term reason = beamline::detail::exception_reason(std::current_exception(), exited);
@@ -53,7 +55,7 @@ process spawned_function(spawn_kind kind, term module, term function, term argum
     exit(reply);
   }
   if (!f) exit(term::tuple({atoms::undef, call_stack(module, function, arguments)}));
-  f(arguments);
+  co_await f(arguments);
 }
 
 // SPAWN_REQUEST {29, ReqId, From, GroupLeader, {M, F, Arity}, Options} + Args: spawns
@@ -293,6 +295,7 @@ term nodes_builtin(const term& args) {
 // connection and answers true at once rather than when it is up).
 void export_builtins() {
   export_function("erlang", "nodes", nodes_builtin);
+  observer::export_erlang_tools();  // etop and observer see this node
   export_function("net_kernel", "connect_node", [](const term& args) -> term {
     const term& node = args.is_proper_list() && !args.is_nil() ? *args.as_list().begin() : args;
     if (!node.is_atom()) throw error(atoms::badarg, "net_kernel:connect_node: " + node.to_string());
@@ -370,7 +373,22 @@ task<term> call(atom node, atom module, atom function, term arguments,
               "dist::call: the call's process ended with " + r.to_string());
 }
 
+namespace {
+
+// A plain exported function as a task (its parameters live in the coroutine's
+// frame, not in a lambda that may be gone when it runs).
+task<term> run_plain(exported_function f, term arguments) {
+  co_return f(arguments);
+}
+
+}  // namespace
+
 void export_function(std::string_view module, std::string_view function, exported_function f) {
+  exports().put(atom(module), atom(function),
+                [f = std::move(f)](term arguments) { return run_plain(f, std::move(arguments)); });
+}
+
+void export_task(std::string_view module, std::string_view function, exported_task f) {
   exports().put(atom(module), atom(function), std::move(f));
 }
 

@@ -1,0 +1,126 @@
+#!/usr/bin/env python3
+"""Erlang's own observation tools against a beamline node (docs/observer.md,
+"Erlang's tools"), on a private EPMD:
+
+  1. etop in text mode (`erl -hidden ... -s etop -node NODE -output text -tracing off`)
+     lists echo_node's processes, sample after sample, with its header (load and
+     memory) and the `echo` process waiting in its receive;
+  2. what the graphical observer asks, made by an Erlang node as the observer makes
+     it: observer_backend:sys_info/0 (the System tab), code:ensure_loaded/1 and
+     erlang:function_exported/3 (its check for the process list's protocol), and
+     observer_backend:procs_info/1 spawned and linked, which sends the process list
+     in {procs_info, Pid, Records} messages and ends normally.
+
+Usage: erlang_tools_test.py ECHO_NODE
+"""
+import os
+import subprocess
+import sys
+import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "dist"))
+import harness  # noqa: E402
+
+ECHO_NODE = sys.argv[1]
+EPMD_PORT = harness.free_port()
+ENV = dict(os.environ, ERL_EPMD_PORT=str(EPMD_PORT))
+COOKIE = "etop_cookie"
+NODE = "bltools@127.0.0.1"
+started = []
+failures = []
+
+
+def fail(message):
+    print("FAIL: " + message)
+    harness.end_all(started)
+    sys.exit(1)
+
+
+def check(ok, what):
+    print(("ok: " if ok else "FAIL: ") + what)
+    if not ok:
+        failures.append(what)
+
+
+def start(args):
+    p = subprocess.Popen(args, env=ENV, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE, text=True)
+    started.append(p)
+    return p
+
+
+harness.start_epmd(EPMD_PORT, start, fail)
+node = start([ECHO_NODE, "--name", NODE, "--cookie", COOKIE])
+harness.wait_line(node, "is up", fail)
+
+# --- 1. etop, text mode ---------------------------------------------------------------
+etop = subprocess.Popen(
+    ["erl", "-hidden", "-name", "etop_test@127.0.0.1", "-setcookie", COOKIE, "-noinput",
+     "-s", "etop", "-node", NODE, "-output", "text", "-tracing", "off", "-interval", "1",
+     "-lines", "20"],
+    env=ENV, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+    text=True)
+started.append(etop)
+time.sleep(6)
+etop.kill()
+output = etop.communicate(timeout=20)[0]
+print(output[-3000:])
+samples = output.count("Name or Initial Func")
+check(samples >= 3, f"etop printed a sample a second ({samples} in 6 s)")
+check(f"'{NODE}'" in output, "etop's header names the node")
+check("Load:" in output and "procs" in output and "Memory:" in output and "processes" in output,
+      "etop's header has the load and the memory")
+echo_rows = [line for line in output.splitlines() if " echo " in line]
+check(echo_rows and "receive main.cpp:" in echo_rows[-1],
+      f"the `echo` process, waiting in its receive ({echo_rows[-1:]})")
+check("net_kernel" in output, "the node's own processes are listed too")
+check("crashed" not in output and "Timeout" not in output and "Error" not in output,
+      "etop neither crashed nor timed out")
+
+# --- 2. the graphical observer's calls -------------------------------------------------
+script = f"""
+Node = '{NODE}',
+pong = net_adm:ping(Node),
+Sys = rpc:call(Node, observer_backend, sys_info, []),
+true = is_list(Sys),
+Count = proplists:get_value(process_count, Sys),
+true = is_integer(Count) andalso Count > 0,
+true = is_integer(proplists:get_value(uptime, Sys)),
+Limit = proplists:get_value(process_limit, Sys),
+true = is_integer(Limit) andalso Limit > 0,
+true = is_integer(proplists:get_value(total, Sys)),
+io:format("sys_info: ~p processes of ~p~n", [Count, Limit]),
+{{module, observer_backend}} = rpc:call(Node, code, ensure_loaded, [observer_backend]),
+true = rpc:call(Node, erlang, function_exported, [observer_backend, procs_info, 1]),
+false = rpc:call(Node, erlang, function_exported, [observer_backend, nothing, 1]),
+process_flag(trap_exit, true),
+Pid = spawn_link(Node, observer_backend, procs_info, [self()]),
+Collect = fun Loop(Acc) ->
+    receive
+        {{procs_info, Pid, Records}} -> Loop(Acc ++ Records);
+        {{'EXIT', Pid, Reason}} -> {{Reason, Acc}}
+    after 10000 -> {{timeout, Acc}}
+    end
+end,
+{{normal, Procs}} = Collect([]),
+true = length(Procs) > 0,
+true = lists:all(fun(R) -> tuple_size(R) =:= 8 andalso element(1, R) =:= etop_proc_info end, Procs),
+[Echo] = [R || R <- Procs, element(5, R) =:= echo],
+true = is_pid(element(2, Echo)) andalso node(element(2, Echo)) =:= Node,
+true = is_integer(element(3, Echo)) andalso is_integer(element(4, Echo)),
+io:format("procs_info: ~p processes, echo ~p~n", [length(Procs), Echo]),
+io:format("observer calls: all answered~n"),
+halt(0).
+"""
+r = subprocess.run(["erl", "-hidden", "-name", "observer_test@127.0.0.1", "-setcookie", COOKIE,
+                    "-noshell", "-eval", script], env=ENV, stdout=subprocess.PIPE,
+                   stderr=subprocess.STDOUT, text=True, timeout=60)
+print(r.stdout[-2000:])
+check(r.returncode == 0 and "observer calls: all answered" in r.stdout,
+      "sys_info, ensure_loaded, function_exported and procs_info answer as the observer expects")
+
+harness.end_all(started)
+if failures:
+    print(f"{len(failures)} check(s) failed")
+    sys.exit(1)
+print("Erlang's tools: all checks passed")
