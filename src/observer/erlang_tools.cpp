@@ -128,6 +128,7 @@ task<term> procs_info(term arguments) {
   std::vector<process_row> rows = co_await listed_processes(1'000'000);
   std::vector<term> chunk;
   for (const process_row& row : rows) {
+    if (row.process == self()) continue;  // not the collector, as OTP's
     chunk.push_back(proc_info(row));
     if (chunk.size() == procs_chunk) {
       send(collector, term::tuple({atom("procs_info"), self(), term::list(chunk)}));
