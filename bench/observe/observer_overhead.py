@@ -1,13 +1,18 @@
 """What a dashboard costs the node it watches: W1 (skynet) and W5 (fan-in), each run
 alternately without the observer and with --observer 0 and a client asking what the
-dashboard asks once a second (/api/summary, /api/history and the top 50 processes)
-for as long as the workload runs. Prints each run's figure, then the medians and
-the ratio (with / without) per workload.
+dashboard page asks, for as long as the workload runs: its WebSocket open (an update
+a second: the summary and the alarms), /api/history once, the process table's page
+(the top 50 by reductions) every 2 s, the hogs (top 10 by preemptions) and the
+supervision trees every 5 s. Prints each run's figure, then the medians and the
+ratio (with / without) per workload.
 
 usage: observer_overhead.py BUILD_BIN_DIR [RUNS]"""
+import base64
 import http.client
 import json
+import os
 import re
+import socket
 import statistics
 import subprocess
 import sys
@@ -19,20 +24,54 @@ RUNS = int(sys.argv[2]) if len(sys.argv) > 2 else 5
 WORKLOADS = [("skynet", "wall_ms", False), ("fanin", "msgs_per_sec", True)]
 
 
-def poll(port, stop, asked):
-    """Asks what the dashboard asks, once a second, until stop is set."""
+def get(port, path, asked):
+    try:
+        c = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+        c.request("GET", path)
+        c.getresponse().read()
+        c.close()
+        asked.append(path)
+    except OSError:
+        pass
+
+
+def websocket(port, stop, asked):
+    """Holds the dashboard's WebSocket open and reads its updates until stop is set."""
+    try:
+        s = socket.create_connection(("127.0.0.1", port), timeout=1)
+        key = base64.b64encode(os.urandom(16)).decode()
+        s.sendall((f"GET /ws HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nUpgrade: websocket\r\n"
+                   f"Connection: Upgrade\r\nSec-WebSocket-Version: 13\r\n"
+                   f"Sec-WebSocket-Key: {key}\r\n\r\n").encode())
+    except OSError:
+        return
     while not stop.is_set():
-        for path in ("/api/summary", "/api/history",
-                     "/api/processes?sort=reductions_per_second&limit=50"):
-            try:
-                c = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
-                c.request("GET", path)
-                c.getresponse().read()
-                c.close()
-                asked.append(path)
-            except OSError:
-                pass
+        try:
+            if not s.recv(65536):
+                break
+            asked.append("/ws")
+        except socket.timeout:
+            continue
+        except OSError:
+            break
+    s.close()
+
+
+def poll(port, stop, asked):
+    """Asks what the dashboard page asks, on its timers, until stop is set."""
+    reader = threading.Thread(target=websocket, args=(port, stop, asked))
+    reader.start()
+    get(port, "/api/history", asked)
+    tick = 0
+    while not stop.is_set():
+        if tick % 2 == 0:
+            get(port, "/api/processes?sort=reductions&order=desc&offset=0&limit=50&filter=", asked)
+        if tick % 5 == 0:
+            get(port, "/api/processes?sort=preemptions&order=desc&limit=10", asked)
+            get(port, "/api/supervisors", asked)
+        tick += 1
         stop.wait(1.0)
+    reader.join()
 
 
 def run(workload, observed):
