@@ -108,6 +108,8 @@ struct worker_summary {
   // The share of the time since the previous summary this worker spent running
   // processes or looking for work, from 0 to 1 (its first summary: since start).
   double utilization = 0;
+  // Processes waiting in its run queues at the moment of the summary.
+  std::uint32_t run_queue = 0;
 };
 
 struct node_summary {
@@ -132,6 +134,7 @@ struct node_summary {
   std::size_t memory_processes = 0;
   std::uint64_t atoms = 0;
   std::vector<worker_summary> workers;
+  std::uint64_t global_run_queue = 0;  // runnable processes in no worker's queue yet
   // The whole program's CPU time since the previous summary, in cores (1.5: one
   // and a half cores busy): the workers, and the threads they do not count, those
   // running preempted processes (docs/design/preemption.md) and the blocking pools.

@@ -552,7 +552,9 @@ task<node_summary> summary(std::chrono::milliseconds settle) {
   const detail::node_runtime::utilization used =
       co_await blocking([node] { return node->worker_utilization(); }, dirty_pool::io);
   for (unsigned i = 0; i < s.schedulers; ++i)
-    s.workers.push_back({node->scheduler().worker_runs(i), used.workers[i]});
+    s.workers.push_back({node->scheduler().worker_runs(i), used.workers[i],
+                         node->scheduler().worker_queue_length(i)});
+  s.global_run_queue = node->scheduler().global_queue_length();
   s.program_cores = used.program_cores;
   co_return s;
 }

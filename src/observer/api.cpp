@@ -135,7 +135,8 @@ task<observe::node_summary> current_summary(server_state& state) {
 json summary_json(const observe::node_summary& s, const server_state& state) {
   json workers = json::array();
   for (const auto& w : s.workers)
-    workers.push_back({{"runs", w.runs}, {"utilization", w.utilization}});
+    workers.push_back(
+        {{"runs", w.runs}, {"utilization", w.utilization}, {"run_queue", w.run_queue}});
   return {{"node", std::string(dist::node_name().name())},
           {"uptime_ms", s.uptime.count()},
           {"schedulers", s.schedulers},
@@ -155,6 +156,7 @@ json summary_json(const observe::node_summary& s, const server_state& state) {
           {"atoms", s.atoms},
           {"workers", workers},
           {"program_cores", s.program_cores},
+          {"global_run_queue", s.global_run_queue},
           {"manage", state.options.manage}};
 }
 
@@ -167,6 +169,7 @@ json sample_json(const sample& s) {
   return {{"uptime_ms", s.uptime_ms},
           {"utilization", s.utilization},
           {"program_cores", s.program_cores},
+          {"run_queues", s.run_queues},
           {"processes", s.processes},
           {"runnable", s.runnable},
           {"messages_queued", s.messages_queued},

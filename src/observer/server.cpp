@@ -288,6 +288,8 @@ process sample_node(std::shared_ptr<server_state> state) {
     point.uptime_ms = s.uptime.count();
     for (const auto& w : s.workers) point.utilization.push_back(w.utilization);
     point.program_cores = s.program_cores;
+    for (const auto& w : s.workers) point.run_queues.push_back(w.run_queue);
+    point.run_queues.push_back(static_cast<std::uint32_t>(s.global_run_queue));
     point.processes = s.processes;
     point.runnable = s.runnable;
     point.messages_queued = s.messages_queued;

@@ -31,8 +31,9 @@ namespace beamline::observer {
 // One second of the node's history.
 struct sample {
   std::int64_t uptime_ms = 0;
-  std::vector<double> utilization;  // per worker
-  double program_cores = 0;         // the whole program's CPU, in cores
+  std::vector<double> utilization;        // per worker
+  double program_cores = 0;               // the whole program's CPU, in cores
+  std::vector<std::uint32_t> run_queues;  // per worker, then the global queue
   std::uint64_t processes = 0;
   std::uint64_t runnable = 0;
   std::uint64_t messages_queued = 0;

@@ -197,6 +197,13 @@ std::uint64_t scheduler::worker_runs(unsigned index) const noexcept {
   return workers_[index]->runs_.load(std::memory_order_relaxed);
 }
 
+std::uint32_t scheduler::worker_queue_length(unsigned index) const noexcept {
+  const worker& w = *workers_[index];
+  std::uint32_t n = w.inbound_count_.load(std::memory_order_relaxed);
+  for (const auto& q : w.queues_) n += q.size();
+  return n;
+}
+
 int scheduler::worker_thread(unsigned index) const noexcept {
   return workers_[index]->tid_.load(std::memory_order_relaxed);
 }

@@ -210,6 +210,13 @@ class scheduler {
   // One worker's: its runs, and the OS thread that runs it now (0: not started).
   std::uint64_t worker_runs(unsigned index) const noexcept;
   int worker_thread(unsigned index) const noexcept;
+  // Tasks waiting in one worker's run queues (its stealable queues and what other
+  // workers moved to it; not its flood-affinity list, which only it may read), and
+  // in the global queue: a moment's figure, for the observer.
+  std::uint32_t worker_queue_length(unsigned index) const noexcept;
+  std::size_t global_queue_length() const noexcept {
+    return global_size_.load(std::memory_order_relaxed);
+  }
   // Threads still running a task that was preempted (they own no worker).
   std::uint32_t preempted_threads() const noexcept {
     return hogs_running_.load(std::memory_order_acquire);

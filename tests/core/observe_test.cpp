@@ -242,6 +242,26 @@ TEST_P(observe_test, the_summary_counts_the_node) {
   }
 }
 
+// On one worker, while the observing process runs, the other runnable processes
+// wait in that worker's queues or the global one: the summary counts them there.
+TEST_P(observe_test, the_summary_counts_the_run_queues) {
+  if (GetParam().schedulers != 1) GTEST_SKIP() << "one worker: every runnable process queued";
+  observe::node_summary summary;
+  std::atomic<bool> done{false};
+  run([&]() -> bl::process {
+    std::vector<bl::pid> spinners;
+    for (int i = 0; i < 5; ++i)
+      spinners.push_back(bl::spawn([&done]() -> bl::process {
+        while (!done) co_await bl::yield();
+      }));
+    co_await bl::yield();
+    summary = co_await observe::summary(0ms);
+    done = true;
+  });
+  ASSERT_EQ(summary.workers.size(), 1u);
+  EXPECT_GE(summary.workers[0].run_queue + summary.global_run_queue, 5u);
+}
+
 TEST_P(observe_test, a_process_in_detail_prints_its_queued_messages_up_to_the_bound) {
   std::optional<bl::process_info> detail, bounded, gone;
   run([&]() -> bl::process {

@@ -113,6 +113,14 @@ function drawCharts() {
   const peak = Math.max(1, ...utilization[utilization.length - 1].values.map((v) => v / 100));
   chart("chart-utilization", utilization, (v) => v.toFixed(0), 100 * Math.ceil(peak));
   legend("legend-utilization", utilization);
+  const queues = [];
+  const lanes = history.length ? (history[history.length - 1].run_queues || []).length : 0;
+  for (let q = 0; q < lanes; ++q)
+    queues.push({ label: q === lanes - 1 ? "global" : "worker " + q,
+                  color: q === lanes - 1 ? "#1d232b" : palette[q % palette.length],
+                  values: history.map((s) => (s.run_queues || [])[q] || 0) });
+  chart("chart-queues", queues, count);
+  legend("legend-queues", queues);
   chart("chart-reductions", [{ color: palette[0], values: history.map((s) => s.reductions_per_second) }], count);
   const processes = [
     { label: "processes", color: palette[0], values: history.map((s) => s.processes) },
