@@ -42,9 +42,11 @@ def start(*args):
                          stderr=subprocess.PIPE, text=True)
     started.append(p)
     found = {}
+    p.stderr_lines = []  # what it printed there, for the failure messages
 
     def read_stderr():
         for line in p.stderr:
+            p.stderr_lines.append(line.rstrip())
             m = re.search(r"observer at http://[^ ]*:(\d+)/(\?token=([0-9a-f]+))?", line)
             if m and "port" not in found:
                 found["port"] = int(m.group(1))
@@ -336,7 +338,9 @@ check(status == 200 and alarms["alarms"] == [] and alarms["raise"] > alarms["cle
       f"/api/alarms: none, with the hysteresis thresholds ({alarms})")
 
 node.terminate()
-check(node.wait(timeout=20) == 0, "SIGTERM ends the node with the observer on")
+code = node.wait(timeout=20)
+check(code == 0, f"SIGTERM ends the node with the observer on (exit {code}; "
+      f"stderr: {node.stderr_lines[-20:]})")
 
 # --- manage on ----------------------------------------------------------------------
 node, port, token = start("--observer-manage")
