@@ -155,6 +155,14 @@ def ws_frame(s, buffered):
     return buffered[0] & 0x0F, buffered[at:at + length], buffered[at + length:]
 
 
+def ws_control_frame(s, buffered):
+    """Reads server frames past the updates (text frames): the next control frame."""
+    while True:
+        opcode, payload, buffered = ws_frame(s, buffered)
+        if opcode != 1:
+            return opcode, payload, buffered
+
+
 def ws_client_frame(opcode, payload, masked=True):
     key = b"\x01\x02\x03\x04"
     head = bytes([0x80 | opcode, (0x80 if masked else 0) | len(payload)])
@@ -301,24 +309,15 @@ check(all(u["type"] == "update" and u["summary"]["processes"] > 100 for u in upd
 check(1.2 < elapsed < 10, f"an update a second ({elapsed:.1f} s for the second and third)")
 check(any(u["sample"] is not None for u in updates), "updates carry the last sample")
 ws.sendall(ws_client_frame(9, b"are you there"))
-while True:
-    opcode, payload, rest = ws_frame(ws, rest)
-    if opcode != 1:
-        break
+opcode, payload, rest = ws_control_frame(ws, rest)
 check(opcode == 10 and payload == b"are you there", "a ping gets its pong")
 ws.sendall(ws_client_frame(8, b"\x03\xe8"))
-while True:
-    opcode, payload, rest = ws_frame(ws, rest)
-    if opcode != 1:
-        break
+opcode, payload, rest = ws_control_frame(ws, rest)
 check(opcode == 8 and payload[:2] == b"\x03\xe8", "a close is answered with a close (1000)")
 ws.close()
 ws, head, rest = ws_open(port, f"Sec-WebSocket-Key: {WS_KEY}\r\n")
 ws.sendall(ws_client_frame(1, b"unmasked", masked=False))
-while True:
-    opcode, payload, rest = ws_frame(ws, rest)
-    if opcode != 1:
-        break
+opcode, payload, rest = ws_control_frame(ws, rest)
 check(opcode == 8 and payload[:2] == b"\x03\xea", "an unmasked client frame: closed with 1002")
 ws.close()
 for extra, expected, what in [
