@@ -1,11 +1,13 @@
 // node.cpp: the public face of a node (node.hpp) over its runtime.
 #include "beamline/node.hpp"
 
+#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <stdexcept>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "core/node_runtime.hpp"
@@ -81,7 +83,14 @@ void keep_until_exit(detail::node_runtime* runtime) {
 }  // namespace
 
 node::~node() {
+  // A process preempted onto a thread of its own may be a hog that was killed and
+  // has not reached its next check() yet: it ends within a slice or so. Wait for
+  // such threads a little (1 s at most) rather than leave the node to them at once.
   std::uint32_t running = runtime_->scheduler().preempted_threads();
+  for (int waited_ms = 0; running != 0 && waited_ms < 1000; ++waited_ms) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    running = runtime_->scheduler().preempted_threads();
+  }
   if (running != 0) {
     // Those threads run native code that nothing can interrupt, inside processes
     // of this node: its memory must outlive them, so it is left to them.
