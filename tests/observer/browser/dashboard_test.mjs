@@ -21,7 +21,7 @@ if (!observedNode) {
   process.exit(2);
 }
 const browserPath = process.env.CHROMIUM || "/usr/bin/chromium";
-const timeout = 30000;
+const timeout = 60000;
 const nodes = [];
 let failures = 0;
 
