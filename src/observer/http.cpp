@@ -58,18 +58,6 @@ std::string lower(std::string_view s) {
   return out;
 }
 
-// Whether a comma-separated header value lists `token` (case-insensitive).
-bool lists_token(std::string_view value, std::string_view token) {
-  while (!value.empty()) {
-    const std::size_t comma = value.find(',');
-    const std::string_view item = trim(value.substr(0, comma));
-    if (lower(item) == token) return true;
-    if (comma == std::string_view::npos) break;
-    value.remove_prefix(comma + 1);
-  }
-  return false;
-}
-
 http_parse fail(int status, std::string problem) {
   http_parse p;
   p.result = http_parse::outcome::error;
@@ -152,6 +140,17 @@ int parse_request_line(std::string_view line, http_request& r, std::string& prob
 }
 
 }  // namespace
+
+bool lists_token(std::string_view value, std::string_view token) {
+  while (!value.empty()) {
+    const std::size_t comma = value.find(',');
+    const std::string_view item = trim(value.substr(0, comma));
+    if (lower(item) == token) return true;
+    if (comma == std::string_view::npos) break;
+    value.remove_prefix(comma + 1);
+  }
+  return false;
+}
 
 std::optional<std::string_view> http_request::header(std::string_view name) const {
   for (const auto& [n, v] : headers)

@@ -63,4 +63,8 @@ std::string http_response(int status, std::string_view content_type, std::string
 
 std::string_view reason_phrase(int status) noexcept;
 
+// Whether a comma-separated header value (Connection, Upgrade) lists `token`, a
+// lower-case token, in any case.
+bool lists_token(std::string_view value, std::string_view token);
+
 }  // namespace beamline::observer

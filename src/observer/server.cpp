@@ -5,7 +5,6 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <cctype>
 #include <cstdio>
 #include <memory>
 #include <random>
@@ -75,13 +74,6 @@ task<void> send_error(net::tcp_socket& socket, int status, const std::string& bo
 // nothing the server reads beyond that; larger messages close it (1009).
 constexpr std::size_t max_client_message = 4096;
 
-std::string lower(std::string_view text) {
-  std::string out(text);
-  std::transform(out.begin(), out.end(), out.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return out;
-}
-
 // The WebSocket handshake's checks (RFC 6455 4.2.1) and, since a page of any site
 // may open a WebSocket to the loopback and browsers apply no CORS to it, an Origin
 // that is the dashboard's own (clients that are not browsers send none). Returns
@@ -94,7 +86,7 @@ std::variant<std::string, reply> accept_websocket(const http_request& request,
   if (std::optional<reply> refused = refusal(request, state)) return std::move(*refused);
   if (request.method != "GET") return refuse(405, "GET only");
   const auto upgrade = request.header("upgrade");
-  if (!upgrade || lower(*upgrade).find("websocket") == std::string::npos)
+  if (!upgrade || !lists_token(*upgrade, "websocket"))
     return refuse(426, "this route is a WebSocket (Upgrade: websocket)");
   const auto version = request.header("sec-websocket-version");
   if (!version || *version != "13") return refuse(426, "WebSocket version 13 only");
