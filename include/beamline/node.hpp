@@ -43,6 +43,11 @@ struct observer_options {
   bool manage = false;
   // The token; empty: a random one is made when one is needed (and printed).
   std::string token;
+  // The flight recorder (docs/observer.md, "Timeline"): a directory where the last
+  // seconds of the scheduling timeline are written when a process is preempted (a
+  // hog), when a mailbox alarm is raised, and on request (POST /api/timeline/record).
+  // Empty: off.
+  std::string record_dir;
 };
 
 struct node_options {
@@ -100,6 +105,11 @@ struct node_options {
   std::chrono::microseconds preempt_after{2000};
   unsigned max_preempted_threads = 256;
   int preemption_signal = 0;
+  // The scheduling timeline (docs/observer.md, "Timeline"): each worker keeps its
+  // last timeline_events runs, parks, steals and hand-offs in a ring (8 bytes each;
+  // rounded up to a power of two; 0: no timeline). Always on: it costs about 1 %
+  // on the lightest runs (docs/design/timeline.md).
+  std::size_t timeline_events = 65536;
   // The observer's web server: off unless set. It runs as processes of the node
   // that do not keep run() going: a program ends when its own processes have, as
   // without it. Off, it costs nothing.
@@ -110,8 +120,10 @@ struct node_options {
     return n == 0 ? 1 : n;
   }
   // Reads --schedulers N, --max-processes N, --deterministic SEED, --no-preemption,
-  // --no-flood-affinity, --idle-report SECONDS and the observer's --observer PORT,
-  // --observer-address ADDRESS, --observer-manage and --observer-token TOKEN
+  // --no-flood-affinity, --idle-report SECONDS, --timeline-events N and the observer's --observer
+  // PORT,
+  // --observer-address ADDRESS, --observer-manage, --observer-token TOKEN and
+  // --observer-record DIR
   // (ignored without --observer) from the command line (other arguments are left
   // for the program).
   static node_options from_args(int argc, char** argv);

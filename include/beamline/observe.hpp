@@ -25,6 +25,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "beamline/atom.hpp"
@@ -192,6 +193,57 @@ struct supervision {
 // one process-table scan) and what each says of itself (supervisor::describe, each
 // given `timeout`): the supervision trees, as Erlang's observer draws them.
 task<supervision> supervisors(std::chrono::milliseconds timeout = std::chrono::seconds(1));
+
+// ---- the timeline (docs/observer.md, "Timeline")
+
+// A process's run on a worker, or several short ones drawn as one.
+struct timeline_run {
+  pid process;                // (its serial's low 24 bits: the ring keeps no more)
+  std::int64_t start_ns = 0;  // std::chrono::steady_clock, in nanoseconds
+  std::int64_t end_ns = 0;
+  // Preempted, or a blocking call: it went on off the worker, which a new thread
+  // took over at end_ns.
+  bool handed_off = false;
+  // Runs this span stands for: more than 1 when runs shorter than the resolution
+  // asked for were drawn as one (then `process` is the one that ran longest).
+  std::uint32_t runs = 1;
+};
+
+struct timeline_lane {
+  unsigned worker = 0;
+  std::vector<timeline_run> runs;
+  std::vector<std::pair<std::int64_t, std::int64_t>> parked;  // asleep, from and to
+  std::vector<std::pair<std::int64_t, unsigned>> steals;      // when, and from whom
+};
+
+struct scheduling_timeline {
+  std::int64_t from_ns = 0;
+  std::int64_t now_ns = 0;
+  std::vector<timeline_lane> lanes;  // one per worker
+  // What to call each process in the runs: its registered name, or the function
+  // it started in ("" when it is gone and was never observed).
+  std::vector<std::pair<pid, std::string>> labels;
+};
+
+// Each worker's scheduling over the last `window` (as far back as its ring goes:
+// node_options::timeline_events), from its timeline ring: a copy, no process is
+// stopped or asked. Runs carry no time of their own (a clock read would cost more
+// than the lightest runs): they are spread evenly between the timed marks around
+// them (at least every millisecond while a worker is busy, and at every park,
+// wake, steal and hand-off). Runs shorter than `resolution` that follow one another
+// are merged. Empty lanes when the node keeps no timeline.
+scheduling_timeline timeline(std::chrono::milliseconds window = std::chrono::seconds(5),
+                             std::chrono::nanoseconds resolution = std::chrono::nanoseconds(0));
+
+// The timeline in the Trace Event format that chrome://tracing and Perfetto open:
+// a thread per worker, a slice per run named after its process.
+std::string to_trace_json(const scheduling_timeline& timeline);
+
+// The flight recorder: writes the last `window` of the timeline to `path`
+// (to_trace_json). Throws std::system_error when it cannot.
+void write_timeline(const std::string& path,
+                    std::chrono::milliseconds window = std::chrono::seconds(5));
+void write_timeline(const std::string& path, const scheduling_timeline& timeline);
 
 // One process in detail: process_info (links, monitors) with up to max_messages of
 // its queued messages printed; nullopt if it is not alive or does not answer within

@@ -42,6 +42,8 @@ node_options node_options::from_args(int argc, char** argv) {
       observer.address = text(i, "--observer-address");
     } else if (std::strcmp(argv[i], "--observer-token") == 0) {
       observer.token = text(i, "--observer-token");
+    } else if (std::strcmp(argv[i], "--observer-record") == 0) {
+      observer.record_dir = text(i, "--observer-record");
     } else if (std::strcmp(argv[i], "--observer-manage") == 0) {
       observer.manage = true;
     } else if (std::strcmp(argv[i], "--schedulers") == 0) {
@@ -53,6 +55,10 @@ node_options node_options::from_args(int argc, char** argv) {
       o.max_processes = static_cast<std::uint32_t>(number(i, "--max-processes"));
     } else if (std::strcmp(argv[i], "--no-preemption") == 0) {
       o.preemption = false;
+    } else if (std::strcmp(argv[i], "--timeline-events") == 0) {
+      o.timeline_events = static_cast<std::size_t>(number(i, "--timeline-events"));
+      if (o.timeline_events > (std::size_t{1} << 30))
+        throw std::invalid_argument("--timeline-events: at most 2^30");
     } else if (std::strcmp(argv[i], "--no-flood-affinity") == 0) {
       o.flood_affinity = false;
     } else if (std::strcmp(argv[i], "--deterministic") == 0) {

@@ -34,6 +34,7 @@ sched::scheduler_options scheduler_options_from(const node_options& o) {
   s.preempt_after = o.preempt_after;
   s.max_preempted_threads = o.max_preempted_threads;
   s.preemption_signal = o.preemption_signal;
+  s.timeline_events = o.timeline_events;
   return s;
 }
 

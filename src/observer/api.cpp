@@ -238,6 +238,61 @@ task<reply> supervisors_reply() {
   co_return json_reply(200, json{{"supervisors", all.supervisors.size()}, {"roots", roots}});
 }
 
+// The lanes for the dashboard: times in milliseconds from the window's start, each
+// run as [start, end, pid, runs, handed off (0 or 1)]; a label per process.
+json timeline_json(const observe::scheduling_timeline& t) {
+  auto ms = [&t](std::int64_t ns) {
+    return static_cast<double>(std::max<std::int64_t>(ns - t.from_ns, 0) / 1000) / 1000.0;
+  };
+  json lanes = json::array();
+  for (const observe::timeline_lane& lane : t.lanes) {
+    json runs = json::array();
+    for (const observe::timeline_run& r : lane.runs)
+      runs.push_back(
+          {ms(r.start_ns), ms(r.end_ns), r.process.to_string(), r.runs, r.handed_off ? 1 : 0});
+    json parked = json::array();
+    for (const auto& [from, to] : lane.parked) parked.push_back({ms(from), ms(to)});
+    json steals = json::array();
+    for (const auto& [at, victim] : lane.steals) steals.push_back({ms(at), victim});
+    lanes.push_back(
+        {{"worker", lane.worker}, {"runs", runs}, {"parked", parked}, {"steals", steals}});
+  }
+  json labels = json::object();
+  for (const auto& [p, label] : t.labels) labels[p.to_string()] = label;
+  return {{"window_ms", ms(t.now_ns)}, {"lanes", lanes}, {"labels", labels}};
+}
+
+reply timeline_reply(const http_request& request) {
+  std::size_t window_ms = 5000;
+  if (auto v = request.query_value("ms")) {
+    auto n = parse_count(*v);
+    if (!n || *n == 0 || *n > 60000) return error_reply(400, "ms is a number from 1 to 60000");
+    window_ms = *n;
+  }
+  // By default a run shorter than a thousandth of the window is merged with its
+  // neighbours: a page draws no finer.
+  std::size_t resolution_us = window_ms;
+  if (auto v = request.query_value("resolution_us")) {
+    auto n = parse_count(*v);
+    if (!n || *n > 60'000'000) return error_reply(400, "resolution_us is a number");
+    resolution_us = *n;
+  }
+  const auto format = request.query_value("format").value_or("json");
+  if (format != "json" && format != "trace") return error_reply(400, "format is json or trace");
+  const observe::scheduling_timeline t = observe::timeline(
+      std::chrono::milliseconds(window_ms),
+      std::chrono::microseconds(
+          format == "trace" && !request.query_value("resolution_us") ? 0 : resolution_us));
+  if (format == "trace") return {200, "application/json", observe::to_trace_json(t)};
+  return json_reply(200, timeline_json(t));
+}
+
+task<reply> record_reply(server_state& state) {
+  const record_result r = co_await record_now(state, "request");
+  if (!r.written) co_return error_reply(state.options.record_dir.empty() ? 404 : 500, r.text);
+  co_return json_reply(200, json{{"path", r.text}});
+}
+
 json nodes_json() {
   json out = json::array();
   for (const atom& n : dist::nodes()) out.push_back(std::string(n.name()));
@@ -337,12 +392,13 @@ reply action_reply(const http_request& request, pid target, std::string_view act
 }
 
 json index_json() {
-  return {
-      {"routes",
-       {"GET /api/summary", "GET /api/history",
-        "GET /api/processes?sort=KEY&order=desc|asc&offset=N&limit=N&filter=TEXT",
-        "GET /api/processes/PID", "POST /api/processes/PID/kill", "POST /api/processes/PID/exit",
-        "GET /api/alarms", "GET /api/supervisors", "GET /ws (WebSocket: an update a second)"}}};
+  return {{"routes",
+           {"GET /api/summary", "GET /api/history",
+            "GET /api/processes?sort=KEY&order=desc|asc&offset=N&limit=N&filter=TEXT",
+            "GET /api/processes/PID", "POST /api/processes/PID/kill",
+            "POST /api/processes/PID/exit", "GET /api/alarms", "GET /api/supervisors",
+            "GET /api/timeline?ms=N&resolution_us=N&format=json|trace", "POST /api/timeline/record",
+            "GET /ws (WebSocket: an update a second)"}}};
 }
 
 const asset* find_asset(std::string_view path) {
@@ -409,6 +465,14 @@ task<reply> answer(const http_request& request, server_state& state) {
   if (path == "/api/alarms") {
     if (!read) co_return error_reply(405, "GET only");
     co_return alarms_reply(state);
+  }
+  if (path == "/api/timeline") {
+    if (!read) co_return error_reply(405, "GET only");
+    co_return timeline_reply(request);
+  }
+  if (path == "/api/timeline/record") {
+    if (request.method != "POST") co_return error_reply(405, "POST only");
+    co_return co_await record_reply(state);
   }
   if (path == "/api/processes") {
     if (!read) co_return error_reply(405, "GET only");

@@ -21,6 +21,11 @@
 
 namespace beamline::observer {
 
+void become_service() {
+  detail::process_control& self = detail::current_process("observer");
+  self.node().mark_service(self);
+}
+
 namespace {
 
 using namespace std::chrono_literals;
@@ -31,12 +36,6 @@ using namespace std::chrono_literals;
 constexpr auto head_timeout = 10s;
 constexpr auto idle_timeout = 60s;
 constexpr auto write_timeout = 10s;
-
-// The server's processes do not keep run() going (node_runtime::mark_service).
-void become_service() {
-  detail::process_control& self = detail::current_process("observer");
-  self.node().mark_service(self);
-}
 
 std::int64_t now_ns() {
   return std::chrono::duration_cast<std::chrono::nanoseconds>(
@@ -304,6 +303,10 @@ process sample_node(std::shared_ptr<server_state> state) {
       observe::process_page top = co_await observe::processes(longest);
       const double seconds = sampling ? static_cast<double>(now - last_ns) / 1e9 : 0;
       update_alarms(alarms, top.rows, point.uptime_ms, seconds);
+      const auto raised = std::count_if(alarms.begin(), alarms.end(), [&](const mailbox_alarm& a) {
+        return a.raised_uptime_ms == point.uptime_ms;
+      });
+      state->alarms_raised.fetch_add(static_cast<std::uint64_t>(raised), std::memory_order_relaxed);
     }
     {
       detail::lock_guard guard(state->history_lock);
@@ -328,6 +331,7 @@ process accept_connections(int fd, std::shared_ptr<server_state> state) {
     co_return;
   }
   spawn_link(sample_node, state);
+  if (!state->options.record_dir.empty()) spawn_link(record_timeline, state);
   for (;;) {
     auto socket = co_await listener->accept();
     if (!socket) {

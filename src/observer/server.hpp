@@ -79,6 +79,9 @@ struct server_state {
   observe::node_summary last_summary BL_GUARDED_BY(history_lock);
   std::int64_t last_summary_ns BL_GUARDED_BY(history_lock) = 0;
   std::vector<mailbox_alarm> alarms BL_GUARDED_BY(history_lock);
+  // The flight recorder (recorder.cpp): alarms raised so far, and when it last wrote.
+  std::atomic<std::uint64_t> alarms_raised{0};
+  std::atomic<std::int64_t> last_record_ns{0};
 };
 
 inline constexpr int max_connections = 64;
@@ -89,6 +92,23 @@ inline constexpr std::chrono::seconds watched_for{30};
 // prints); throws std::runtime_error if the address is not numeric or cannot be
 // listened on.
 std::string start(node& node, const observer_options& options);
+
+// The server's processes do not keep run() going (node_runtime::mark_service).
+void become_service();
+
+// The flight recorder (recorder.cpp): while options.record_dir is set, writes the
+// timeline there when a process is preempted or a mailbox alarm is raised, at most
+// once every record_interval and max_records times in all.
+process record_timeline(std::shared_ptr<server_state> state);
+inline constexpr std::chrono::seconds record_interval{10};
+inline constexpr int max_records = 20;
+// Writes the timeline to a new file of options.record_dir now, named after `why`:
+// its path, or why it could not.
+struct record_result {
+  bool written = false;
+  std::string text;  // the path, or the error
+};
+task<record_result> record_now(server_state& state, std::string why);
 
 // The answer to one request (api.cpp).
 struct reply {

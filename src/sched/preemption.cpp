@@ -101,6 +101,7 @@ bool scheduler::hand_off_this_worker() noexcept {
   // thread, at a lower OS priority, and the spare runs w's queues.
   this_thread.worker = nullptr;
   this_thread.node_worker = nullptr;
+  this_thread.timeline = nullptr;
   w->tid_.store(0, std::memory_order_relaxed);
   hogs_running_.fetch_add(1, std::memory_order_acq_rel);
   counted_thread = false;
@@ -166,7 +167,10 @@ void scheduler::add_spare() {
       [](scheduler& owner, void* arg) {
         auto& me = *static_cast<spare*>(arg);
         while (me.word.load(std::memory_order_acquire) == 0) futex_wait(me.word, 0, std::nullopt);
-        if (worker* w = me.assigned.load(std::memory_order_acquire)) owner.worker_main(*w);
+        if (worker* w = me.assigned.load(std::memory_order_acquire)) {
+          if (w->trace_) w->trace_->mark(trace_kind::handoff, 0, now_ns());
+          owner.worker_main(*w);
+        }
       },
       s);
   spares_ready_.fetch_add(1, std::memory_order_relaxed);
@@ -216,6 +220,7 @@ void scheduler::monitor_main() {
     }
     monitor_wake_.wait_for(lock, interval);
     if (stopping_.load(std::memory_order_acquire)) break;
+    trace_tick_.fetch_add(1, std::memory_order_relaxed);
     // Keep a spare per worker, within the thread budget.
     while (spares_ready_.load(std::memory_order_relaxed) < workers_.size() &&
            hogs_running_.load(std::memory_order_relaxed) +

@@ -7,6 +7,7 @@
 #include <time.h>
 
 #include <algorithm>
+#include <bit>
 #include <thread>
 #include <utility>
 
@@ -65,14 +66,23 @@ scheduler::scheduler(const scheduler_options& options, const scheduler_hooks& ho
   if (options_.deterministic) options_.workers = 1;
   if (options_.workers == 0) options_.workers = 1;
   workers_.reserve(options_.workers);
-  for (unsigned i = 0; i < options_.workers; ++i)
+  const std::size_t events =
+      options_.timeline_events == 0 ? 0 : std::bit_ceil(options_.timeline_events);
+  for (unsigned i = 0; i < options_.workers; ++i) {
     workers_.push_back(std::make_unique<worker>(*this, i, options_.seed));
+    if (events != 0) workers_.back()->trace_ = std::make_unique<timeline_ring>(events);
+  }
   idle_.reserve(options_.workers);
   on_idle_list_.assign(options_.workers, false);
 }
 
 scheduler::~scheduler() {
   stop();
+}
+
+std::vector<trace_event> scheduler::timeline(unsigned index) const {
+  const worker& w = *workers_[index];
+  return w.trace_ ? w.trace_->copy() : std::vector<trace_event>{};
 }
 
 worker* scheduler::this_worker() const noexcept {
@@ -162,6 +172,8 @@ void scheduler::worker_main(worker& w) {
   w.tid_.store(this_tid(), std::memory_order_release);
   ::prctl(PR_SET_TIMERSLACK, 1000UL, 0, 0, 0);  // wake from timed parks within ~1 us
   if (hooks_.worker_started) hooks_.worker_started(hooks_.context, w.index_);
+  this_thread.timeline = w.trace_.get();
+  if (w.trace_) w.trace_->mark(trace_kind::tick, 0, now_ns());  // the first runs' time
   while (schedulable* task = next_task(w)) {
     w.runs_.store(w.runs_.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
     w.running_priority_ = task->priority;
@@ -182,6 +194,7 @@ void scheduler::worker_main(worker& w) {
     }
   }
   w.running_.store(false, std::memory_order_relaxed);
+  this_thread.timeline = nullptr;
   if (hooks_.worker_stopping) hooks_.worker_stopping(hooks_.context, w.index_);
   memory_pool_flush_thread_cache();
   this_thread.worker = nullptr;
@@ -211,7 +224,15 @@ int scheduler::worker_thread(unsigned index) const noexcept {
 schedulable* scheduler::next_task(worker& w) {
   if (stopping_.load(std::memory_order_relaxed)) return nullptr;
   ++w.tick_;
-  if ((w.tick_ & 15) == 0 && w.timer_count_.load(std::memory_order_relaxed) != 0) expire_timers(w);
+  if ((w.tick_ & 15) == 0) {
+    if (w.timer_count_.load(std::memory_order_relaxed) != 0) expire_timers(w);
+    if (w.trace_) {
+      if ((w.tick_ & 255) == 0)
+        w.trace_->mark(trace_kind::tick, 0, now_ns());
+      else
+        w.trace_->mark_tick(trace_tick_.load(std::memory_order_relaxed), &now_ns);
+    }
+  }
 
   // Fairness: now and then the global queue goes first, so injected tasks are not
   // starved by a worker that always has local work.
@@ -301,7 +322,11 @@ schedulable* scheduler::steal(worker& w) {
     if (&victim == &w) continue;
     for (int q = 0; q < 3; ++q) {
       if (!w.queues_[q].empty()) continue;  // thieves steal into an empty queue
-      if (schedulable* t = victim.queues_[q].steal_half_into(w.queues_[q])) return t;
+      if (schedulable* t = victim.queues_[q].steal_half_into(w.queues_[q])) {
+        if (w.trace_)
+          w.trace_->mark(trace_kind::steal, static_cast<std::uint8_t>(victim.index_), now_ns());
+        return t;
+      }
     }
   }
   return nullptr;
@@ -405,6 +430,7 @@ bool scheduler::park(worker& w) {
         timeout = static_cast<std::int64_t>(*next) * timer_wheel::tick_ns - now_ns();
     }
     if (!timeout || *timeout > 0) {
+      if (w.trace_) w.trace_->mark(trace_kind::park, 0, now_ns());
       worker* no_owner = nullptr;
       if (poller_ != nullptr &&
           poller_owner_.compare_exchange_strong(no_owner, &w, std::memory_order_seq_cst)) {
@@ -415,6 +441,7 @@ bool scheduler::park(worker& w) {
       } else {
         futex_wait(w.park_word_, 0, timeout);
       }
+      if (w.trace_) w.trace_->mark(trace_kind::unpark, 0, now_ns());
     }
   }
   {

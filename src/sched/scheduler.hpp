@@ -64,6 +64,7 @@
 #include "beamline/detail/schedulable.hpp"
 #include "beamline/detail/thread_safety.hpp"
 #include "sched/run_queue.hpp"
+#include "sched/timeline.hpp"
 #include "sched/timer_wheel.hpp"
 
 namespace beamline::sched {
@@ -112,6 +113,9 @@ struct scheduler_options {
   std::chrono::nanoseconds preempt_after{2'000'000};
   unsigned max_preempted_threads = 256;
   int preemption_signal = 0;  // 0: SIGURG
+  // Events each worker's timeline ring holds (timeline.hpp; a power of two, 0: no
+  // timeline).
+  std::size_t timeline_events = 65536;
 };
 
 struct preemption_statistics {
@@ -174,6 +178,9 @@ class scheduler {
   // The calling thread's worker index if it is a worker of this scheduler.
   std::optional<unsigned> current_worker() const noexcept;
   unsigned worker_count() const noexcept { return static_cast<unsigned>(workers_.size()); }
+  // A copy of a worker's timeline ring (timeline.hpp), oldest event first; empty
+  // when the timeline is off.
+  std::vector<trace_event> timeline(unsigned index) const;
   const scheduler_options& options() const noexcept { return options_; }
   // Replaces the hooks' run function (the node's observed and plain run loops);
   // each worker takes the new one for the next task it runs.
@@ -304,7 +311,8 @@ class scheduler {
   std::atomic<std::uint64_t> refused_{0};
   std::atomic<std::uint64_t> deferred_{0};
   std::atomic<bool> budget_warned_{false};
-  std::atomic<bool> monitor_idle_{false};  // the monitor sleeps until a worker unparks
+  std::atomic<std::uint32_t> trace_tick_{0};  // moved on by the monitor (timeline.hpp)
+  std::atomic<bool> monitor_idle_{false};     // the monitor sleeps until a worker unparks
 
   // The poller, and the worker waiting in it (null: none).
   idle_poller* poller_ = nullptr;

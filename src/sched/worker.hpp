@@ -23,6 +23,7 @@
 #include "beamline/detail/thread_safety.hpp"
 #include "sched/run_queue.hpp"
 #include "sched/scheduler.hpp"
+#include "sched/timeline.hpp"
 #include "sched/timer_wheel.hpp"
 #include "sched/timespec.hpp"
 
@@ -121,6 +122,9 @@ class alignas(64) worker {
   detail::mutex timer_lock_;
   timer_wheel wheel_ BL_GUARDED_BY(timer_lock_){timer_wheel::tick_of(scheduler::now_ns())};
   std::atomic<std::size_t> timer_count_{0};
+
+  // The timeline (null when off): written by the owner only.
+  std::unique_ptr<timeline_ring> trace_;
 
   // Parking: 0 while parked, set to 1 by a waker (futex word). Whether the worker
   // is on the idle list is the scheduler's to say, under its idle_lock_

@@ -8,11 +8,13 @@ and encodings, a foreign Host, too many clients, a client too slow to send its h
 usage: observer_api_test.py OBSERVED_NODE [BEAMLINE_TOP]"""
 import http.client
 import json
+import os
 import re
 import socket
 import struct
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 
@@ -372,6 +374,44 @@ status, body = request(port, "POST", f"/api/processes/{pids['linked_a']}/exit",
 check(status == 200, f"exit(shutdown) ({status} {body})")
 until("both linked processes gone", lambda: get(port, "/api/processes?filter=linked_")[1]
       ["matched"] == 0)
+node.terminate()
+node.wait(timeout=20)
+
+# --- the timeline and the flight recorder ------------------------------------------------
+with tempfile.TemporaryDirectory() as records:
+    node, port, token = start("--hog", "--observer-record", records)
+    status, t = get(port, "/api/timeline?ms=2000")
+    check(status == 200 and len(t["lanes"]) >= 1 and t["window_ms"] > 1990,
+          f"/api/timeline: a lane per worker over the window ({status})")
+    runs = [r for lane in t["lanes"] for r in lane["runs"]]
+    check(runs and all(0 <= r[0] <= r[1] <= t["window_ms"] + 1 for r in runs),
+          "each run lies inside the window")
+    check(all(r[2] in t["labels"] for r in runs), "each run's process has a label")
+    until("the hog named on the timeline", lambda: "hog" in get(
+        port, "/api/timeline?ms=10000")[1]["labels"].values())
+    for query, what in [("ms=0", "a zero window"), ("ms=60001", "a window over a minute"),
+                        ("ms=x", "a window that is no number"), ("format=xml", "an unknown format"),
+                        ("resolution_us=-1", "a negative resolution")]:
+        check(get(port, "/api/timeline?" + query)[0] == 400, f"/api/timeline?{query}: 400 ({what})")
+    status, trace = get(port, "/api/timeline?format=trace&ms=5000")
+    check(status == 200 and any(e["ph"] == "X" and e.get("cat") == "run"
+                                for e in trace["traceEvents"]),
+          "format=trace: Trace Event JSON with a slice per run")
+    check(request(port, "GET", "/api/timeline/record")[0] == 405, "GET /api/timeline/record: 405")
+    status, body = request(port, "POST", "/api/timeline/record")
+    check(status == 200 and os.path.dirname(body["path"]) == records and
+          json.load(open(body["path"]))["traceEvents"], f"a recording on request ({status} {body})")
+    # The hog is preempted every few milliseconds: the recorder writes one on its own.
+    until("a recording on a preemption", lambda: any(
+        "preemption" in f for f in os.listdir(records)), timeout=20)
+    until("the recorder saying where it wrote", lambda: any(
+        "timeline recorded (preemption)" in line for line in node.stderr_lines))
+    node.terminate()
+    node.wait(timeout=20)
+node, port, token = start()
+status, body = request(port, "POST", "/api/timeline/record")
+check(status == 404 and "observer-record" in body["error"],
+      f"no record directory: 404 with the flag to give ({status} {body})")
 node.terminate()
 node.wait(timeout=20)
 

@@ -14,6 +14,7 @@
 
 namespace beamline::sched {
 class worker;
+class timeline_ring;
 }  // namespace beamline::sched
 
 namespace beamline::detail {
@@ -23,12 +24,13 @@ class node_runtime;
 struct worker_state;
 
 struct thread_state {
-  sched::worker* worker = nullptr;      // the scheduler worker this thread runs, if any
-  node_runtime* node = nullptr;         // the node whose process runs here
-  worker_state* node_worker = nullptr;  // that node's per-worker state, on its workers
-  process_control* process = nullptr;   // the process running on this thread, if any
-  std::int32_t budget = 0;              // reductions left in the current time slice
-  std::uint32_t new_frame_bytes = 0;    // the size of the process frame allocated last
+  sched::worker* worker = nullptr;           // the scheduler worker this thread runs, if any
+  node_runtime* node = nullptr;              // the node whose process runs here
+  worker_state* node_worker = nullptr;       // that node's per-worker state, on its workers
+  process_control* process = nullptr;        // the process running on this thread, if any
+  std::int32_t budget = 0;                   // reductions left in the current time slice
+  std::uint32_t new_frame_bytes = 0;         // the size of the process frame allocated last
+  sched::timeline_ring* timeline = nullptr;  // that worker's timeline, when it keeps one
 
   // > 0 while the thread runs runtime code that must not lose its worker midway
   // (and always on threads that are not running a process's own code). A

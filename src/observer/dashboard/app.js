@@ -53,6 +53,126 @@ function element(tag, props = {}, children = []) {
   return e;
 }
 
+// ---- the timeline (/api/timeline): a lane per worker, a box per run
+
+const timeline = { data: null, paused: false, lane: 22, top: 14, left: 64 };
+
+function colorOf(pid) {
+  let h = 0;
+  for (const c of pid) h = (h * 31 + c.charCodeAt(0)) >>> 0;
+  return "hsl(" + (h % 360) + ", 60%, " + (45 + (h >> 9) % 20) + "%)";
+}
+
+function drawTimeline() {
+  const t = timeline.data;
+  const canvas = $("timeline");
+  if (!t) return;
+  const ratio = window.devicePixelRatio || 1;
+  const height = timeline.top + t.lanes.length * timeline.lane + 4;
+  canvas.style.height = height + "px";
+  const width = canvas.clientWidth;
+  if (canvas.width !== width * ratio || canvas.height !== height * ratio) {
+    canvas.width = width * ratio;
+    canvas.height = height * ratio;
+  }
+  const g = canvas.getContext("2d");
+  g.setTransform(ratio, 0, 0, ratio, 0, 0);
+  g.clearRect(0, 0, width, height);
+  const w = width - timeline.left - 4;
+  const x = (ms) => timeline.left + (w * ms) / t.window_ms;
+  g.font = "10px system-ui, sans-serif";
+  g.fillStyle = "#6b7580";
+  for (let i = 0; i <= 5; ++i) {
+    const ms = (t.window_ms * i) / 5;
+    g.fillText("-" + ((t.window_ms - ms) / 1000).toFixed(1) + " s", x(ms) - (i === 5 ? 28 : 0), 10);
+  }
+  let runs = 0;
+  t.lanes.forEach((lane, i) => {
+    const y = timeline.top + i * timeline.lane;
+    g.fillStyle = "#6b7580";
+    g.fillText("worker " + lane.worker, 2, y + 14);
+    g.fillStyle = "#eceff3";
+    for (const [from, to] of lane.parked) g.fillRect(x(from), y + 2, Math.max(1, x(to) - x(from)), timeline.lane - 4);
+    for (const [from, to, pid, , handedOff] of lane.runs) {
+      const x0 = x(from), width0 = Math.max(1, x(to) - x0);
+      g.fillStyle = colorOf(pid);
+      g.fillRect(x0, y + 2, width0, timeline.lane - 4);
+      if (handedOff) { g.fillStyle = "#c93a3a"; g.fillRect(x0 + width0 - 2, y + 2, 2, timeline.lane - 4); }
+      ++runs;
+    }
+    g.fillStyle = "#1d232b";
+    for (const [at] of lane.steals) {
+      const sx = x(at);
+      g.beginPath(); g.moveTo(sx - 3, y); g.lineTo(sx + 3, y); g.lineTo(sx, y + 5); g.fill();
+    }
+  });
+  canvas.dataset.runs = String(runs);
+}
+
+// The run under the pointer: its lane's runs are in time order.
+function runAt(event) {
+  const t = timeline.data;
+  if (!t) return null;
+  const canvas = $("timeline");
+  const box = canvas.getBoundingClientRect();
+  const lane = t.lanes[Math.floor((event.clientY - box.top - timeline.top) / timeline.lane)];
+  if (!lane) return null;
+  const w = box.width - timeline.left - 4;
+  const ms = ((event.clientX - box.left - timeline.left) * t.window_ms) / w;
+  const slack = t.window_ms / w;  // a pixel
+  let lo = 0, hi = lane.runs.length - 1;
+  while (lo <= hi) {
+    const mid = (lo + hi) >> 1;
+    const [from, to] = lane.runs[mid];
+    if (to + slack < ms) lo = mid + 1;
+    else if (from - slack > ms) hi = mid - 1;
+    else return lane.runs[mid];
+  }
+  return null;
+}
+
+async function refreshTimeline() {
+  if (timeline.paused) return;
+  const ms = $("timeline-window").value;
+  try {
+    timeline.data = await api("/api/timeline?ms=" + ms);
+  } catch (e) {
+    $("timeline-hover").textContent = e.message;
+    return;
+  }
+  drawTimeline();
+}
+
+function setupTimeline() {
+  const link = () => "/api/timeline?format=trace&ms=" + $("timeline-window").value +
+    (token ? "&token=" + encodeURIComponent(token) : "");
+  $("timeline-download").href = link();
+  $("timeline-window").addEventListener("change", () => {
+    $("timeline-download").href = link();
+    refreshTimeline();
+  });
+  $("timeline-pause").addEventListener("click", () => {
+    timeline.paused = !timeline.paused;
+    $("timeline-pause").textContent = timeline.paused ? "resume" : "pause";
+    if (!timeline.paused) refreshTimeline();
+  });
+  $("timeline").addEventListener("mousemove", (event) => {
+    const run = runAt(event);
+    if (!run) { $("timeline-hover").innerHTML = "&nbsp;"; return; }
+    const [from, to, pid, n, handedOff] = run;
+    const label = timeline.data.labels[pid];
+    $("timeline-hover").textContent = pid + (label ? " " + label : "") + ": " +
+      ((to - from) >= 1 ? (to - from).toFixed(2) + " ms" : Math.round((to - from) * 1000) + " µs") +
+      (n > 1 ? ", " + n + " runs drawn as one (the longest shown)" : "") +
+      (handedOff ? ", then preempted or blocked: the worker was handed over" : "");
+  });
+  $("timeline").addEventListener("click", (event) => {
+    const run = runAt(event);
+    if (run) showDetail(run[2]);
+  });
+  setInterval(() => { if (!document.hidden) refreshTimeline(); }, 1000);
+}
+
 // ---- charts
 
 // Draws `series` ({label, color, values}) over the samples kept, newest at the right.
@@ -389,6 +509,7 @@ async function start() {
   $("alarm-rule").textContent = "";
   setupTable();
   setupDetail();
+  setupTimeline();
   try {
     const alarms = await api("/api/alarms");
     $("alarm-rule").textContent = "Raised at " + alarms.raise + " queued messages, cleared under " + alarms.clear + ".";
@@ -398,6 +519,7 @@ async function start() {
     $("link").textContent = e.message;
   }
   refreshTable();
+  refreshTimeline();
   refreshSupervision();
   refreshHogs();
   setInterval(() => {
@@ -408,5 +530,5 @@ async function start() {
   connect();
 }
 
-window.addEventListener("resize", drawCharts);
+window.addEventListener("resize", () => { drawCharts(); drawTimeline(); });
 start();

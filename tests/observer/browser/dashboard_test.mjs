@@ -157,6 +157,12 @@ async function main() {
     await page.waitForFunction(() => document.querySelector("#hogs tbody")?.textContent.includes("hog"));
     check(true, "the hogs list the process preempted over and over");
 
+    await page.waitForFunction(() => Number(document.getElementById("timeline").dataset.runs || 0) > 0);
+    const download = await page.$eval("#timeline-download", (a) => a.href);
+    const trace = await page.evaluate(async (url) => (await fetch(url)).json(), download);
+    check(trace.traceEvents.some((e) => e.ph === "X" && e.cat === "run"),
+      "the timeline draws the workers' runs, and its download is a Chrome trace of them");
+
     check(errors.length === 0, "no script errors" + (errors.length ? ": " + errors.join("; ") : ""));
     check(foreign.length === 0, "every request went to the node" + (foreign.length ? ": " + foreign.join(" ") : ""));
     await page.close();
