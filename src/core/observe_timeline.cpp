@@ -34,7 +34,7 @@ timeline_lane lane_of(unsigned worker, const std::vector<trace_event>& events, s
       for (std::int64_t i = 0; i < n; ++i) {
         const trace_event e = pending[static_cast<std::size_t>(i)];
         timeline_run run;
-        run.process = pid{e.slot(), e.serial_low(), 0, 0};
+        run.process = pid{e.slot(), e.serial(), 0, 0};
         run.start_ns = from + span * i / n;
         run.end_ns = from + span * (i + 1) / n;
         run.handed_off = handed_off && i == n - 1;
@@ -106,7 +106,7 @@ void trim(timeline_lane& lane, std::int64_t from, std::int64_t resolution) {
 std::string label_of(detail::node_runtime& node, const pid& p) {
   const detail::process_slot& slot = node.table().at(p.id);
   const std::uint32_t serial = slot.serial.load(std::memory_order_acquire);
-  if ((serial & 0xffffff) != p.serial) return {};  // gone
+  if ((serial & 0x7fffffff) != p.serial) return {};  // gone
   if (const std::uint32_t name = slot.name.load(std::memory_order_acquire); name != 0)
     return std::string(atom::from_index(name - 1).name());
   if (const detail::stats_table* stats = node.stats()) {

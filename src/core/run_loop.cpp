@@ -188,8 +188,7 @@ sched::run_outcome node_runtime::run_process(void* self, sched::schedulable* tas
     p.local_send_cost_ = 0;
   }
   const std::int32_t start_budget = this_thread.budget;
-  if (sched::timeline_ring* timeline = this_thread.timeline)
-    timeline->run(std::uint64_t{p.self_serial_} << 32 | p.self_id_);
+  if (sched::timeline_ring* timeline = this_thread.timeline) timeline->run(p.self_word());
 
   auto outcome_of = [&node, &p, start_budget](receive_step step) {
     switch (step) {

@@ -4,8 +4,8 @@
 // The worker that owns a ring is its only writer; any thread may copy it (read).
 // Every event is one 64-bit word, so a reader never sees half of one:
 //
-//   a run:    kind (8 bits: run, or how the run ended) | serial (low 24) | slot (32)
-//   a mark:   kind (8 bits: tick, park, ...) | aux (8 bits) | time (low 48 bits, ns)
+//   a run:    0 | serial (31 bits) | slot (32 bits)
+//   a mark:   1 | kind (7 bits: tick, park, ...) | aux (8 bits) | time (low 48 bits, ns)
 //
 // Runs carry no time of their own, nor how they ended: a clock read for each would
 // cost more than a tenth of the lightest runs (a W1 run is about 140 ns), and the
@@ -26,7 +26,7 @@
 namespace beamline::sched {
 
 enum class trace_kind : std::uint8_t {
-  run = 0,  // a process starts or resumes running (0: a run's word needs no kind)
+  run = 0,  // a process starts or resumes running
   // Marks, each with the time it was written.
   tick,     // the time, nothing else happened
   park,     // the worker went to sleep
@@ -40,9 +40,12 @@ constexpr std::uint64_t trace_time_mask = (std::uint64_t{1} << 48) - 1;
 
 struct trace_event {
   std::uint64_t word;
-  trace_kind kind() const noexcept { return static_cast<trace_kind>(word >> 56); }
+  trace_kind kind() const noexcept {
+    return (word >> 63) == 0 ? trace_kind::run : static_cast<trace_kind>((word >> 56) & 0x7f);
+  }
+  // A run's process: its slot, and its serial's low 31 bits.
   std::uint32_t slot() const noexcept { return static_cast<std::uint32_t>(word); }
-  std::uint32_t serial_low() const noexcept { return (word >> 32) & 0xffffff; }
+  std::uint32_t serial() const noexcept { return (word >> 32) & 0x7fffffff; }
   std::uint8_t aux() const noexcept { return static_cast<std::uint8_t>(word >> 48); }
   // A mark's time, given a time within 2^47 ns (39 hours) of it: the 48 bits
   // unwrapped.
@@ -61,9 +64,10 @@ class timeline_ring {
 
   // ---- the owner
   // A process starts or resumes running: `process` is its slot in the low 32 bits
-  // and its serial in the high ones (of which the low 24 are kept). A dozen
-  // instructions, the only cost a run pays.
-  void run(std::uint64_t process) noexcept { push(process & ~(std::uint64_t{0xff} << 56)); }
+  // and its serial in the high ones. Nine instructions with the caller's, the only
+  // cost a run pays; so the serial is not masked: one of 2^31 or more (a slot
+  // reused two billion times) would read as a mark, misplacing a few runs.
+  void run(std::uint64_t process) noexcept { push(process); }
   void mark(trace_kind kind, std::uint8_t aux, std::int64_t now_ns) noexcept {
     push(word_of(kind) | std::uint64_t{aux} << 48 |
          (static_cast<std::uint64_t>(now_ns) & trace_time_mask));
@@ -99,7 +103,7 @@ class timeline_ring {
 
  private:
   static constexpr std::uint64_t word_of(trace_kind kind) noexcept {
-    return std::uint64_t{static_cast<std::uint8_t>(kind)} << 56;
+    return (std::uint64_t{1} << 63) | std::uint64_t{static_cast<std::uint8_t>(kind)} << 56;
   }
   // The slots are plain words, left uninitialized (a large ring is then only mapped
   // as it fills) and read only once written; each access is atomic.

@@ -27,6 +27,7 @@
 
 #include <coroutine>
 #include <cstdint>
+#include <cstring>
 #include <exception>
 #include <optional>
 #include <string>
@@ -148,6 +149,13 @@ class process_control : public schedulable {
   ~process_control();
 
   pid self() const noexcept { return pid{self_id_, self_serial_, 0, 0}; }
+  // The serial in the high 32 bits and the slot in the low ones, in one load (the
+  // timeline's record of a run).
+  std::uint64_t self_word() const noexcept {
+    std::uint64_t word;
+    std::memcpy(&word, &self_id_, sizeof word);
+    return word;
+  }
   bool spawned() const noexcept { return slot_ != nullptr; }
   node_runtime& node() const noexcept { return *node_; }
   // An exit has been decided (the process is ending; exit_reason_ holds why).
