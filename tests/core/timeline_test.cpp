@@ -8,6 +8,7 @@
 #include <string>
 #include <system_error>
 
+#include "beamline/detail/thread_state.hpp"
 #include "beamline/observe.hpp"
 #include "support/node_fixture.hpp"
 
@@ -98,15 +99,27 @@ TEST_P(timeline_test, a_preempted_run_is_handed_off) {
   observe::scheduling_timeline t;
   bl::pid hog;
   run([&]() -> bl::process {
+    // It spins until it is off its worker (the monitor may first have to start a
+    // spare thread to hand the worker to), 10 s at most.
     hog = bl::spawn([]() -> bl::process {
-      const auto until = std::chrono::steady_clock::now() + 20ms;
+      const auto until = std::chrono::steady_clock::now() + 10s;
       volatile unsigned spin = 0;
-      while (std::chrono::steady_clock::now() < until) spin = spin + 1;
+      while (bl::detail::this_thread.worker != nullptr && std::chrono::steady_clock::now() < until)
+        spin = spin + 1;
       co_return;
     });
     bl::monitor(hog);
     co_await bl::receive<bl::down_message>();
-    t = observe::timeline(10s);
+    // The spare thread that took the worker over writes the hand-off when it wakes,
+    // which may be after the hog has ended.
+    const auto deadline = std::chrono::steady_clock::now() + 10s;
+    do {
+      t = observe::timeline(20s);
+      for (const auto& lane : t.lanes)
+        for (const auto& r : lane.runs)
+          if (r.process == hog && r.handed_off) co_return;
+      co_await bl::sleep(5ms);
+    } while (std::chrono::steady_clock::now() < deadline);
   });
   const auto runs = runs_of(t, hog);
   auto handed = std::find_if(runs.begin(), runs.end(),
