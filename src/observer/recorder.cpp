@@ -67,7 +67,7 @@ process record_timeline(std::shared_ptr<server_state> state) {
   std::uint64_t alarms = state->alarms_raised.load(std::memory_order_relaxed);
   int written = 0;
   while (written < max_records) {
-    co_await sleep(250ms);
+    co_await sleep(50ms);  // soon after: a busy worker's ring holds a fraction of a second
     const std::uint64_t p = node.statistics().preemptions;
     const std::uint64_t a = state->alarms_raised.load(std::memory_order_relaxed);
     const char* why = p != preemptions ? "preemption" : a != alarms ? "alarm" : nullptr;
