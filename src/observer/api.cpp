@@ -279,10 +279,12 @@ reply timeline_reply(const http_request& request) {
   }
   const auto format = request.query_value("format").value_or("json");
   if (format != "json" && format != "trace") return error_reply(400, "format is json or trace");
+  // A trace is for reading run by run, but whole rings of a worker that runs a
+  // process yielding all the time are tens of MB: by default it merges runs under
+  // 5 us (resolution_us=0: every run).
+  if (format == "trace" && !request.query_value("resolution_us")) resolution_us = 5;
   const observe::scheduling_timeline t = observe::timeline(
-      std::chrono::milliseconds(window_ms),
-      std::chrono::microseconds(
-          format == "trace" && !request.query_value("resolution_us") ? 0 : resolution_us));
+      std::chrono::milliseconds(window_ms), std::chrono::microseconds(resolution_us));
   if (format == "trace") return {200, "application/json", observe::to_trace_json(t)};
   return json_reply(200, timeline_json(t));
 }
