@@ -82,18 +82,21 @@ class blocking_awaiter {
 
  private:
   struct job final : blocking_job {
-    explicit job(F f) : fn(std::move(f)) {}
+    explicit job(F f) : fn(std::in_place, std::move(f)) {}
     void run() noexcept override {
       try {
         if constexpr (std::is_void_v<result_type>)
-          fn();
+          (*fn)();
         else
-          result.emplace(fn());
+          result.emplace((*fn)());
       } catch (...) {
         error = std::current_exception();
       }
+      // What the call captured goes with it, on this thread and before the process
+      // is woken: not whenever the last reference to the job lets go.
+      fn.reset();
     }
-    F fn;
+    std::optional<F> fn;
     std::optional<std::conditional_t<std::is_void_v<result_type>, std::monostate, result_type>>
         result;
     std::exception_ptr error;
