@@ -2,7 +2,7 @@
 // as runs on lanes (sched/timeline.hpp says what a ring holds; docs/design/timeline.md
 // why runs carry no time of their own).
 #include <algorithm>
-#include <unordered_map>
+#include <unordered_set>
 
 #include "beamline/detail/thread_state.hpp"
 #include "beamline/observe.hpp"
@@ -129,13 +129,13 @@ scheduling_timeline timeline(std::chrono::milliseconds window,
   scheduling_timeline out;
   out.now_ns = sched::scheduler::now_ns();  // after the copies: no event is newer
   out.from_ns = out.now_ns - std::chrono::nanoseconds(window).count();
-  std::unordered_map<std::uint64_t, bool> seen;
+  std::unordered_set<std::uint64_t> seen;
   for (unsigned i = 0; i < scheduler.worker_count(); ++i) {
     timeline_lane lane = lane_of(i, rings[i], out.now_ns);
     trim(lane, out.from_ns, resolution.count());
     for (const timeline_run& run : lane.runs) {
       const std::uint64_t key = std::uint64_t{run.process.serial} << 32 | run.process.id;
-      if (seen.emplace(key, true).second)
+      if (seen.insert(key).second)
         out.labels.emplace_back(run.process, label_of(*node, run.process));
     }
     out.lanes.push_back(std::move(lane));
