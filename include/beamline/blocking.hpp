@@ -35,6 +35,8 @@ namespace detail {
 struct blocking_job {
   virtual ~blocking_job() = default;
   virtual void run() noexcept = 0;
+  // Instead of run() when the call cannot be made (no pool thread could start).
+  virtual void fail(std::exception_ptr why) noexcept = 0;
   void release() noexcept {
     if (references.fetch_sub(1, std::memory_order_acq_rel) == 1) delete this;
   }
@@ -94,6 +96,10 @@ class blocking_awaiter {
       }
       // What the call captured goes with it, on this thread and before the process
       // is woken: not whenever the last reference to the job lets go.
+      fn.reset();
+    }
+    void fail(std::exception_ptr why) noexcept override {
+      error = std::move(why);
       fn.reset();
     }
     std::optional<F> fn;

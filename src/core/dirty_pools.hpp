@@ -8,6 +8,13 @@
 // Lifetime: the pools' shared state is owned by the node and by every pool thread,
 // so a call that is still running when the node goes away does not hold the node
 // up; it finishes, finds the node detached (under `node_lock`) and delivers nothing.
+//
+// Pool threads are started by the pools' own starter thread, itself started with
+// the node: a thread inherits its creator's OS priority, and a process whose run
+// was preempted finishes it at a low one (nice 19: sched/preemption.cpp), which an
+// unprivileged thread cannot raise again. A pool thread started by such a process
+// would serve every later call at nice 19, and on a loaded machine take seconds
+// where it needs milliseconds.
 #pragma once
 
 #include <memory>
@@ -29,6 +36,9 @@ class dirty_pools {
 
  private:
   struct shared;
+  static void serve(const std::shared_ptr<shared>& state, int k);
+  static void start_threads(const std::shared_ptr<shared>& state);
+  static void finish(shared& state, blocking_job* job);
   std::shared_ptr<shared> state_;
 };
 

@@ -3,6 +3,7 @@
 // freeze the other processes; they keep running on their own threads
 // (docs/design/preemption.md).
 #include <fcntl.h>
+#include <sys/resource.h>
 #include <sys/select.h>
 #include <time.h>
 #include <unistd.h>
@@ -18,6 +19,7 @@
 #include <thread>
 #include <vector>
 
+#include "beamline/blocking.hpp"
 #include "beamline/observe.hpp"
 #include "support/node_fixture.hpp"
 
@@ -181,6 +183,29 @@ TEST_P(preemption, a_preempted_process_that_ends_lets_the_node_finish) {
   wait_for_preempted_threads(node);
   EXPECT_EQ(node.statistics().preemptions, 1u);
   EXPECT_EQ(node.statistics().live_processes, 0u);
+}
+
+// A preempted run finishes at a low OS priority (nice 19); a pool thread that its
+// blocking call starts must not inherit it, or every later call of the node would
+// run at nice 19 (and take seconds on a loaded machine).
+TEST_P(preemption, a_blocking_call_after_a_preemption_runs_at_the_nodes_priority) {
+  const int base = ::getpriority(PRIO_PROCESS, 0);  // this thread's (Linux)
+  int preempted_nice = -100;
+  int first_call = -100;
+  int later_call = -100;
+  bl::node node(options());
+  node.spawn([&]() -> bl::process {
+    hog_until_preempted(node, 0);
+    preempted_nice = ::getpriority(PRIO_PROCESS, 0);
+    first_call = co_await bl::blocking([] { return ::getpriority(PRIO_PROCESS, 0); });
+    later_call = co_await bl::blocking([] { return ::getpriority(PRIO_PROCESS, 0); });
+  });
+  node.run();
+  wait_for_preempted_threads(node);
+  ASSERT_EQ(node.statistics().preemptions, 1u);
+  if (base < 19) EXPECT_GT(preempted_nice, base) << "the preempted run is at no lower priority";
+  EXPECT_EQ(first_call, base);
+  EXPECT_EQ(later_call, base);
 }
 
 // The observer's "hogs": each preempted run of a process, while the node is
