@@ -7,6 +7,7 @@
 #include "beamline/detail/thread_state.hpp"
 #include "beamline/observe.hpp"
 #include "core/node_runtime.hpp"
+#include "core/observe_timeline.hpp"
 #include "core/process_stats.hpp"
 #include "sched/timeline.hpp"
 
@@ -103,14 +104,14 @@ void trim(timeline_lane& lane, std::int64_t from, std::int64_t resolution) {
 }
 
 // A process's label: its registered name, else the function it started in.
-std::string label_of(detail::node_runtime& node, const pid& p) {
-  const detail::process_slot& slot = node.table().at(p.id);
+std::string label_of(beamline::detail::node_runtime& node, const pid& p) {
+  const beamline::detail::process_slot& slot = node.table().at(p.id);
   const std::uint32_t serial = slot.serial.load(std::memory_order_acquire);
   if ((serial & 0x7fffffff) != p.serial) return {};  // gone
   if (const std::uint32_t name = slot.name.load(std::memory_order_acquire); name != 0)
     return std::string(atom::from_index(name - 1).name());
-  if (const detail::stats_table* stats = node.stats()) {
-    const detail::process_stats& s = stats->at(p.id);
+  if (const beamline::detail::stats_table* stats = node.stats()) {
+    const beamline::detail::process_stats& s = stats->at(p.id);
     if (s.serial.load(std::memory_order_acquire) == serial + 1)
       if (const char* f = s.initial_function.load(std::memory_order_relaxed)) return f;
   }
@@ -119,28 +120,44 @@ std::string label_of(detail::node_runtime& node, const pid& p) {
 
 }  // namespace
 
-scheduling_timeline timeline(std::chrono::milliseconds window,
+namespace detail {
+
+timeline_copy copy_timeline() {
+  timeline_copy copy;
+  copy.node = beamline::detail::this_thread.node;
+  if (copy.node == nullptr)
+    copy.node = &beamline::detail::current_process("observe::timeline").node();
+  sched::scheduler& scheduler = copy.node->scheduler();
+  for (unsigned i = 0; i < scheduler.worker_count(); ++i)
+    copy.rings.push_back(scheduler.timeline(i));
+  copy.now_ns = sched::scheduler::now_ns();  // after the copies: no event is newer
+  return copy;
+}
+
+scheduling_timeline lanes_of(const timeline_copy& copy, std::chrono::milliseconds window,
                              std::chrono::nanoseconds resolution) {
-  detail::node_runtime* node = detail::this_thread.node;
-  if (node == nullptr) node = &detail::current_process("observe::timeline").node();
-  sched::scheduler& scheduler = node->scheduler();
-  std::vector<std::vector<trace_event>> rings;
-  for (unsigned i = 0; i < scheduler.worker_count(); ++i) rings.push_back(scheduler.timeline(i));
   scheduling_timeline out;
-  out.now_ns = sched::scheduler::now_ns();  // after the copies: no event is newer
+  out.now_ns = copy.now_ns;
   out.from_ns = out.now_ns - std::chrono::nanoseconds(window).count();
   std::unordered_set<std::uint64_t> seen;
-  for (unsigned i = 0; i < scheduler.worker_count(); ++i) {
-    timeline_lane lane = lane_of(i, rings[i], out.now_ns);
+  for (unsigned i = 0; i < copy.rings.size(); ++i) {
+    timeline_lane lane = lane_of(i, copy.rings[i], out.now_ns);
     trim(lane, out.from_ns, resolution.count());
     for (const timeline_run& run : lane.runs) {
       const std::uint64_t key = std::uint64_t{run.process.serial} << 32 | run.process.id;
       if (seen.insert(key).second)
-        out.labels.emplace_back(run.process, label_of(*node, run.process));
+        out.labels.emplace_back(run.process, label_of(*copy.node, run.process));
     }
     out.lanes.push_back(std::move(lane));
   }
   return out;
+}
+
+}  // namespace detail
+
+scheduling_timeline timeline(std::chrono::milliseconds window,
+                             std::chrono::nanoseconds resolution) {
+  return detail::lanes_of(detail::copy_timeline(), window, resolution);
 }
 
 }  // namespace beamline::observe

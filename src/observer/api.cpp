@@ -8,9 +8,11 @@
 #include <unordered_map>
 #include <unordered_set>
 
+#include "beamline/blocking.hpp"
 #include "beamline/dist.hpp"
 #include "beamline/observe.hpp"
 #include "beamline/process.hpp"
+#include "core/observe_timeline.hpp"
 #include "observer/server.hpp"
 
 namespace beamline::observer {
@@ -262,11 +264,11 @@ json timeline_json(const observe::scheduling_timeline& t) {
   return {{"window_ms", ms(t.now_ns)}, {"lanes", lanes}, {"labels", labels}};
 }
 
-reply timeline_reply(const http_request& request) {
+task<reply> timeline_reply(const http_request& request) {
   std::size_t window_ms = 5000;
   if (auto v = request.query_value("ms")) {
     auto n = parse_count(*v);
-    if (!n || *n == 0 || *n > 60000) return error_reply(400, "ms is a number from 1 to 60000");
+    if (!n || *n == 0 || *n > 60000) co_return error_reply(400, "ms is a number from 1 to 60000");
     window_ms = *n;
   }
   // By default a run shorter than a thousandth of the window is merged with its
@@ -274,19 +276,27 @@ reply timeline_reply(const http_request& request) {
   std::size_t resolution_us = window_ms;
   if (auto v = request.query_value("resolution_us")) {
     auto n = parse_count(*v);
-    if (!n || *n > 60'000'000) return error_reply(400, "resolution_us is a number");
+    if (!n || *n > 60'000'000) co_return error_reply(400, "resolution_us is a number");
     resolution_us = *n;
   }
   const auto format = request.query_value("format").value_or("json");
-  if (format != "json" && format != "trace") return error_reply(400, "format is json or trace");
+  if (format != "json" && format != "trace") co_return error_reply(400, "format is json or trace");
   // A trace is for reading run by run, but whole rings of a worker that runs a
   // process yielding all the time are tens of MB: by default it merges runs under
   // 5 us (resolution_us=0: every run).
   if (format == "trace" && !request.query_value("resolution_us")) resolution_us = 5;
-  const observe::scheduling_timeline t = observe::timeline(
-      std::chrono::milliseconds(window_ms), std::chrono::microseconds(resolution_us));
-  if (format == "trace") return {200, "application/json", observe::to_trace_json(t)};
-  return json_reply(200, timeline_json(t));
+  // The rings are copied here; the lanes and their text are built on a blocking
+  // thread: tens of milliseconds for busy rings (a trace of whole rings, half a
+  // second), which on a worker would be preempted and finish at a low OS priority.
+  const observe::detail::timeline_copy rings = observe::detail::copy_timeline();
+  co_return co_await blocking(
+      [&]() -> reply {
+        const observe::scheduling_timeline t = observe::detail::lanes_of(
+            rings, std::chrono::milliseconds(window_ms), std::chrono::microseconds(resolution_us));
+        if (format == "trace") return {200, "application/json", observe::to_trace_json(t)};
+        return json_reply(200, timeline_json(t));
+      },
+      dirty_pool::cpu);
 }
 
 task<reply> record_reply(server_state& state) {
@@ -470,7 +480,7 @@ task<reply> answer(const http_request& request, server_state& state) {
   }
   if (path == "/api/timeline") {
     if (!read) co_return error_reply(405, "GET only");
-    co_return timeline_reply(request);
+    co_return co_await timeline_reply(request);
   }
   if (path == "/api/timeline/record") {
     if (request.method != "POST") co_return error_reply(405, "POST only");

@@ -13,6 +13,7 @@
 #include "beamline/receive.hpp"
 #include "beamline/spawn.hpp"
 #include "core/node_runtime.hpp"
+#include "core/observe_timeline.hpp"
 #include "observer/server.hpp"
 
 namespace beamline::observer {
@@ -45,13 +46,15 @@ task<record_result> record_now(server_state& state, std::string why) {
   if (state.options.record_dir.empty())
     co_return record_result{false, "no record directory (--observer-record DIR)"};
   state.last_record_ns.store(sched::scheduler::now_ns(), std::memory_order_relaxed);
-  observe::scheduling_timeline timeline = observe::timeline(recorded_window, recorded_resolution);
+  const observe::detail::timeline_copy rings = observe::detail::copy_timeline();
   const std::string path = record_path(state.options.record_dir, why);
-  // The file on a blocking thread: a slow or full disk holds up no worker.
+  // The rest on a blocking thread: a slow or full disk holds up no worker, and
+  // building the lanes and the text (tens of milliseconds) is not preempted.
   co_return co_await blocking(
-      [&timeline, &path]() -> record_result {
+      [&rings, &path]() -> record_result {
         try {
-          observe::write_timeline(path, timeline);
+          observe::write_timeline(
+              path, observe::detail::lanes_of(rings, recorded_window, recorded_resolution));
           return {true, path};
         } catch (const std::system_error& e) {
           return {false, e.what()};

@@ -397,7 +397,7 @@ with tempfile.TemporaryDirectory() as records:
                         ("ms=x", "a window that is no number"), ("format=xml", "an unknown format"),
                         ("resolution_us=-1", "a negative resolution")]:
         check(get(port, "/api/timeline?" + query)[0] == 400, f"/api/timeline?{query}: 400 ({what})")
-    status, trace = get(port, "/api/timeline?format=trace&ms=5000&resolution_us=20")
+    status, trace = get(port, "/api/timeline?format=trace&ms=1000&resolution_us=50")
     check(status == 200 and any(e["ph"] == "X" and e.get("cat") == "run"
                                 for e in trace["traceEvents"]),
           "format=trace: Trace Event JSON with a slice per run")
