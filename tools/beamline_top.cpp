@@ -231,7 +231,16 @@ std::vector<std::string> render(const options& o, int rows, int width) {
                 human_bytes(summary["memory"]["resident"].get<double>()).c_str(),
                 human_bytes(summary["memory"]["processes"].get<double>()).c_str(),
                 summary["atoms"].get<unsigned long long>());
-  lines.emplace_back(line);
+  std::string figures = line;
+  if (summary.contains("io")) {  // a node from before the IO figures has none
+    std::snprintf(line, sizeof line, "  io %s in, %s out  dist %llu/%llu messages in/out",
+                  human_bytes(summary["io"]["bytes_in"].get<double>()).c_str(),
+                  human_bytes(summary["io"]["bytes_out"].get<double>()).c_str(),
+                  summary["distribution"]["messages_in"].get<unsigned long long>(),
+                  summary["distribution"]["messages_out"].get<unsigned long long>());
+    figures += line;
+  }
+  lines.push_back(figures);
   std::string workers = "workers";
   int index = 0;
   for (const auto& w : summary["workers"]) {

@@ -100,6 +100,18 @@ void start(node& node, const options& options);
 atom node_name();
 // The visible nodes this node is connected to now (Erlang's nodes()).
 std::vector<atom> nodes();
+
+// What the node's connections have carried since distribution started, over every
+// connection, closed ones included: bytes read and written once a connection is up
+// (the handshake not counted; ticks are), and control messages received and sent.
+// All zero when the node is not distributed.
+struct traffic {
+  std::uint64_t bytes_in = 0;
+  std::uint64_t bytes_out = 0;
+  std::uint64_t messages_in = 0;
+  std::uint64_t messages_out = 0;
+};
+traffic total_traffic();
 // Connects to `node` unless already connected; true once the connection is up,
 // false if it could not be made (as net_kernel:connect_node). In a process.
 task<bool> connect_node(atom node);

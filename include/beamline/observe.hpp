@@ -134,6 +134,15 @@ struct node_summary {
   std::size_t memory_resident = 0;
   std::size_t memory_processes = 0;
   std::uint64_t atoms = 0;
+  // Bytes the node's sockets have read and written since it started, the
+  // distribution's included (erlang:statistics(io)); and what the distribution's
+  // connections carried (dist::total_traffic: bytes once up, and control messages).
+  std::uint64_t io_bytes_in = 0;
+  std::uint64_t io_bytes_out = 0;
+  std::uint64_t dist_bytes_in = 0;
+  std::uint64_t dist_bytes_out = 0;
+  std::uint64_t dist_messages_in = 0;
+  std::uint64_t dist_messages_out = 0;
   std::vector<worker_summary> workers;
   std::uint64_t global_run_queue = 0;  // runnable processes in no worker's queue yet
   // The whole program's CPU time since the previous summary, in cores (1.5: one

@@ -14,6 +14,7 @@
 #include <string>
 
 #include "beamline/blocking.hpp"
+#include "beamline/dist.hpp"
 #include "beamline/receive.hpp"
 #include "core/node_runtime.hpp"
 
@@ -548,6 +549,13 @@ task<node_summary> summary(std::chrono::milliseconds settle) {
   node->keep_unpublished(std::move(unpublished));
   s.memory_resident = detail::resident_bytes();
   s.atoms = atom::count();
+  s.io_bytes_in = node->poller().input_bytes();
+  s.io_bytes_out = node->poller().output_bytes();
+  const dist::traffic carried = dist::total_traffic();
+  s.dist_bytes_in = carried.bytes_in;
+  s.dist_bytes_out = carried.bytes_out;
+  s.dist_messages_in = carried.messages_in;
+  s.dist_messages_out = carried.messages_out;
   // Reading /proc for each worker's CPU time: off the schedulers.
   const detail::node_runtime::utilization used =
       co_await blocking([node] { return node->worker_utilization(); }, dirty_pool::io);

@@ -172,6 +172,7 @@ bool distribution::enqueue(connection& c, const term& control, const term* paylo
     guard held(c.lock);
     if (c.state == connection_state::down) return false;
     wire::append_packet(c.out, c.format, control, payload);
+    carried.messages_out.fetch_add(1, std::memory_order_relaxed);
     if (c.writer_waiting) {
       c.writer_waiting = false;
       kick = c.writer;
@@ -379,6 +380,7 @@ bool distribution::send(const pid& to, signal* s) noexcept {
       queued = true;
       if (encode_signal(*this, *c, to, s, packet)) {
         c->out += packet;
+        carried.messages_out.fetch_add(1, std::memory_order_relaxed);
         if (c->writer_waiting) {
           c->writer_waiting = false;
           kick = c->writer;
@@ -641,6 +643,7 @@ process writer_process(std::shared_ptr<connection>& c, int& fd) {
       d.take_down(c, "writing failed: " + written.error().message());
       co_return;
     }
+    d.carried.bytes_out.fetch_add(batch.size(), std::memory_order_relaxed);
     batch.clear();
     if (batch.capacity() > (std::size_t{4} << 20)) std::string().swap(batch);
   }
@@ -706,7 +709,10 @@ task<void> run_connection(std::shared_ptr<connection> c, net::tcp_socket& socket
       begin += 4 + length;
       if (body.empty()) continue;  // a tick
       try {
-        if (std::optional<wire::packet> p = reader.read(body)) handle_packet(d, *c, *p);
+        if (std::optional<wire::packet> p = reader.read(body)) {
+          d.carried.messages_in.fetch_add(1, std::memory_order_relaxed);
+          handle_packet(d, *c, *p);
+        }
       } catch (const std::exception& e) {
         on_end.why = std::string("bad packet from ") + name_of(c->peer) + ": " + e.what();
         log_line(on_end.why);
@@ -738,6 +744,7 @@ task<void> run_connection(std::shared_ptr<connection> c, net::tcp_socket& socket
                                : std::string("the peer closed the connection");
       co_return;
     }
+    d.carried.bytes_in.fetch_add(*received, std::memory_order_relaxed);
     end += *received;
   }
 }
@@ -1194,6 +1201,14 @@ void start(node& n, const options& given) {
 atom node_name() {
   distribution* d = running();
   return d != nullptr ? d->self_name() : atom("nonode@nohost");
+}
+
+traffic total_traffic() {
+  distribution* d = running();
+  if (d == nullptr) return {};
+  constexpr auto relaxed = std::memory_order_relaxed;
+  return {d->carried.bytes_in.load(relaxed), d->carried.bytes_out.load(relaxed),
+          d->carried.messages_in.load(relaxed), d->carried.messages_out.load(relaxed)};
 }
 
 std::vector<atom> nodes() {

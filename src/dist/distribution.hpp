@@ -223,6 +223,13 @@ class distribution final : public beamline::detail::signal_transport {
   void watch_nodes(const pid& who, bool on);
   void notify_nodes(atom node, bool up, const term& reason);
 
+  // dist::total_traffic: relaxed counts, written by the readers, the writers and
+  // the senders.
+  struct traffic_counts {
+    std::atomic<std::uint64_t> bytes_in{0}, bytes_out{0}, messages_in{0}, messages_out{0};
+  };
+  traffic_counts carried;
+
  private:
   node_runtime& runtime_;
   const options options_;

@@ -50,6 +50,16 @@ struct tcp_operations {
 
   static tcp_socket& socket_of(request& r) noexcept { return *static_cast<tcp_socket*>(r.object); }
 
+  // The node's IO figures (poller::count_input).
+  static void received(tcp_socket& s, ssize_t n) noexcept {
+    if (n > 0 && s.handle_.owner() != nullptr)
+      s.handle_.owner()->count_input(static_cast<std::size_t>(n));
+  }
+  static void sent(tcp_socket& s, ssize_t n) noexcept {
+    if (n > 0 && s.handle_.owner() != nullptr)
+      s.handle_.owner()->count_output(static_cast<std::size_t>(n));
+  }
+
   // Reads more input into the socket's buffer, making room for `wanted` bytes from
   // its start. 1: got bytes; 0: end of stream; -1: would block; -2: error (in r).
   static int fill(request& r, std::size_t wanted) noexcept {
@@ -61,6 +71,7 @@ struct tcp_operations {
     }
     for (;;) {
       ssize_t n = ::recv(s.handle_.fd(), room.data(), room.size(), 0);
+      received(s, n);
       if (n > 0) {
         s.input_.commit(static_cast<std::size_t>(n));
         return 1;
@@ -93,6 +104,7 @@ struct tcp_operations {
     if ((r.done = take_buffered(s, r.data, r.size)) != 0) return true;
     for (;;) {
       ssize_t n = ::recv(s.handle_.fd(), r.data, r.size, 0);
+      received(s, n);
       if (n >= 0) {
         r.done = static_cast<std::size_t>(n);  // 0: end of stream
         return true;
@@ -116,6 +128,7 @@ struct tcp_operations {
     r.done += take_buffered(s, r.data + r.done, r.size - r.done);
     while (r.done < r.size) {
       ssize_t n = ::recv(s.handle_.fd(), r.data + r.done, r.size - r.done, 0);
+      received(s, n);
       if (n > 0) {
         r.done += static_cast<std::size_t>(n);
       } else if (n == 0) {
@@ -219,6 +232,7 @@ struct tcp_operations {
       message.msg_iovlen = static_cast<std::size_t>(used);
       ssize_t n = used == 1 ? ::send(fd, vectors[0].iov_base, vectors[0].iov_len, MSG_NOSIGNAL)
                             : ::sendmsg(fd, &message, MSG_NOSIGNAL);
+      sent(socket_of(r), n);
       if (n >= 0) {
         r.done += static_cast<std::size_t>(n);
       } else if (errno != EINTR) {

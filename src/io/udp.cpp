@@ -25,7 +25,10 @@ struct udp_operations {
     for (;;) {
       ssize_t n = ::sendto(s.handle_.fd(), r.data, r.size, MSG_NOSIGNAL,
                            static_cast<const sockaddr*>(r.to->native()), r.to->native_size());
-      if (n >= 0) return true;
+      if (n >= 0) {
+        if (s.handle_.owner() != nullptr) s.handle_.owner()->count_output(r.size);
+        return true;
+      }
       if (errno == EINTR) continue;
       if (errno == EAGAIN || errno == EWOULDBLOCK) return false;
       r.error = std::error_code(errno, std::generic_category());
@@ -49,6 +52,8 @@ struct udp_operations {
       message.msg_iovlen = 1;
       ssize_t n = ::recvmsg(s.handle_.fd(), &message, 0);
       if (n >= 0) {
+        if (s.handle_.owner() != nullptr)
+          s.handle_.owner()->count_input(static_cast<std::size_t>(n));
         r.done = static_cast<std::size_t>(n);
         r.count = (message.msg_flags & MSG_TRUNC) != 0 ? 1 : 0;
         r.from = address::from_native(&from, message.msg_namelen);

@@ -156,6 +156,12 @@ json summary_json(const observe::node_summary& s, const server_state& state) {
           {"flood_migrations", s.flood_migrations},
           {"memory", {{"resident", s.memory_resident}, {"processes", s.memory_processes}}},
           {"atoms", s.atoms},
+          {"io", {{"bytes_in", s.io_bytes_in}, {"bytes_out", s.io_bytes_out}}},
+          {"distribution",
+           {{"bytes_in", s.dist_bytes_in},
+            {"bytes_out", s.dist_bytes_out},
+            {"messages_in", s.dist_messages_in},
+            {"messages_out", s.dist_messages_out}}},
           {"workers", workers},
           {"program_cores", s.program_cores},
           {"global_run_queue", s.global_run_queue},
@@ -178,7 +184,10 @@ json sample_json(const sample& s) {
           {"reductions_per_second", s.reductions_per_second},
           {"spawns_per_second", s.spawns_per_second},
           {"memory_resident", s.memory_resident},
-          {"memory_processes", s.memory_processes}};
+          {"memory_processes", s.memory_processes},
+          {"io_in_per_second", s.io_in_per_second},
+          {"io_out_per_second", s.io_out_per_second},
+          {"dist_messages_per_second", s.dist_messages_per_second}};
 }
 
 // Under state.history_lock.

@@ -157,8 +157,8 @@ task<term> sys_info(term) {
   std::vector<term> items = {
       pair("uptime", s.uptime.count()),
       pair("run_queue", integer(s.runnable)),
-      pair("io_input", 0),
-      pair("io_output", 0),
+      pair("io_input", integer(s.io_bytes_in)),
+      pair("io_output", integer(s.io_bytes_out)),
       pair("logical_processors", cores),
       pair("logical_processors_online", cores),
       pair("logical_processors_available", cores),

@@ -293,6 +293,12 @@ process sample_node(std::shared_ptr<server_state> state) {
         point.reductions_per_second = static_cast<double>(s.reductions - last.reductions) / seconds;
       point.spawns_per_second =
           static_cast<double>(s.processes_spawned - last.processes_spawned) / seconds;
+      point.io_in_per_second = static_cast<double>(s.io_bytes_in - last.io_bytes_in) / seconds;
+      point.io_out_per_second = static_cast<double>(s.io_bytes_out - last.io_bytes_out) / seconds;
+      point.dist_messages_per_second =
+          static_cast<double>(s.dist_messages_in + s.dist_messages_out - last.dist_messages_in -
+                              last.dist_messages_out) /
+          seconds;
     }
     // Only a node with that many messages queued in all can hold a process with
     // that many: otherwise no scan.

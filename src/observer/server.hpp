@@ -41,6 +41,9 @@ struct sample {
   double spawns_per_second = 0;
   std::uint64_t memory_resident = 0;
   std::uint64_t memory_processes = 0;
+  double io_in_per_second = 0;  // bytes, the node's sockets
+  double io_out_per_second = 0;
+  double dist_messages_per_second = 0;  // received and sent
 };
 
 // A process whose mailbox grew past alarm_raise messages; it stays alarmed until its

@@ -88,6 +88,22 @@ class poller final : public sched::idle_poller {
 
   std::uint32_t registered() const noexcept { return registered_.load(std::memory_order_relaxed); }
 
+  // Bytes the node's sockets (net::tcp_socket, net::udp_socket: the distribution's
+  // included) have read and written, as erlang:statistics(io) counts them. One
+  // relaxed add per system call that moved bytes, next to which it is noise.
+  void count_input(std::size_t bytes) noexcept {
+    traffic_.input.fetch_add(bytes, std::memory_order_relaxed);
+  }
+  void count_output(std::size_t bytes) noexcept {
+    traffic_.output.fetch_add(bytes, std::memory_order_relaxed);
+  }
+  std::uint64_t input_bytes() const noexcept {
+    return traffic_.input.load(std::memory_order_relaxed);
+  }
+  std::uint64_t output_bytes() const noexcept {
+    return traffic_.output.load(std::memory_order_relaxed);
+  }
+
  private:
   static constexpr std::uint32_t chunk_bits = 10;
   static constexpr std::uint32_t chunk_size = 1u << chunk_bits;
@@ -103,6 +119,12 @@ class poller final : public sched::idle_poller {
   int epoll_fd_ = -1;
   int wake_fd_ = -1;
   std::atomic<std::uint32_t> registered_{0};
+  // Written by every worker: a cache line of their own.
+  struct alignas(64) traffic {
+    std::atomic<std::uint64_t> input{0};
+    std::atomic<std::uint64_t> output{0};
+  };
+  traffic traffic_;
 
   // Records: chunks never move or go away while the poller lives, so a poller
   // thread may read any published chunk without a lock.

@@ -9,10 +9,14 @@
      it: observer_backend:sys_info/0 (the System tab), code:ensure_loaded/1 and
      erlang:function_exported/3 (its check for the process list's protocol), and
      observer_backend:procs_info/1 spawned and linked, which sends the process list
-     in {procs_info, Pid, Records} messages and ends normally.
+     in {procs_info, Pid, Records} messages and ends normally;
+  3. the node's /api/summary (its observer is on) counts what its distribution
+     carried for them.
 
 Usage: erlang_tools_test.py ECHO_NODE
 """
+import http.client
+import json
 import os
 import subprocess
 import sys
@@ -50,7 +54,8 @@ def start(args):
 
 
 harness.start_epmd(EPMD_PORT, start, fail)
-node = start([ECHO_NODE, "--name", NODE, "--cookie", COOKIE])
+OBSERVER_PORT = harness.free_port()
+node = start([ECHO_NODE, "--name", NODE, "--cookie", COOKIE, "--observer", str(OBSERVER_PORT)])
 harness.wait_line(node, "is up", fail)
 
 # --- 1. etop, text mode ---------------------------------------------------------------
@@ -89,7 +94,11 @@ true = is_integer(proplists:get_value(uptime, Sys)),
 Limit = proplists:get_value(process_limit, Sys),
 true = is_integer(Limit) andalso Limit > 0,
 true = is_integer(proplists:get_value(total, Sys)),
-io:format("sys_info: ~p processes of ~p~n", [Count, Limit]),
+%% The connection this call came over is the node's IO (erlang:statistics(io)).
+IoIn = proplists:get_value(io_input, Sys),
+IoOut = proplists:get_value(io_output, Sys),
+true = is_integer(IoIn) andalso IoIn > 0 andalso is_integer(IoOut) andalso IoOut > 0,
+io:format("sys_info: ~p processes of ~p, io ~p in, ~p out~n", [Count, Limit, IoIn, IoOut]),
 {{module, observer_backend}} = rpc:call(Node, code, ensure_loaded, [observer_backend]),
 true = rpc:call(Node, erlang, function_exported, [observer_backend, procs_info, 1]),
 false = rpc:call(Node, erlang, function_exported, [observer_backend, nothing, 1]),
@@ -118,6 +127,15 @@ r = subprocess.run(["erl", "-hidden", "-name", "observer_test@127.0.0.1", "-setc
 print(r.stdout[-2000:])
 check(r.returncode == 0 and "observer calls: all answered" in r.stdout,
       "sys_info, ensure_loaded, function_exported and procs_info answer as the observer expects")
+
+# --- 3. what the distribution carried, in the node's own summary ---------------------
+c = http.client.HTTPConnection("127.0.0.1", OBSERVER_PORT, timeout=20)
+c.request("GET", "/api/summary")
+carried = json.loads(c.getresponse().read())["distribution"]
+c.close()
+check(carried["messages_in"] > 0 and carried["messages_out"] > 0 and
+      carried["bytes_in"] > 0 and carried["bytes_out"] > 0,
+      f"/api/summary: the distribution's messages and bytes, in and out ({carried})")
 
 harness.end_all(started)
 if failures:

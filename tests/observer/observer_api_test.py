@@ -188,6 +188,15 @@ check(len(summary["workers"]) == summary["schedulers"], "one entry per worker")
 check(all(0 <= w["utilization"] <= 1 for w in summary["workers"]), "utilization in [0, 1]")
 check(summary["manage"] is False, "manage is off by default")
 check(summary["node"] == "nonode@nohost", f"the node's name ({summary['node']})")
+# The API's own requests and answers are the node's IO; a node that is not
+# distributed has carried nothing over the distribution.
+status, again = get(port, "/api/summary")
+check(0 < summary["io"]["bytes_in"] < again["io"]["bytes_in"] and
+      summary["io"]["bytes_out"] < again["io"]["bytes_out"],
+      f"io: the bytes of the requests and answers so far ({summary['io']}, then {again['io']})")
+check(summary["distribution"] == {"bytes_in": 0, "bytes_out": 0, "messages_in": 0,
+                                  "messages_out": 0},
+      f"distribution: nothing on a node that is not distributed ({summary['distribution']})")
 
 page = until("loaded on top of the queue lengths", lambda: (
     lambda p: p if p["rows"] and p["rows"][0]["name"] == "loaded"
@@ -282,6 +291,10 @@ status, history = until("a sample in the history", lambda: (
 sample = history["samples"][-1]
 check(len(sample["utilization"]) == summary["schedulers"], "history: utilization per worker")
 check(sample["processes"] >= 106, "history: process count")
+status, history = until("a sample with the requests' IO", lambda: (
+    lambda r: r if r[1]["samples"][-1]["io_in_per_second"] > 0 else None)(
+        get(port, "/api/history")))
+check(history["samples"][-1]["io_out_per_second"] > 0, "history: IO out per second")
 
 if TOP:
     out = subprocess.run([TOP, "--port", str(port), "--once", "--sort", "queue"],
@@ -289,6 +302,8 @@ if TOP:
     check(out.returncode == 0, f"beamline-top --once exits 0 ({out.returncode}: {out.stderr})")
     lines = out.stdout.splitlines()
     check(any("processes" in l for l in lines[:5]), f"beamline-top: summary line ({lines[:5]})")
+    check(any(re.search(r"io [\d.]+ \w+ in, [\d.]+ \w+ out", l) for l in lines[:5]),
+          f"beamline-top: the node's IO ({lines[:5]})")
     rows = [l for l in lines if "loaded" in l]
     check(rows and " 5 " in rows[0], f"beamline-top: loaded with its queue ({rows})")
     bad = subprocess.run([TOP, "--port", "1", "--once"], capture_output=True, text=True,

@@ -254,6 +254,12 @@ function drawCharts() {
   chart("chart-memory", memory, bytes);
   legend("legend-memory", memory);
   chart("chart-spawns", [{ color: palette[5], values: history.map((s) => s.spawns_per_second) }], count);
+  const io = [
+    { label: "in", color: palette[0], values: history.map((s) => s.io_in_per_second || 0) },
+    { label: "out", color: palette[1], values: history.map((s) => s.io_out_per_second || 0) }];
+  chart("chart-io", io, bytes);
+  legend("legend-io", io);
+  chart("chart-dist", [{ color: palette[4], values: history.map((s) => s.dist_messages_per_second || 0) }], count);
 }
 
 function addSample(sample) {
@@ -283,6 +289,9 @@ function showSummary(s) {
     ["Atoms", count(s.atoms)],
     ["Workers", s.schedulers + ": " + utilization],
     ["CPU (whole program)", (s.program_cores || 0).toFixed(2) + " cores"],
+    ["IO in / out", bytes(s.io.bytes_in) + " / " + bytes(s.io.bytes_out)],
+    ["Distribution messages in / out",
+     count(s.distribution.messages_in) + " / " + count(s.distribution.messages_out)],
   ];
   $("figures").replaceChildren(...figures.map(([label, value]) =>
     element("div", { className: "figure" }, [

@@ -78,6 +78,12 @@ async function main() {
     check(true, "the charts are drawn from samples that keep arriving");
     const figures = await page.textContent("#figures");
     check(figures.includes("Processes") && /\d/.test(figures), "the figures are shown");
+    // The page's own requests and WebSocket are the node's IO.
+    await page.waitForFunction(
+      () => Number(document.getElementById("chart-io").dataset.points || 0) >= 3);
+    const io = /IO in \/ out([\d.]+) (\w+) \/ ([\d.]+) (\w+)/.exec(figures);
+    check(io && Number(io[1]) > 0 && Number(io[3]) > 0,
+          "the node's IO so far, in and out: " + (io ? io[0] : figures));
 
     await page.waitForFunction(() => [...document.querySelectorAll("#processes tbody tr")]
       .some((r) => r.children[1].textContent === "busy"));
