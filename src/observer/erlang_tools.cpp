@@ -12,8 +12,10 @@
 #include <vector>
 
 #include "beamline/dist.hpp"
+#include "beamline/messages.hpp"
 #include "beamline/observe.hpp"
 #include "beamline/process.hpp"
+#include "beamline/receive.hpp"
 #include "beamline/version.hpp"
 
 namespace beamline::observer {
@@ -63,12 +65,19 @@ term proc_info(const process_row& row) {
                       integer(row.message_queue_len)});
 }
 
+// erlang:memory()'s list, in its order (the observer's Load Charts take the values
+// in list order): the resident set, the processes' frames and queues, the rest as
+// system; beamline has no atom, binary, code or ets areas of their own.
 term memory_list(const observe::node_summary& s) {
   auto pair = [](const char* key, std::uint64_t bytes) {
     return term::tuple({atom(key), integer(bytes)});
   };
+  const std::uint64_t system =
+      s.memory_resident > s.memory_processes ? s.memory_resident - s.memory_processes : 0;
   return term::list({pair("total", s.memory_resident), pair("processes", s.memory_processes),
-                     pair("ets", 0), pair("atom", 0), pair("code", 0), pair("binary", 0)});
+                     pair("processes_used", s.memory_processes), pair("system", system),
+                     pair("atom", 0), pair("atom_used", 0), pair("binary", 0), pair("code", 0),
+                     pair("ets", 0)});
 }
 
 // {Mega, Sec, Micro}: erlang:timestamp().
@@ -137,6 +146,53 @@ task<term> procs_info(term arguments) {
   }
   if (!chunk.empty()) send(collector, term::tuple({atom("procs_info"), self(), term::list(chunk)}));
   co_return atoms::ok;
+}
+
+// observer_backend:fetch_stats(Parent, Time), the feed of the observer's Load
+// Charts: every Time ms, Parent ! {stats, 1, SchedulerWallTime, {{input, In},
+// {output, Out}}, Memory}, until any message comes (the parent's exit included: it
+// traps exits, as OTP's). SchedulerWallTime is [{Id, Active, Total}] per worker in
+// nanoseconds, summed from each summary's utilization (the share of the time since
+// the node's previous summary that the worker's thread ran), so the observer's
+// (Active1 - Active0) / (Total1 - Total0) is that share.
+task<term> fetch_stats(term arguments) {
+  std::vector<term> given;
+  if (arguments.is_proper_list())
+    for (const term& t : arguments.as_list()) given.push_back(t);
+  if (given.size() != 2 || !given[0].is_pid() || !given[1].is_integer() || given[1].as_int() <= 0)
+    throw error(atoms::badarg, "observer_backend:fetch_stats: not a pid and a time in ms");
+  const pid parent = given[0].as_pid();
+  const std::chrono::milliseconds interval(given[1].as_int());
+  trap_exit(true);
+  auto now_ns = [] {
+    return std::chrono::duration_cast<std::chrono::nanoseconds>(
+               std::chrono::steady_clock::now().time_since_epoch())
+        .count();
+  };
+  std::vector<std::int64_t> active;
+  std::int64_t total = 0;
+  std::int64_t last_ns = now_ns();
+  for (;;) {
+    bool stop = false;
+    co_await receive([&](const exit_message&) { stop = true; }, [&](const term&) { stop = true; },
+                     after(interval, [] {}));
+    if (stop) co_return atoms::ok;
+    observe::node_summary s = co_await observe::summary();
+    const std::int64_t now = now_ns();
+    const std::int64_t elapsed = std::max<std::int64_t>(now - last_ns, 1);
+    last_ns = now;
+    total += elapsed;
+    active.resize(s.workers.size(), 0);
+    std::vector<term> wall;
+    for (std::size_t i = 0; i < s.workers.size(); ++i) {
+      active[i] +=
+          static_cast<std::int64_t>(s.workers[i].utilization * static_cast<double>(elapsed));
+      wall.push_back(term::tuple({integer(i + 1), active[i], total}));
+    }
+    const term io = term::tuple({term::tuple({atom("input"), integer(s.io_bytes_in)}),
+                                 term::tuple({atom("output"), integer(s.io_bytes_out)})});
+    send(parent, term::tuple({atom("stats"), 1, term::list(wall), io, memory_list(s)}));
+  }
 }
 
 std::string architecture() {
@@ -208,6 +264,7 @@ void export_erlang_tools() {
   dist::export_task("observer_backend", "etop_collect", etop_collect);
   dist::export_task("observer_backend", "procs_info", procs_info);
   dist::export_task("observer_backend", "sys_info", sys_info);
+  dist::export_task("observer_backend", "fetch_stats", fetch_stats);
   // The observer checks that observer_backend is there and has procs_info/1.
   dist::export_function("code", "ensure_loaded", [](const term& args) -> term {
     const term module = args.is_proper_list() && !args.is_nil() ? *args.as_list().begin() : args;
@@ -224,6 +281,7 @@ void export_erlang_tools() {
            ((function == term(atom("procs_info")) && arity == term(1)) ||
             (function == term(atom("etop_collect")) && arity == term(1)) ||
             (function == term(atom("sys_info")) && arity == term(0)) ||
+            (function == term(atom("fetch_stats")) && arity == term(2)) ||
             (function == term(atom("vsn")) && arity == term(0)));
   });
 }

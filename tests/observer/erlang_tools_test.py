@@ -9,7 +9,9 @@
      it: observer_backend:sys_info/0 (the System tab), code:ensure_loaded/1 and
      erlang:function_exported/3 (its check for the process list's protocol), and
      observer_backend:procs_info/1 spawned and linked, which sends the process list
-     in {procs_info, Pid, Records} messages and ends normally;
+     in {procs_info, Pid, Records} messages and ends normally, and
+     observer_backend:fetch_stats/2 (the Load Charts), which sends {stats, ...} every
+     interval until any message comes;
   3. the node's /api/summary (its observer is on) counts what its distribution
      carried for them.
 
@@ -118,6 +120,25 @@ true = lists:all(fun(R) -> tuple_size(R) =:= 8 andalso element(1, R) =:= etop_pr
 true = is_pid(element(2, Echo)) andalso node(element(2, Echo)) =:= Node,
 true = is_integer(element(3, Echo)) andalso is_integer(element(4, Echo)),
 io:format("procs_info: ~p processes, echo ~p~n", [length(Procs), Echo]),
+%% The Load Charts' feed: a stats message every 200 ms until any message comes.
+true = rpc:call(Node, erlang, function_exported, [observer_backend, fetch_stats, 2]),
+Stats = spawn(Node, observer_backend, fetch_stats, [self(), 200]),
+Take = fun() ->
+    receive {{stats, 1, W, {{{{input, I}}, {{output, O}}}}, M}} -> {{W, I, O, M}}
+    after 5000 -> exit(no_stats)
+    end
+end,
+{{W0, In0, _, Mem}} = Take(),
+{{W1, In1, Out1, _}} = Take(),
+true = length(W0) > 0 andalso length(W0) =:= length(W1),
+true = lists:all(fun({{{{Id, A0, T0}}, {{Id, A1, T1}}}}) -> T1 > T0 andalso A1 >= A0 andalso A1 - A0 =< T1 - T0;
+                    (_) -> false end, lists:zip(lists:sort(W0), lists:sort(W1))),
+true = In1 >= In0 andalso In1 > 0 andalso Out1 > 0,
+[total, processes | _] = [K || {{K, _}} <- Mem],
+StatsRef = erlang:monitor(process, Stats),
+Stats ! stop,
+receive {{'DOWN', StatsRef, process, Stats, normal}} -> ok after 5000 -> exit(fetch_stats_did_not_end) end,
+io:format("fetch_stats: ~p~n", [W1]),
 io:format("observer calls: all answered~n"),
 halt(0).
 """
@@ -126,7 +147,8 @@ r = subprocess.run(["erl", "-hidden", "-name", "observer_test@127.0.0.1", "-setc
                    stderr=subprocess.STDOUT, text=True, timeout=60)
 print(r.stdout[-2000:])
 check(r.returncode == 0 and "observer calls: all answered" in r.stdout,
-      "sys_info, ensure_loaded, function_exported and procs_info answer as the observer expects")
+      "sys_info, ensure_loaded, function_exported, procs_info and fetch_stats answer as the "
+      "observer expects")
 
 # --- 3. what the distribution carried, in the node's own summary ---------------------
 c = http.client.HTTPConnection("127.0.0.1", OBSERVER_PORT, timeout=20)
